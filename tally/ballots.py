@@ -1,0 +1,235 @@
+"""Rating ballots: encrypt, prove, sign, verify, and the voter's tracking code.
+
+A ballot rates every subject of a poll. For each subject it holds one ciphertext per grade
+encrypting 0 or 1, a 0/1 proof for each, and a proof that the subject's ciphertexts add up to
+exactly 1 (or to 0 or 1 where the rule set allows a blank). The whole ballot is signed with the
+slip's credential key. The plaintext choices exist only inside :func:`encrypt_ballot`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tally.canonical import CanonicalError, canonical_json
+from tally.credentials import Credential, verify_signature
+from tally.elgamal import Ciphertext, add_all, encrypt
+from tally.group import G, GroupError, L, Point, random_scalar, scalar_hex, u32
+from tally.proofs import (
+    DleqProof,
+    ProofError,
+    ZeroOneProof,
+    prove_dleq,
+    prove_zero_one,
+    verify_dleq,
+    verify_zero_one,
+)
+
+BALLOT_FORMAT = "tally-ballot/1"
+TAG_CHOICE = "tally/v1/choice-0-1"
+TAG_SUM_ONE = "tally/v1/subject-sum-1"
+TAG_SUM_ZERO_ONE = "tally/v1/subject-sum-0-1"
+SIGNATURE_PREFIX = b"tally/v1/ballot-signature\x00"
+
+
+class BallotError(ValueError):
+    """A ballot is malformed or fails a check; the message says which."""
+
+
+@dataclass(frozen=True)
+class PollContext:
+    """What a ballot is bound to: fixed when the poll opens (see tally.manifest)."""
+
+    fingerprint: bytes  # SHA-256 of the canonical election parameters
+    public_key: Point  # the trustees' joint key
+    subjects: int
+    grades: int
+    allow_blank: bool
+
+
+@dataclass(frozen=True)
+class VerifiedBallot:
+    """A ballot that passed every check, with its parsed ciphertexts."""
+
+    credential: bytes
+    ciphertexts: tuple[tuple[Ciphertext, ...], ...]
+    tracking_hash: bytes
+
+
+def _context(ctx: PollContext, credential: bytes, subject: int, grade: int | None) -> bytes:
+    parts = ctx.fingerprint + credential + u32(subject)
+    return parts if grade is None else parts + u32(grade)
+
+
+def signed_bytes(ballot: dict[str, Any]) -> bytes:
+    """What the credential signs: the domain prefix and the canonical ballot minus its signature."""
+    body = {k: v for k, v in ballot.items() if k != "signature"}
+    return SIGNATURE_PREFIX + canonical_json(body)
+
+
+def encrypt_ballot(
+    ctx: PollContext, credential: Credential, choices: Sequence[int | None]
+) -> dict[str, Any]:
+    """Encrypt, prove and sign; ``choices[i]`` is the grade index for subject i, None for blank."""
+    ballot, _ = encrypt_ballot_with_randomness(ctx, credential, choices)
+    return ballot
+
+
+def encrypt_ballot_with_randomness(
+    ctx: PollContext, credential: Credential, choices: Sequence[int | None]
+) -> tuple[dict[str, Any], list[list[int]]]:
+    """As :func:`encrypt_ballot`, also returning the randomness (for a Benaloh challenge only)."""
+    if len(choices) != ctx.subjects:
+        raise BallotError(f"the ballot must rate {ctx.subjects} subjects, got {len(choices)}")
+    cred = credential.public_key
+    Y = ctx.public_key
+    answers: list[dict[str, Any]] = []
+    randomness: list[list[int]] = []
+    for i, choice in enumerate(choices):
+        if choice is None and not ctx.allow_blank:
+            raise BallotError(f"subject {i + 1} must be rated (this rule set allows no blank)")
+        if choice is not None and not 0 <= choice < ctx.grades:
+            raise BallotError(f"subject {i + 1}: grade index out of range")
+        rs = [random_scalar() for _ in range(ctx.grades)]
+        cts = []
+        for j, r in enumerate(rs):
+            m = 1 if choice == j else 0
+            ct = encrypt(Y, m, r)
+            proof = prove_zero_one(Y, ct, m, r, TAG_CHOICE, _context(ctx, cred, i, j))
+            cts.append((ct, proof))
+        total = add_all(ct for ct, _ in cts)
+        r_sum = sum(rs) % L
+        sum_context = _context(ctx, cred, i, None)
+        sum_proof: DleqProof | ZeroOneProof
+        if ctx.allow_blank:
+            m_sum = 0 if choice is None else 1
+            sum_proof = prove_zero_one(Y, total, m_sum, r_sum, TAG_SUM_ZERO_ONE, sum_context)
+        else:
+            sum_proof = prove_dleq(r_sum, Y, total.a, total.b - G, TAG_SUM_ONE, sum_context)
+        answers.append(
+            {
+                "choices": [{**ct.to_json(), "proof": p.to_json()} for ct, p in cts],
+                "sum_proof": sum_proof.to_json(),
+            }
+        )
+        randomness.append(rs)
+    ballot: dict[str, Any] = {
+        "format": BALLOT_FORMAT,
+        "poll": ctx.fingerprint.hex(),
+        "credential": cred.hex(),
+        "answers": answers,
+    }
+    ballot["signature"] = credential.sign(signed_bytes(ballot)).hex()
+    return ballot, randomness
+
+
+def verify_ballot(ctx: PollContext, ballot: Any) -> VerifiedBallot:
+    """Check structure, group membership, every proof and the signature; raise BallotError."""
+    try:
+        return _verify(ctx, ballot)
+    except (GroupError, ProofError, CanonicalError) as exc:
+        raise BallotError(str(exc)) from None
+
+
+def _verify(ctx: PollContext, ballot: Any) -> VerifiedBallot:
+    if not isinstance(ballot, dict):
+        raise BallotError("a ballot must be a JSON object")
+    expected = {"format", "poll", "credential", "answers", "signature"}
+    if set(ballot) != expected:
+        raise BallotError("a ballot must have exactly the fields " + ", ".join(sorted(expected)))
+    if ballot["format"] != BALLOT_FORMAT:
+        raise BallotError(f"unknown ballot format (expected {BALLOT_FORMAT})")
+    if ballot["poll"] != ctx.fingerprint.hex():
+        raise BallotError("the ballot is for another poll (fingerprint differs)")
+    cred = _hex(ballot["credential"], 32, "credential")
+    signature = _hex(ballot["signature"], 64, "signature")
+    # The signature is cheap next to the proofs: check it first so forged ballots cost little.
+    if not verify_signature(cred, signature, signed_bytes(ballot)):
+        raise BallotError("the credential's signature does not verify")
+    answers = ballot["answers"]
+    if not isinstance(answers, list) or len(answers) != ctx.subjects:
+        raise BallotError(f"the ballot must rate exactly {ctx.subjects} subjects")
+    Y = ctx.public_key
+    parsed: list[tuple[Ciphertext, ...]] = []
+    for i, answer in enumerate(answers):
+        where = f"subject {i + 1}"
+        if not isinstance(answer, dict) or set(answer) != {"choices", "sum_proof"}:
+            raise BallotError(f"{where}: an answer has exactly the fields choices, sum_proof")
+        choices = answer["choices"]
+        if not isinstance(choices, list) or len(choices) != ctx.grades:
+            raise BallotError(f"{where}: expected {ctx.grades} encrypted grades")
+        cts = []
+        for j, item in enumerate(choices):
+            if not isinstance(item, dict) or set(item) != {"a", "b", "proof"}:
+                raise BallotError(f"{where}, grade {j + 1}: fields must be a, b, proof")
+            ct = Ciphertext(Point.from_hex(item["a"]), Point.from_hex(item["b"]))
+            proof = ZeroOneProof.from_json(item["proof"])
+            if not verify_zero_one(Y, ct, proof, TAG_CHOICE, _context(ctx, cred, i, j)):
+                raise BallotError(f"{where}, grade {j + 1}: the 0/1 proof does not verify")
+            cts.append(ct)
+        total = add_all(cts)
+        sum_context = _context(ctx, cred, i, None)
+        if ctx.allow_blank:
+            ok = verify_zero_one(
+                Y, total, ZeroOneProof.from_json(answer["sum_proof"]), TAG_SUM_ZERO_ONE, sum_context
+            )
+        else:
+            ok = verify_dleq(
+                Y, total.a, total.b - G, DleqProof.from_json(answer["sum_proof"]), TAG_SUM_ONE,
+                sum_context,
+            )
+        if not ok:
+            raise BallotError(f"{where}: the proof that exactly one grade is chosen does not verify")
+        parsed.append(tuple(cts))
+    return VerifiedBallot(cred, tuple(parsed), tracking_hash(ballot))
+
+
+def check_challenge(
+    ctx: PollContext,
+    ballot: dict[str, Any],
+    choices: Sequence[int | None],
+    randomness: Sequence[Sequence[int]],
+) -> bool:
+    """Benaloh check: do the revealed choices and randomness give exactly these ciphertexts?"""
+    answers = ballot.get("answers")
+    if not isinstance(answers, list) or not len(answers) == len(choices) == len(randomness):
+        return False
+    for answer, choice, rs in zip(answers, choices, randomness, strict=True):
+        items = answer.get("choices") if isinstance(answer, dict) else None
+        if not isinstance(items, list) or len(items) != len(rs):
+            return False
+        for j, (item, r) in enumerate(zip(items, rs, strict=True)):
+            ct = encrypt(ctx.public_key, 1 if choice == j else 0, r)
+            if not isinstance(item, dict) or (item.get("a"), item.get("b")) != (
+                ct.a.hex(),
+                ct.b.hex(),
+            ):
+                return False
+    return True
+
+
+def randomness_to_json(randomness: Sequence[Sequence[int]]) -> list[list[str]]:
+    return [[scalar_hex(r) for r in rs] for rs in randomness]
+
+
+def tracking_hash(ballot: dict[str, Any]) -> bytes:
+    """SHA-256 of the canonical ballot, signature included: what the board chains."""
+    return hashlib.sha256(canonical_json(ballot)).digest()
+
+
+def tracking_code(digest: bytes) -> str:
+    """The voter's short code: the first 80 bits of the tracking hash in base32, as XXXX-XXXX-…"""
+    text = base64.b32encode(digest[:10]).decode("ascii")
+    return "-".join(text[i : i + 4] for i in range(0, 16, 4))
+
+
+def _hex(value: Any, size: int, what: str) -> bytes:
+    if not isinstance(value, str) or len(value) != 2 * size or value != value.lower():
+        raise BallotError(f"the {what} must be {2 * size} lowercase hex characters")
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise BallotError(f"the {what} must be hex") from None

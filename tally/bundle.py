@@ -1,0 +1,74 @@
+"""The audit bundle: a ZIP of a poll's public files, read back with strict limits."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+MEMBERS = (
+    "manifest.json",
+    "ballots.jsonl",
+    "tally.json",
+    "result.json",
+    "record.json",
+    "record.sig",
+)
+# The files whose SHA-256 the record lists (the record cannot list itself or its signature).
+HASHED_MEMBERS = MEMBERS[:4]
+# A 15-subject ballot is ~30 KB; 1 GiB leaves room for tens of thousands of ballots while
+# refusing a ZIP bomb.
+MAX_MEMBER_BYTES = 1 << 30
+
+
+class BundleError(ValueError):
+    """The bundle cannot be read: not a ZIP, wrong members, or oversized."""
+
+
+def bundle_bytes(files: dict[str, bytes]) -> bytes:
+    """The ZIP bytes; fixed timestamps so the same poll always gives the same bytes."""
+    if set(files) != set(MEMBERS):
+        raise BundleError("a bundle has exactly the members " + ", ".join(MEMBERS))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in MEMBERS:
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, files[name])
+    return buf.getvalue()
+
+
+def write_bundle(path: Path, files: dict[str, bytes]) -> None:
+    path.write_bytes(bundle_bytes(files))
+
+
+def read_bundle(source: Path | bytes) -> dict[str, bytes]:
+    """Read every member; refuse missing, extra, duplicated or oversized members."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BundleError(f"not a readable ZIP file: {exc}") from None
+    with zf:
+        names = [i.filename for i in zf.infolist()]
+        if len(names) != len(set(names)):
+            raise BundleError("a member appears twice in the ZIP")
+        missing = [n for n in MEMBERS if n not in names]
+        extra = [n for n in names if n not in MEMBERS]
+        if missing or extra:
+            detail = []
+            if missing:
+                detail.append("missing " + ", ".join(missing))
+            if extra:
+                detail.append("unexpected " + ", ".join(extra))
+            raise BundleError("; ".join(detail))
+        files = {}
+        for info in zf.infolist():
+            if info.file_size > MAX_MEMBER_BYTES:
+                raise BundleError(f"{info.filename} is larger than {MAX_MEMBER_BYTES} bytes")
+            with zf.open(info) as fh:
+                data = fh.read(MAX_MEMBER_BYTES + 1)
+            if len(data) > MAX_MEMBER_BYTES:
+                raise BundleError(f"{info.filename} is larger than {MAX_MEMBER_BYTES} bytes")
+            files[info.filename] = data
+        return files

@@ -1,0 +1,125 @@
+"""A complete synthetic poll through the real code path, for training auditors, tests and benchmarks.
+
+Trustee keys, credentials, ballots encrypted and signed, verified as the service verifies them,
+chained on a board, summed, decrypted by every trustee with proofs, graded, recorded and signed.
+``seed`` fixes only the names and the voters' choices; every cryptographic random value comes from
+the operating system, as in a real poll.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tally.ballots import encrypt_ballot
+from tally.counting import aggregate_for, board_file, finish
+from tally.credentials import Credential
+from tally.manifest import make_manifest, parse_manifest
+from tally.record import ServiceKey
+from tally.results import SubjectInfo
+from tally.rules import RuleSet, load_ruleset
+from tally.trustees import TrusteeKey
+from tally.verify import verify_ballots
+
+# Share of votes per grade in the synthetic poll (best first), and of blanks where allowed.
+_WEIGHTS = (25, 50, 20, 5)
+_BLANK_RATE = 0.03
+
+
+@dataclass(frozen=True)
+class DemoPoll:
+    files: dict[str, bytes]
+    choices: list[list[int | None]]  # kept only so tests can compare counts with what was cast
+
+
+def demo_subjects(count: int) -> list[SubjectInfo]:
+    """The Standing Committee collective first, then its members (one peer group)."""
+    subjects = [
+        SubjectInfo(key="tap-the-btv", name="Tập thể Ban Thường vụ Tỉnh ủy", kind="collective")
+    ]
+    for k in range(1, count):
+        subjects.append(
+            SubjectInfo(
+                key=f"uv-{k:02d}",
+                name=f"Ủy viên Ban Thường vụ Tỉnh ủy số {k}",
+                kind="individual",
+                role="Ủy viên Ban Thường vụ Tỉnh ủy",
+                peer_group="ubtv",
+            )
+        )
+    return subjects[:count]
+
+
+def run_demo(
+    *,
+    subjects: int,
+    voters: int,
+    trustees: int,
+    seed: int | None = None,
+    rules: RuleSet | None = None,
+    signer: ServiceKey | None = None,
+) -> DemoPoll:
+    if subjects < 1 or voters < 0 or trustees < 1:
+        raise ValueError("need at least 1 subject and 1 trustee, and 0 or more voters")
+    rng = random.Random(seed)
+    rules = rules or load_ruleset("qd124-2023")
+    signer = signer or ServiceKey.generate()
+    keys = [TrusteeKey.generate(f"Thành viên Ban kiểm phiếu {k + 1}") for k in range(trustees)]
+    credentials = [Credential.generate() for _ in range(voters)]
+    members = voters + voters // 10
+    manifest_data = make_manifest(
+        poll_id="demo",
+        title="Phiếu biểu quyết đánh giá, xếp loại Ban Thường vụ Tỉnh ủy (mô phỏng)",
+        conference={
+            "title": "Hội nghị đánh giá, xếp loại chất lượng năm (mô phỏng)",
+            "body": "Ban Thường vụ Tỉnh ủy",
+            "date": datetime.now(UTC).date().isoformat(),
+            "place": "Hội trường Tỉnh ủy",
+        },
+        subjects=demo_subjects(subjects),
+        rules=rules,
+        trustees=[k.public for k in keys],
+        credential_keys=[c.public_key for c in credentials],
+        members=members,
+        present=voters,
+        signer_public_key=signer.public_key,
+    )
+    manifest = parse_manifest(manifest_data)
+    grades = len(rules.grades)
+    weights = list(_WEIGHTS[:grades]) + [5] * max(0, grades - len(_WEIGHTS))
+
+    choices: list[list[int | None]] = []
+    for _ in credentials:
+        row: list[int | None] = []
+        for _ in range(subjects):
+            if rules.allow_blank and rng.random() < _BLANK_RATE:
+                row.append(None)
+            else:
+                row.append(rng.choices(range(grades), weights)[0])
+        choices.append(row)
+    ballots = [
+        encrypt_ballot(manifest.context, cred, row) for cred, row in zip(credentials, choices, strict=True)
+    ]
+
+    # Accept each ballot as the service does: verify it completely, then chain it.
+    checked = verify_ballots(manifest.context, ballots)
+    accepted = [vb for vb, _ in checked if vb is not None]
+    if len(accepted) != len(ballots):
+        raise RuntimeError("an honest demo ballot failed verification")
+    jsonl, head = board_file(
+        manifest.fingerprint, ((b, vb.tracking_hash) for b, vb in zip(ballots, accepted, strict=True))
+    )
+    aggregate = aggregate_for(manifest, head, accepted)
+    shares: list[dict[str, Any]] = [k.decrypt_share(aggregate) for k in keys]
+    files = finish(
+        manifest_data,
+        jsonl,
+        aggregate,
+        shares,
+        signer=signer,
+        voided=0,
+        created_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
+    )
+    return DemoPoll(files, choices)

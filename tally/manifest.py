@@ -1,0 +1,142 @@
+"""The poll manifest: everything fixed before the poll opens, and the poll's fingerprint.
+
+``manifest["election"]`` holds the parameters every ballot is bound to (subjects, grades, rule set,
+trustee keys, joint key, credential commitment); its canonical SHA-256 is the poll fingerprint that
+every proof hashes. The rest of the manifest (conference, electorate, the public credential list and
+the record signer's key) describes the poll for the record and the verifier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tally.ballots import PollContext
+from tally.canonical import canonical_json
+from tally.credentials import commitment
+from tally.group import GroupError, Point
+from tally.results import SubjectInfo
+from tally.rules import RuleSet
+from tally.trustees import TrusteeError, TrusteePublic, joint_public_key
+
+MANIFEST_FORMAT = "tally-manifest/1"
+
+
+class ManifestError(ValueError):
+    """The manifest is malformed or inconsistent."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A parsed and checked manifest."""
+
+    data: dict[str, Any]
+    fingerprint: bytes
+    context: PollContext
+    rules: RuleSet
+    subjects: tuple[SubjectInfo, ...]
+    trustees: tuple[TrusteePublic, ...]
+    credentials: frozenset[bytes]
+    signer_public_key: bytes
+
+    @property
+    def members(self) -> int:
+        return int(self.data["electorate"]["members"])
+
+    @property
+    def present(self) -> int:
+        return int(self.data["electorate"]["present"])
+
+
+def poll_fingerprint(election: dict[str, Any]) -> bytes:
+    return hashlib.sha256(canonical_json(election)).digest()
+
+
+def make_manifest(
+    *,
+    poll_id: str,
+    title: str,
+    conference: dict[str, str],
+    subjects: Sequence[SubjectInfo],
+    rules: RuleSet,
+    trustees: Sequence[TrusteePublic],
+    credential_keys: Sequence[bytes],
+    members: int,
+    present: int,
+    signer_public_key: bytes,
+) -> dict[str, Any]:
+    election = {
+        "poll_id": poll_id,
+        "title": title,
+        "subjects": [s.to_dict() for s in subjects],
+        "grades": [g.code for g in rules.grades],
+        "allow_blank": rules.allow_blank,
+        "rules": rules.to_dict(),
+        "trustees": [t.to_json() for t in trustees],
+        "public_key": joint_public_key(trustees).hex(),
+        "credentials": {"count": len(credential_keys), "commitment": commitment(credential_keys)},
+    }
+    return {
+        "format": MANIFEST_FORMAT,
+        "election": election,
+        "conference": dict(conference),
+        "electorate": {"members": members, "present": present},
+        "credentials": sorted(k.hex() for k in credential_keys),
+        "signer": {"public_key": signer_public_key.hex()},
+    }
+
+
+def parse_manifest(data: Any) -> Manifest:
+    """Check the manifest completely: structure, rule set, trustee proofs, joint key, credentials."""
+    try:
+        return _parse(data)
+    except (KeyError, TypeError) as exc:
+        raise ManifestError(f"missing or malformed field: {exc}") from None
+    except (GroupError, TrusteeError) as exc:
+        raise ManifestError(str(exc)) from None
+
+
+def _parse(data: Any) -> Manifest:
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+        raise ManifestError(f"not a manifest ({MANIFEST_FORMAT})")
+    election = data["election"]
+    try:
+        rules = RuleSet.from_dict(election["rules"])
+    except ValueError as exc:
+        raise ManifestError(f"rule set: {exc}") from None
+    grades = [g.code for g in rules.grades]
+    if election["grades"] != grades:
+        raise ManifestError("the grades differ from the rule set's grades")
+    if election["allow_blank"] is not rules.allow_blank:
+        raise ManifestError("allow_blank differs from the rule set")
+    subjects = tuple(SubjectInfo.from_dict(s) for s in election["subjects"])
+    if not subjects:
+        raise ManifestError("a poll needs at least one subject")
+    if len({s.key for s in subjects}) != len(subjects):
+        raise ManifestError("two subjects have the same key")
+    trustees = tuple(TrusteePublic.from_json(t) for t in election["trustees"])
+    joint = joint_public_key(trustees)
+    if election["public_key"] != joint.hex():
+        raise ManifestError("the poll's public key is not the sum of the trustees' keys")
+    keys = data["credentials"]
+    if not isinstance(keys, list) or any(not isinstance(k, str) or len(k) != 64 for k in keys):
+        raise ManifestError("credentials must be a list of 32-byte public keys in hex")
+    credentials = [bytes.fromhex(k) for k in keys]
+    if len(set(credentials)) != len(credentials):
+        raise ManifestError("a credential appears twice in the committed set")
+    committed = election["credentials"]
+    if committed["count"] != len(credentials) or committed["commitment"] != commitment(credentials):
+        raise ManifestError("the credential list does not match the committed hash")
+    members, present = data["electorate"]["members"], data["electorate"]["present"]
+    if not all(isinstance(n, int) and n >= 0 for n in (members, present)) or present > members:
+        raise ManifestError("electorate: members and present must be counts, present <= members")
+    signer = bytes.fromhex(data["signer"]["public_key"])
+    if len(signer) != 32:
+        raise ManifestError("the signer's public key must be 32 bytes")
+    fingerprint = poll_fingerprint(election)
+    context = PollContext(fingerprint, Point.from_hex(election["public_key"]), len(subjects),
+                          len(grades), rules.allow_blank)
+    return Manifest(data, fingerprint, context, rules, subjects, trustees, frozenset(credentials),
+                    signer)

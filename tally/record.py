@@ -1,0 +1,134 @@
+"""The counting record (biên bản kiểm phiếu) and the service key that signs it.
+
+``record.json`` is canonical JSON; ``record.sig`` is the hex Ed25519 signature of exactly those
+bytes by the service key whose public key is in the manifest and on the printed record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+RECORD_FORMAT = "tally-record/1"
+
+
+class KeyFileError(ValueError):
+    """A key file is missing, unreadable or too widely readable."""
+
+
+class ServiceKey:
+    """The service's Ed25519 record-signing key. The private half never appears in repr."""
+
+    __slots__ = ("_key", "public_key")
+
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        self._key = key
+        self.public_key = key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+
+    @classmethod
+    def generate(cls) -> ServiceKey:
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> ServiceKey:
+        """Load the key, or create it with mode 0600; refuse a key others can read."""
+        if path.exists():
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode & 0o077:
+                raise KeyFileError(
+                    f"{path}: mode {mode:o} lets other users read the signing key; run chmod 600 {path}"
+                )
+            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            if not isinstance(key, Ed25519PrivateKey):
+                raise KeyFileError(f"{path}: not an Ed25519 private key")
+            return cls(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        new = Ed25519PrivateKey.generate()
+        pem = new.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+        return cls(new)
+
+    @property
+    def fingerprint(self) -> str:
+        return key_fingerprint(self.public_key)
+
+    def sign(self, data: bytes) -> bytes:
+        return self._key.sign(data)
+
+    def __repr__(self) -> str:
+        return f"ServiceKey(fingerprint={self.fingerprint})"
+
+
+def key_fingerprint(public_key: bytes) -> str:
+    """First 16 bytes of SHA-256 of the raw public key, in groups of four hex digits."""
+    digest = hashlib.sha256(public_key).hexdigest()[:32]
+    return ":".join(digest[i : i + 4] for i in range(0, 32, 4))
+
+
+def verify_record_signature(public_key: bytes, record_bytes: bytes, signature_hex: str) -> bool:
+    try:
+        signature = bytes.fromhex(signature_hex.strip())
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, record_bytes)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def make_record(
+    *,
+    manifest: dict[str, Any],
+    fingerprint: bytes,
+    result: dict[str, Any],
+    board_head: str,
+    ballots_cast: int,
+    voided: int,
+    files: dict[str, str],
+    created_at: str,
+) -> dict[str, Any]:
+    """Assemble the record from the manifest and the result; ``files`` maps name -> SHA-256."""
+    election = manifest["election"]
+    minted = election["credentials"]["count"]
+    rules = election["rules"]
+    signer = bytes.fromhex(manifest["signer"]["public_key"])
+    return {
+        "format": RECORD_FORMAT,
+        "title_vi": "BIÊN BẢN KIỂM PHIẾU",
+        "title_en": "Counting record",
+        "conference": manifest["conference"],
+        "poll": {"id": election["poll_id"], "title": election["title"], "fingerprint": fingerprint.hex()},
+        "rules": {"id": rules["id"], "version": rules["version"], "basis": rules["basis"]},
+        "counting_committee": [
+            {"name": t["name"], "key_fingerprint": key_fingerprint(bytes.fromhex(t["public_key"]))}
+            for t in election["trustees"]
+        ],
+        "attendance": result["quorum"],
+        "credentials": {
+            "commitment": election["credentials"]["commitment"],
+            "minted": minted,
+            "used": ballots_cast,
+            "unused": minted - ballots_cast,
+            "voided": voided,
+        },
+        "ballots_cast": ballots_cast,
+        "subjects": result["subjects"],
+        "warnings": result["warnings"],
+        "board_head": board_head,
+        "files": dict(sorted(files.items())),
+        "signer": {"public_key": signer.hex(), "fingerprint": key_fingerprint(signer)},
+        "created_at": created_at,
+    }

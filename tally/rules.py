@@ -1,0 +1,394 @@
+"""Rule sets: the grades, how a subject's grade follows from its vote counts, what is checked.
+
+A rule set is a versioned TOML file shipped in ``tally/rulesets`` (see ``docs/rules.md``). The
+decision uses integers only: "more than half of D" is tested as ``votes * 2 > D``, so no rounding
+can ever decide a grade.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import itertools
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from importlib.resources.abc import Traversable
+
+GRADE_CODES: tuple[str, ...] = ("HTXSNV", "HTTNV", "HTNV", "KHTNV")
+
+DENOMINATORS: tuple[str, ...] = ("valid", "cast", "present", "members")
+ROUNDINGS: tuple[str, ...] = ("floor", "half_up", "ceil")
+DECISION_RULES: tuple[str, ...] = ("majority_then_cumulative",)
+
+# The grades the excellent ceiling speaks about, whatever else a rule set names.
+EXCELLENT = "HTXSNV"
+GOOD = "HTTNV"
+
+UNDETERMINED_VI = "Chưa xác định, báo cáo cấp có thẩm quyền xem xét"
+UNDETERMINED_EN = "undetermined, refer to the competent level"
+
+# ASCII only and matched in full, so no look-alike digit or trailing newline slips through.
+_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
+_CODE_RE = re.compile(r"[A-Z][A-Z0-9_]*")
+_FRACTION_RE = re.compile(r"([0-9]+)(?:/([0-9]+))?")
+
+
+@dataclass(frozen=True)
+class Grade:
+    code: str
+    name_vi: str
+    name_en: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"code": self.code, "name_vi": self.name_vi, "name_en": self.name_en}
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    id: str
+    version: str
+    title_vi: str
+    title_en: str
+    basis: str
+    grades: tuple[Grade, ...]
+    denominator: str
+    allow_blank: bool
+    quorum: Fraction
+    excellent_ceiling: Fraction
+    ceiling_rounding: str
+    head_not_above_unit: bool
+    collective_not_above_organization: bool
+    disciplined_max_grade: str | None
+    # Only one rule exists today; naming it keeps old records readable if another is added.
+    decision_rule: str = "majority_then_cumulative"
+
+    def __post_init__(self) -> None:
+        # Direct construction gets the same checks as a loaded file.
+        _validate(self)
+
+    @property
+    def grade_codes(self) -> tuple[str, ...]:
+        return tuple(g.code for g in self.grades)
+
+    def grade_index(self, code: str) -> int:
+        """Position of a grade, best first (lower is better)."""
+        try:
+            return self.grade_codes.index(code)
+        except ValueError:
+            raise ValueError(
+                f"unknown grade {code!r}; this rule set has {', '.join(self.grade_codes)}"
+            ) from None
+
+    def grade(self, code: str) -> Grade:
+        return self.grades[self.grade_index(code)]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "version": self.version,
+            "title_vi": self.title_vi,
+            "title_en": self.title_en,
+            "basis": self.basis,
+            "grades": [g.to_dict() for g in self.grades],
+            "decision_rule": self.decision_rule,
+            "denominator": self.denominator,
+            "allow_blank": self.allow_blank,
+            "quorum": format_fraction_ratio(self.quorum),
+            "excellent_ceiling": format_fraction_ratio(self.excellent_ceiling),
+            "ceiling_rounding": self.ceiling_rounding,
+            "head_not_above_unit": self.head_not_above_unit,
+            "collective_not_above_organization": self.collective_not_above_organization,
+            "disciplined_max_grade": self.disciplined_max_grade,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> RuleSet:
+        return _from_mapping(data)
+
+
+_REQUIRED = (
+    "id",
+    "version",
+    "title_vi",
+    "title_en",
+    "basis",
+    "grades",
+    "denominator",
+    "allow_blank",
+    "excellent_ceiling",
+    "ceiling_rounding",
+    "head_not_above_unit",
+    "collective_not_above_organization",
+)
+_OPTIONAL = ("decision_rule", "quorum", "disciplined_max_grade")
+_GRADE_KEYS = ("code", "name_vi", "name_en")
+
+
+def format_fraction_ratio(value: Fraction) -> str:
+    """``Fraction(2, 3)`` -> ``"2/3"``; always ``p/q`` so the file form never varies."""
+    return f"{value.numerator}/{value.denominator}"
+
+
+def _string(value: object, key: str, where: str = "") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{where}{key}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def _bool(value: object, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{key}: expected true or false, got {value!r}")
+    return value
+
+
+def _fraction(value: object, key: str) -> Fraction:
+    # Strings only: a TOML float such as 0.2 would already be inexact when we see it.
+    match = _FRACTION_RE.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f'{key}: expected a fraction as a string such as "2/3", got {value!r}')
+    num, den = int(match.group(1)), int(match.group(2) or "1")
+    if den == 0:
+        raise ValueError(f"{key}: denominator of {value!r} is zero")
+    return Fraction(num, den)
+
+
+def _check_keys(
+    data: Mapping[str, object], required: Sequence[str], optional: Sequence[str], where: str
+) -> None:
+    unknown = sorted(str(k) for k in data if k not in required and k not in optional)
+    if unknown:
+        raise ValueError(f"{where}unknown key(s): {', '.join(unknown)}")
+    missing = [k for k in required if k not in data]
+    if missing:
+        raise ValueError(f"{where}missing key(s): {', '.join(missing)}")
+
+
+def _grades(value: object) -> tuple[Grade, ...]:
+    if not isinstance(value, list | tuple) or not value:
+        raise ValueError("grades: expected a non-empty list of {code, name_vi, name_en} tables")
+    grades = []
+    for i, item in enumerate(value):
+        where = f"grades[{i}]."
+        if not isinstance(item, Mapping):
+            raise ValueError(f"grades[{i}]: expected a table with code, name_vi, name_en")
+        _check_keys(item, _GRADE_KEYS, (), where)
+        grades.append(
+            Grade(
+                code=_string(item["code"], "code", where),
+                name_vi=_string(item["name_vi"], "name_vi", where),
+                name_en=_string(item["name_en"], "name_en", where),
+            )
+        )
+    return tuple(grades)
+
+
+def _from_mapping(data: Mapping[str, object]) -> RuleSet:
+    if not isinstance(data, Mapping):
+        raise ValueError("rule set: expected a table of keys")
+    _check_keys(data, _REQUIRED, _OPTIONAL, "rule set: ")
+    dmax = data.get("disciplined_max_grade")
+    if dmax is not None and not isinstance(dmax, str):
+        raise ValueError(f"disciplined_max_grade: expected a grade code, got {dmax!r}")
+    return RuleSet(
+        id=_string(data["id"], "id"),
+        version=_string(data["version"], "version"),
+        title_vi=_string(data["title_vi"], "title_vi"),
+        title_en=_string(data["title_en"], "title_en"),
+        basis=_string(data["basis"], "basis"),
+        grades=_grades(data["grades"]),
+        denominator=_string(data["denominator"], "denominator"),
+        allow_blank=_bool(data["allow_blank"], "allow_blank"),
+        quorum=_fraction(data.get("quorum", "2/3"), "quorum"),
+        excellent_ceiling=_fraction(data["excellent_ceiling"], "excellent_ceiling"),
+        ceiling_rounding=_string(data["ceiling_rounding"], "ceiling_rounding"),
+        head_not_above_unit=_bool(data["head_not_above_unit"], "head_not_above_unit"),
+        collective_not_above_organization=_bool(
+            data["collective_not_above_organization"], "collective_not_above_organization"
+        ),
+        disciplined_max_grade=dmax,
+        decision_rule=_string(data.get("decision_rule", DECISION_RULES[0]), "decision_rule"),
+    )
+
+
+def _validate(r: RuleSet) -> None:
+    if not _ID_RE.fullmatch(r.id):
+        raise ValueError(f"id: {r.id!r} must be lower-case letters, digits and '-'")
+    if len(r.grades) < 2:
+        raise ValueError("grades: a rule set needs at least two grades")
+    codes = [g.code for g in r.grades]
+    for code in codes:
+        if not _CODE_RE.fullmatch(code):
+            raise ValueError(f"grades: code {code!r} must be upper-case letters, digits and '_'")
+    if len(set(codes)) != len(codes):
+        raise ValueError(f"grades: duplicate code in {', '.join(codes)}")
+    for needed in (EXCELLENT, GOOD):
+        if needed not in codes:
+            raise ValueError(f"grades: the excellent ceiling needs grade {needed}")
+    if r.decision_rule not in DECISION_RULES:
+        raise ValueError(
+            f"decision_rule: {r.decision_rule!r} is not one of {', '.join(DECISION_RULES)}"
+        )
+    if r.denominator not in DENOMINATORS:
+        raise ValueError(f"denominator: {r.denominator!r} is not one of {', '.join(DENOMINATORS)}")
+    if not 0 <= r.quorum <= 1:
+        raise ValueError(f"quorum: {r.quorum} must be between 0 and 1")
+    if not 0 <= r.excellent_ceiling <= 1:
+        raise ValueError(f"excellent_ceiling: {r.excellent_ceiling} must be between 0 and 1")
+    if r.ceiling_rounding not in ROUNDINGS:
+        raise ValueError(
+            f"ceiling_rounding: {r.ceiling_rounding!r} is not one of {', '.join(ROUNDINGS)}"
+        )
+    if r.disciplined_max_grade is not None and r.disciplined_max_grade not in codes:
+        raise ValueError(
+            f"disciplined_max_grade: {r.disciplined_max_grade!r} is not one of {', '.join(codes)}"
+        )
+
+
+def parse_ruleset(toml_text: str) -> RuleSet:
+    try:
+        data = tomllib.loads(toml_text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"rule set is not valid TOML: {exc}") from exc
+    return _from_mapping(data)
+
+
+def _rulesets_dir() -> Traversable:
+    return importlib.resources.files("tally") / "rulesets"
+
+
+def list_rulesets() -> list[str]:
+    return sorted(
+        entry.name.removesuffix(".toml")
+        for entry in _rulesets_dir().iterdir()
+        if entry.name.endswith(".toml") and entry.is_file()
+    )
+
+
+def load_ruleset(rule_id: str) -> RuleSet:
+    known = list_rulesets()
+    # Look the id up in the listing rather than joining it into a path: no "../" tricks.
+    if rule_id not in known:
+        raise ValueError(f"unknown rule set {rule_id!r}; known: {', '.join(known)}")
+    text = (_rulesets_dir() / f"{rule_id}.toml").read_text(encoding="utf-8")
+    try:
+        rules = parse_ruleset(text)
+    except ValueError as exc:
+        raise ValueError(f"rule set file {rule_id}.toml: {exc}") from exc
+    if rules.id != rule_id:
+        raise ValueError(f"rule set file {rule_id}.toml declares id {rules.id!r}")
+    return rules
+
+
+@dataclass(frozen=True)
+class Decision:
+    grade: str | None  # None = undetermined, refer to the competent level
+    denominator: str
+    denominator_value: int
+    steps: tuple[dict[str, object], ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "grade": self.grade,
+            "denominator": self.denominator,
+            "denominator_value": self.denominator_value,
+            "steps": [dict(step) for step in self.steps],
+        }
+
+
+def format_half(value: int) -> str:
+    """Half of a count, exactly: 45 -> "22.5", 44 -> "22"."""
+    return f"{value // 2}.5" if value % 2 else str(value // 2)
+
+
+def _count(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{what}: expected a whole number, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{what}: must not be negative, got {value}")
+    return value
+
+
+def decide(
+    rules: RuleSet,
+    counts: Sequence[int],
+    *,
+    blank: int = 0,
+    cast: int | None = None,
+    present: int | None = None,
+    members: int | None = None,
+    denominator: str | None = None,
+) -> Decision:
+    """Grade one subject from its vote counts (in grade order), keeping every step.
+
+    ``denominator`` overrides the rule set's (to ask "what if"). Figures not needed by the
+    denominator may be omitted; those given must be consistent:
+    votes + blank <= cast <= present <= members.
+    """
+    which = rules.denominator if denominator is None else denominator
+    if which not in DENOMINATORS:
+        raise ValueError(f"denominator: {which!r} is not one of {', '.join(DENOMINATORS)}")
+    if isinstance(counts, str | bytes) or len(counts) != len(rules.grades):
+        raise ValueError(
+            f"counts: expected {len(rules.grades)} numbers ({', '.join(rules.grade_codes)}),"
+            f" got {counts!r}"
+        )
+    votes = [
+        _count(c, f"counts[{code}]") for c, code in zip(counts, rules.grade_codes, strict=True)
+    ]
+    blank = _count(blank, "blank")
+    if blank and not rules.allow_blank:
+        raise ValueError(f"blank: rule set {rules.id} does not allow leaving a subject blank")
+    figures = {"valid": sum(votes), "blank": blank}
+    for name, value in (("cast", cast), ("present", present), ("members", members)):
+        if value is not None:
+            figures[name] = _count(value, name)
+    _check_order(figures)
+    if which not in figures:
+        raise ValueError(f"{which}: the '{which}' denominator needs this figure, none was given")
+    d = figures[which]
+    half = format_half(d)
+
+    steps: list[dict[str, object]] = []
+    grade: str | None = None
+    for code, n in zip(rules.grade_codes, votes, strict=True):
+        passes = n * 2 > d
+        steps.append(_step("single", code, n, None, half, passes))
+        if passes:
+            grade = code
+            break
+    if grade is None:
+        running = 0
+        for code, n in zip(rules.grade_codes, votes, strict=True):
+            running += n
+            passes = running * 2 > d
+            steps.append(_step("cumulative", code, n, running, half, passes))
+            if passes:
+                grade = code
+                break
+    return Decision(grade=grade, denominator=which, denominator_value=d, steps=tuple(steps))
+
+
+def _step(
+    stage: str, code: str, votes: int, running: int | None, half: str, passes: bool
+) -> dict[str, object]:
+    return {
+        "stage": stage,
+        "grade": code,
+        "votes": votes,
+        "running_total": running,
+        "half": half,
+        "passes": passes,
+    }
+
+
+def _check_order(figures: Mapping[str, int]) -> None:
+    # Each figure bounds the next larger one; skip the ones not given.
+    chain = [
+        ("votes and blanks", figures["valid"] + figures["blank"]),
+        *((name, figures[name]) for name in ("cast", "present", "members") if name in figures),
+    ]
+    for (small_name, small), (big_name, big) in itertools.pairwise(chain):
+        if small > big:
+            raise ValueError(f"{small_name} ({small}) cannot be more than {big_name} ({big})")

@@ -1,0 +1,293 @@
+"""Trustees (the counting committee): keys, partial decryptions, combination.
+
+Each trustee generates ``x_i`` on their own device and publishes ``Y_i = x_i·G`` with a Schnorr
+proof of knowledge (which stops a trustee from choosing a key that cancels the others'). The poll's
+key is ``Y = Σ Y_i``; decryption needs every trustee (n of n). A trustee decrypts only the
+aggregate, publishing ``D = x_i·A`` for each aggregate ciphertext with a DLEQ proof.
+
+Private keys are stored only encrypted under a passphrase (scrypt, then AES-256-GCM).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from tally.canonical import canonical_json, sha256_hex
+from tally.elgamal import Ciphertext
+from tally.group import (
+    IDENTITY,
+    G,
+    GroupError,
+    Point,
+    base_mul,
+    decode_scalar,
+    encode_scalar,
+    random_scalar,
+    u32,
+)
+from tally.proofs import DleqProof, ProofError, SchnorrProof, prove_dleq, prove_schnorr, verify_dleq, verify_schnorr
+
+TAG_KEY = "tally/v1/trustee-key"
+TAG_DECRYPT = "tally/v1/partial-decryption"
+KEY_FORMAT = "tally-trustee-key/1"
+PUBLIC_FORMAT = "tally-trustee-public/1"
+SHARE_FORMAT = "tally-share/1"
+AGGREGATE_FORMAT = "tally-aggregate/1"
+
+# scrypt cost: ~0.1 s and 64 MiB here; a stolen key file costs an attacker that much per guess.
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**16, 8, 1
+
+
+class TrusteeError(ValueError):
+    """A trustee key, share or aggregate is malformed or does not verify."""
+
+
+@dataclass(frozen=True)
+class TrusteePublic:
+    name: str
+    public_key: Point
+    proof: SchnorrProof
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": PUBLIC_FORMAT,
+            "name": self.name,
+            "public_key": self.public_key.hex(),
+            "proof": self.proof.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> TrusteePublic:
+        """Parse and check a published trustee key, including its proof of knowledge."""
+        if not isinstance(data, dict) or data.get("format") != PUBLIC_FORMAT:
+            raise TrusteeError(f"not a trustee public key file ({PUBLIC_FORMAT})")
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise TrusteeError("a trustee needs a name")
+        try:
+            key = Point.from_hex(data.get("public_key"))
+            proof = SchnorrProof.from_json(data.get("proof"))
+        except (GroupError, ProofError) as exc:
+            raise TrusteeError(f"trustee {name}: {exc}") from None
+        if key.is_identity:
+            raise TrusteeError(f"trustee {name}: the public key must not be the identity")
+        if not verify_schnorr(key, proof, TAG_KEY, b""):
+            raise TrusteeError(f"trustee {name}: the proof of knowledge of the key does not verify")
+        return cls(name, key, proof)
+
+
+class TrusteeKey:
+    """A trustee's private key. Never printed, logged or written unencrypted."""
+
+    __slots__ = ("_x", "public")
+
+    def __init__(self, x: int, public: TrusteePublic) -> None:
+        self._x = x
+        self.public = public
+
+    @classmethod
+    def generate(cls, name: str) -> TrusteeKey:
+        x = random_scalar()
+        return cls(x, TrusteePublic(name, base_mul(x), prove_schnorr(x, TAG_KEY, b"")))
+
+    def __repr__(self) -> str:
+        return f"TrusteeKey(name={self.public.name!r}, public_key={self.public.public_key.hex()[:16]}…)"
+
+    # -- storage ------------------------------------------------------------------------------
+
+    def to_encrypted_json(self, passphrase: str) -> dict[str, Any]:
+        salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
+        key = Scrypt(salt=salt, length=32, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P).derive(
+            passphrase.encode("utf-8")
+        )
+        public = self.public.to_json()
+        sealed = AESGCM(key).encrypt(nonce, encode_scalar(self._x), canonical_json(public))
+        return {
+            "format": KEY_FORMAT,
+            "public": public,
+            "kdf": {"name": "scrypt", "salt": salt.hex(), "n": _SCRYPT_N, "r": _SCRYPT_R, "p": _SCRYPT_P},
+            "cipher": {"name": "aes-256-gcm", "nonce": nonce.hex(), "ciphertext": sealed.hex()},
+        }
+
+    @classmethod
+    def from_encrypted_json(cls, data: Any, passphrase: str) -> TrusteeKey:
+        if not isinstance(data, dict) or data.get("format") != KEY_FORMAT:
+            raise TrusteeError(f"not a trustee key file ({KEY_FORMAT})")
+        public = TrusteePublic.from_json(data.get("public"))
+        try:
+            kdf, cipher = data["kdf"], data["cipher"]
+            n, r, p = int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
+            if kdf["name"] != "scrypt" or cipher["name"] != "aes-256-gcm" or n > 2**20:
+                raise TrusteeError("unsupported key file encryption")
+            key = Scrypt(salt=bytes.fromhex(kdf["salt"]), length=32, n=n, r=r, p=p).derive(
+                passphrase.encode("utf-8")
+            )
+            plain = AESGCM(key).decrypt(
+                bytes.fromhex(cipher["nonce"]),
+                bytes.fromhex(cipher["ciphertext"]),
+                canonical_json(data["public"]),
+            )
+        except InvalidTag:
+            raise TrusteeError("wrong passphrase, or the key file was altered") from None
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, TrusteeError):
+                raise
+            raise TrusteeError("the key file is damaged") from None
+        x = decode_scalar(plain)
+        if base_mul(x) != public.public_key:
+            raise TrusteeError("the key file's private and public keys do not match")
+        return cls(x, public)
+
+    def save(self, path: Path, passphrase: str) -> None:
+        """Write the encrypted key file with mode 0600 (created so, never widened)."""
+        data = json.dumps(self.to_encrypted_json(passphrase), indent=2, ensure_ascii=False)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(data + "\n")
+
+    @classmethod
+    def load(cls, path: Path, passphrase: str) -> TrusteeKey:
+        return cls.from_encrypted_json(json.loads(path.read_text(encoding="utf-8")), passphrase)
+
+    # -- decryption ---------------------------------------------------------------------------
+
+    def decrypt_share(self, aggregate: dict[str, Any]) -> dict[str, Any]:
+        """Partial decryption of every aggregate ciphertext, each with its DLEQ proof."""
+        fingerprint, cts = parse_aggregate(aggregate)
+        Y = self.public.public_key
+        rows = []
+        for i, row in enumerate(cts):
+            out = []
+            for j, ct in enumerate(row):
+                D = ct.a * self._x
+                proof = prove_dleq(self._x, ct.a, Y, D, TAG_DECRYPT, _share_context(fingerprint, i, j))
+                out.append({"d": D.hex(), "proof": proof.to_json()})
+            rows.append(out)
+        return {
+            "format": SHARE_FORMAT,
+            "poll": fingerprint.hex(),
+            "trustee": self.public.name,
+            "public_key": Y.hex(),
+            "aggregate_sha256": sha256_hex(canonical_json(aggregate)),
+            "shares": rows,
+        }
+
+
+def joint_public_key(trustees: Sequence[TrusteePublic]) -> Point:
+    if not trustees:
+        raise TrusteeError("a poll needs at least one trustee")
+    keys = [t.public_key for t in trustees]
+    if len(set(keys)) != len(keys):
+        raise TrusteeError("two trustees have the same public key")
+    total = IDENTITY
+    for k in keys:
+        total = total + k
+    if total.is_identity:
+        raise TrusteeError("the joint key is the identity")
+    return total
+
+
+def _share_context(fingerprint: bytes, subject: int, grade: int) -> bytes:
+    return fingerprint + u32(subject) + u32(grade)
+
+
+def make_aggregate(
+    fingerprint: bytes, board_head: str, ballot_count: int, sums: Sequence[Sequence[Ciphertext]]
+) -> dict[str, Any]:
+    return {
+        "format": AGGREGATE_FORMAT,
+        "poll": fingerprint.hex(),
+        "board_head": board_head,
+        "ballot_count": ballot_count,
+        "ciphertexts": [[ct.to_json() for ct in row] for row in sums],
+    }
+
+
+def parse_aggregate(aggregate: Any) -> tuple[bytes, list[list[Ciphertext]]]:
+    if not isinstance(aggregate, dict) or aggregate.get("format") != AGGREGATE_FORMAT:
+        raise TrusteeError(f"not an aggregate file ({AGGREGATE_FORMAT})")
+    try:
+        fingerprint = bytes.fromhex(aggregate["poll"])
+        rows = aggregate["ciphertexts"]
+        if len(fingerprint) != 32 or not isinstance(rows, list):
+            raise ValueError
+        cts = [[Ciphertext.from_json(c) for c in row] for row in rows]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TrusteeError(f"the aggregate file is damaged: {exc}") from None
+    return fingerprint, cts
+
+
+def verify_share(
+    aggregate: dict[str, Any], trustee: TrusteePublic, share: Any
+) -> list[list[Point]]:
+    """Check a trustee's share against the aggregate; return the partial decryptions."""
+    fingerprint, cts = parse_aggregate(aggregate)
+    who = f"trustee {trustee.name}"
+    if not isinstance(share, dict) or share.get("format") != SHARE_FORMAT:
+        raise TrusteeError(f"{who}: not a decryption share ({SHARE_FORMAT})")
+    if share.get("poll") != fingerprint.hex():
+        raise TrusteeError(f"{who}: the share is for another poll")
+    if share.get("public_key") != trustee.public_key.hex():
+        raise TrusteeError(f"{who}: the share was made with another key")
+    if share.get("aggregate_sha256") != sha256_hex(canonical_json(aggregate)):
+        raise TrusteeError(f"{who}: the share is for a different aggregate")
+    rows = share.get("shares")
+    if not isinstance(rows, list) or [len(r) if isinstance(r, list) else -1 for r in rows] != [
+        len(r) for r in cts
+    ]:
+        raise TrusteeError(f"{who}: the share does not have one value per aggregate ciphertext")
+    out: list[list[Point]] = []
+    for i, (row, ct_row) in enumerate(zip(rows, cts, strict=True)):
+        points = []
+        for j, (item, ct) in enumerate(zip(row, ct_row, strict=True)):
+            try:
+                D = Point.from_hex(item["d"])
+                proof = DleqProof.from_json(item["proof"])
+            except (GroupError, ProofError, KeyError, TypeError) as exc:
+                raise TrusteeError(f"{who}: subject {i + 1}, grade {j + 1}: {exc}") from None
+            if not verify_dleq(
+                ct.a, trustee.public_key, D, proof, TAG_DECRYPT, _share_context(fingerprint, i, j)
+            ):
+                raise TrusteeError(
+                    f"{who}: subject {i + 1}, grade {j + 1}: the decryption proof does not verify"
+                )
+            points.append(D)
+        out.append(points)
+    return out
+
+
+def combine(
+    aggregate: dict[str, Any], partials: Sequence[Sequence[Sequence[Point]]], max_count: int
+) -> list[list[int]]:
+    """Add the trustees' partial decryptions and read each count from a small table of m·G."""
+    _, cts = parse_aggregate(aggregate)
+    table: dict[Point, int] = {}
+    p = IDENTITY
+    for m in range(max_count + 1):
+        table[p] = m
+        p = p + G
+    counts = []
+    for i, row in enumerate(cts):
+        out = []
+        for j, ct in enumerate(row):
+            mG = ct.b
+            for partial in partials:
+                mG = mG - partial[i][j]
+            if mG not in table:
+                raise TrusteeError(
+                    f"subject {i + 1}, grade {j + 1}: the decrypted count is not between 0 and"
+                    f" {max_count}"
+                )
+            out.append(table[mG])
+        counts.append(out)
+    return counts

@@ -1,0 +1,393 @@
+"""The auditor's verifier: check an audit bundle offline, with no database and no server.
+
+Each check has a stable name (``ballots.proofs``, ``record.signature``, …) and a detail in
+Vietnamese and English. A check whose inputs failed an earlier check is reported as not run (and
+counts as failed), so the first failing check names the file that is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tally.ballots import BallotError, PollContext, VerifiedBallot, verify_ballot
+from tally.board import genesis, next_head
+from tally.bundle import HASHED_MEMBERS, BundleError, read_bundle
+from tally.canonical import canonical_json, sha256_hex
+from tally.counting import CountingError, decrypt_counts, poll_result, sum_ciphertexts
+from tally.manifest import Manifest, ManifestError, parse_manifest
+from tally.record import key_fingerprint, make_record, verify_record_signature
+from tally.trustees import TrusteeError, make_aggregate
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail_vi: str
+    detail_en: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail_en, "detail_vi": self.detail_vi}
+
+
+@dataclass
+class Report:
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    def add(self, name: str, ok: bool, vi: str, en: str) -> bool:
+        self.checks.append(Check(name, ok, vi, en))
+        return ok
+
+    def skip(self, name: str, because: str) -> None:
+        self.add(name, False, f"không kiểm tra được: {because} lỗi", f"not checked: {because} failed")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checks": [c.to_json() for c in self.checks]}
+
+
+# --- ballots, in parallel --------------------------------------------------------------------
+
+_worker_context: PollContext | None = None
+
+
+def _init_worker(ctx: PollContext) -> None:
+    global _worker_context
+    _worker_context = ctx
+
+
+def _verify_chunk(ballots: list[Any]) -> list[tuple[VerifiedBallot | None, str]]:
+    assert _worker_context is not None
+    return _verify_list(_worker_context, ballots)
+
+
+def _verify_list(ctx: PollContext, ballots: list[Any]) -> list[tuple[VerifiedBallot | None, str]]:
+    out: list[tuple[VerifiedBallot | None, str]] = []
+    for ballot in ballots:
+        try:
+            out.append((verify_ballot(ctx, ballot), ""))
+        except BallotError as exc:
+            out.append((None, str(exc)))
+    return out
+
+
+def verify_ballots(
+    ctx: PollContext, ballots: Sequence[Any], workers: int | None = None
+) -> list[tuple[VerifiedBallot | None, str]]:
+    """Verify every ballot, on every core when there are enough ballots to pay for the processes."""
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or len(ballots) < 40:
+        return _verify_list(ctx, list(ballots))
+    size = max(8, len(ballots) // (workers * 4))
+    chunks = [list(ballots[i : i + size]) for i in range(0, len(ballots), size)]
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(ctx,)) as pool:
+        return [item for part in pool.map(_verify_chunk, chunks) for item in part]
+
+
+# --- the whole bundle ------------------------------------------------------------------------
+
+
+def verify_bundle(
+    source: Path | bytes, *, signer_key: bytes | None = None, workers: int | None = None
+) -> Report:
+    report = Report()
+    try:
+        files = read_bundle(source)
+    except BundleError as exc:
+        report.add("bundle.members", False, f"gói kiểm toán không đọc được: {exc}", str(exc))
+        return report
+    report.add("bundle.members", True, "gói có đủ 6 tệp", "the bundle has exactly its 6 files")
+
+    manifest = _check_manifest(report, files["manifest.json"])
+    if manifest is None:
+        for name in ("ballots", "tally", "result", "record"):
+            report.skip(name, "manifest.json")
+        return report
+
+    entries = _load_lines(report, files["ballots.jsonl"])
+    verified = _check_ballots(report, manifest, entries, workers) if entries is not None else None
+    tally_doc = _load_json(report, "tally.json", files["tally.json"])
+    counts_ok = False
+    if verified is not None and tally_doc is not None:
+        counts_ok = _check_tally(report, manifest, verified, tally_doc)
+    else:
+        report.skip("tally", "ballots.jsonl / tally.json")
+
+    result = _load_json(report, "result.json", files["result.json"])
+    if counts_ok and result is not None and tally_doc is not None:
+        expected = poll_result(
+            manifest, tally_doc["counts"], tally_doc["blanks"], tally_doc["aggregate"]["ballot_count"]
+        )
+        diff = _differences(expected, result)
+        report.add(
+            "result.grades",
+            not diff,
+            "xếp loại, cảnh báo và số đại biểu có mặt đúng theo bộ quy tắc"
+            if not diff
+            else "result.json khác với kết quả tính lại theo bộ quy tắc ở: " + ", ".join(diff),
+            "grades, warnings and quorum follow the rule set"
+            if not diff
+            else "result.json differs from the rule set's result in: " + ", ".join(diff),
+        )
+    else:
+        report.skip("result.grades", "tally.json / result.json")
+
+    _check_record(report, manifest, files, result, tally_doc, signer_key)
+    return report
+
+
+def _check_manifest(report: Report, data: bytes) -> Manifest | None:
+    try:
+        manifest = parse_manifest(json.loads(data))
+    except (ValueError, TrusteeError) as exc:
+        kind = exc if isinstance(exc, ManifestError) else f"not JSON: {exc}"
+        report.add("manifest", False, f"manifest.json không hợp lệ: {kind}", f"manifest.json: {kind}")
+        return None
+    n = len(manifest.trustees)
+    report.add(
+        "manifest",
+        True,
+        f"manifest.json hợp lệ: {n} khóa thành viên Ban kiểm phiếu có chứng minh, khóa chung đúng,"
+        f" {len(manifest.credentials)} thẻ biểu quyết khớp cam kết",
+        f"manifest.json valid: {n} trustee keys with proofs, joint key correct,"
+        f" {len(manifest.credentials)} credentials match the commitment",
+    )
+    return manifest
+
+
+def _load_json(report: Report, name: str, data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        report.add(name, False, f"{name} không phải JSON: {exc}", f"{name} is not JSON: {exc}")
+        return None
+
+
+def _load_lines(report: Report, data: bytes) -> list[dict[str, Any]] | None:
+    entries = []
+    for n, line in enumerate(data.splitlines(), start=1):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            entry = None
+        if not isinstance(entry, dict) or set(entry) != {"index", "ballot", "tracking_hash", "chain"}:
+            report.add(
+                "ballots.format",
+                False,
+                f"ballots.jsonl dòng {n} không đúng định dạng",
+                f"ballots.jsonl line {n} is malformed",
+            )
+            return None
+        entries.append(entry)
+    return entries
+
+
+def _check_ballots(
+    report: Report, manifest: Manifest, entries: list[dict[str, Any]], workers: int | None
+) -> list[VerifiedBallot] | None:
+    results = verify_ballots(manifest.context, [e["ballot"] for e in entries], workers)
+    bad = [(n, err) for n, (vb, err) in enumerate(results, start=1) if vb is None]
+    report.add(
+        "ballots.proofs",
+        not bad,
+        f"cả {len(entries)} phiếu: chứng minh và chữ ký hợp lệ"
+        if not bad
+        else f"ballots.jsonl: {len(bad)} phiếu không hợp lệ, đầu tiên là phiếu {bad[0][0]}: {bad[0][1]}",
+        f"all {len(entries)} ballots: proofs and signatures valid"
+        if not bad
+        else f"ballots.jsonl: {len(bad)} invalid ballots, first #{bad[0][0]}: {bad[0][1]}",
+    )
+    verified = [vb for vb, _ in results if vb is not None]
+
+    unknown = [n for n, vb in enumerate(verified, 1) if vb.credential not in manifest.credentials]
+    seen: set[bytes] = set()
+    twice = []
+    for n, vb in enumerate(verified, start=1):
+        if vb.credential in seen:
+            twice.append(n)
+        seen.add(vb.credential)
+    report.add(
+        "ballots.credentials",
+        not unknown and not twice,
+        "mọi phiếu dùng thẻ đã cam kết, mỗi thẻ một lần"
+        if not unknown and not twice
+        else f"ballots.jsonl: phiếu dùng thẻ ngoài danh sách {unknown[:5]}, thẻ dùng hai lần {twice[:5]}",
+        "every ballot uses a committed credential, each once"
+        if not unknown and not twice
+        else f"ballots.jsonl: uncommitted credentials at {unknown[:5]}, reused at {twice[:5]}",
+    )
+
+    head = genesis(manifest.fingerprint)
+    chain_error = ""
+    for n, (entry, (vb, _)) in enumerate(zip(entries, results, strict=True), start=1):
+        tracking = vb.tracking_hash.hex() if vb is not None else None
+        if entry["index"] != n:
+            chain_error = f"entry {n} has index {entry['index']} (dropped or reordered ballots)"
+            break
+        if tracking is not None and entry["tracking_hash"] != tracking:
+            chain_error = f"entry {n}: tracking hash does not match the ballot"
+            break
+        head = next_head(head, bytes.fromhex(str(entry["tracking_hash"])))
+        if entry["chain"] != head.hex():
+            chain_error = f"entry {n}: chain hash breaks (a ballot was dropped, added or reordered)"
+            break
+    report.add(
+        "ballots.chain",
+        not chain_error,
+        f"chuỗi băm của bảng tin liền mạch, đầu chuỗi {head.hex()[:16]}…"
+        if not chain_error
+        else f"ballots.jsonl: chuỗi băm bị đứt ({chain_error})",
+        f"board hash chain intact, head {head.hex()[:16]}…"
+        if not chain_error
+        else f"ballots.jsonl: {chain_error}",
+    )
+    if bad or unknown or twice or chain_error:
+        return None
+    return verified
+
+
+def _check_tally(
+    report: Report, manifest: Manifest, verified: list[VerifiedBallot], tally_doc: Any
+) -> bool:
+    try:
+        aggregate = tally_doc["aggregate"]
+        head = genesis(manifest.fingerprint)
+        for vb in verified:
+            head = next_head(head, vb.tracking_hash)
+        expected = make_aggregate(
+            manifest.fingerprint, head.hex(), len(verified), sum_ciphertexts(manifest, verified)
+        )
+        same = canonical_json(expected) == canonical_json(aggregate)
+    except (KeyError, TypeError) as exc:
+        report.add("tally.aggregate", False, f"tally.json thiếu trường {exc}", f"tally.json lacks {exc}")
+        return False
+    if not report.add(
+        "tally.aggregate",
+        same,
+        "tổng mã hóa bằng tổng các phiếu trên bảng tin, khớp đầu chuỗi"
+        if same
+        else "tally.json: tổng mã hóa khác tổng các phiếu (hoặc đầu chuỗi / số phiếu khác)",
+        "the aggregate is the sum of the board's ballots and matches its head"
+        if same
+        else "tally.json: the aggregate is not the sum of the ballots (or head / count differ)",
+    ):
+        return False
+    try:
+        counts, blanks = decrypt_counts(manifest, aggregate, tally_doc["shares"])
+    except (CountingError, TrusteeError, KeyError, TypeError) as exc:
+        report.add("tally.shares", False, f"tally.json: phần giải mã lỗi: {exc}", f"tally.json: {exc}")
+        return False
+    report.add(
+        "tally.shares",
+        True,
+        f"phần giải mã của cả {len(manifest.trustees)} thành viên Ban kiểm phiếu có chứng minh đúng",
+        f"decryption shares of all {len(manifest.trustees)} trustees verify",
+    )
+    match = tally_doc.get("counts") == counts and tally_doc.get("blanks") == blanks
+    return report.add(
+        "tally.counts",
+        match,
+        "số phiếu giải mã khớp với tally.json" if match else "tally.json: số phiếu ghi khác số giải mã",
+        "decrypted counts match tally.json" if match else "tally.json: recorded counts differ from the decryption",
+    )
+
+
+def _check_record(
+    report: Report,
+    manifest: Manifest,
+    files: dict[str, bytes],
+    result: Any,
+    tally_doc: Any,
+    signer_key: bytes | None,
+) -> None:
+    record = _load_json(report, "record.json", files["record.json"])
+    if not isinstance(record, dict):
+        report.skip("record", "record.json")
+        return
+    listed = record.get("files", {})
+    wrong = [n for n in HASHED_MEMBERS if listed.get(n) != sha256_hex(files[n])]
+    report.add(
+        "record.files",
+        not wrong,
+        "mã băm các tệp trong biên bản khớp" if not wrong else "record.json: mã băm sai với " + ", ".join(wrong),
+        "the record's file hashes match" if not wrong else "record.json: hash mismatch for " + ", ".join(wrong),
+    )
+    if isinstance(result, dict) and isinstance(tally_doc, dict):
+        try:
+            expected = make_record(
+                manifest=manifest.data,
+                fingerprint=manifest.fingerprint,
+                result=result,
+                board_head=str(tally_doc["aggregate"]["board_head"]),
+                ballots_cast=int(tally_doc["aggregate"]["ballot_count"]),
+                voided=int(record.get("credentials", {}).get("voided", -1)),
+                files={n: sha256_hex(files[n]) for n in HASHED_MEMBERS},
+                created_at=str(record.get("created_at")),
+            )
+            diff = _differences(expected, record)
+            voided = record["credentials"]["voided"]
+            if not 0 <= voided <= record["credentials"]["unused"]:
+                diff.append("credentials.voided")
+        except (KeyError, TypeError, ValueError) as exc:
+            diff = [f"malformed ({exc})"]
+        report.add(
+            "record.content",
+            not diff,
+            "nội dung biên bản khớp với kết quả và manifest"
+            if not diff
+            else "record.json khác kết quả ở: " + ", ".join(diff),
+            "the record matches the result and manifest"
+            if not diff
+            else "record.json differs in: " + ", ".join(diff),
+        )
+    else:
+        report.skip("record.content", "result.json / tally.json")
+
+    public = manifest.signer_public_key
+    good = verify_record_signature(public, files["record.json"], files["record.sig"].decode("ascii", "replace"))
+    pinned = signer_key is None or signer_key == public
+    fp = key_fingerprint(public)
+    report.add(
+        "record.signature",
+        good and pinned,
+        f"chữ ký biên bản hợp lệ, khóa ký {fp}"
+        if good and pinned
+        else (f"record.sig: chữ ký không hợp lệ với khóa {fp}" if not good else f"khóa ký {fp} không phải khóa được chỉ định"),
+        f"record signature valid, signing key {fp}"
+        if good and pinned
+        else (f"record.sig: signature does not verify with key {fp}" if not good else f"signing key {fp} is not the pinned key"),
+    )
+
+
+def _differences(expected: dict[str, Any], actual: Any) -> list[str]:
+    if not isinstance(actual, dict):
+        return ["(not an object)"]
+    keys = sorted(set(expected) | set(actual))
+    return [k for k in keys if canonical_json(expected.get(k)) != canonical_json(actual.get(k))]
+
+
+def format_report(report: Report) -> str:
+    lines = []
+    for c in report.checks:
+        mark = "ĐẠT / OK  " if c.ok else "LỖI / FAIL"
+        lines.append(f"[{mark}] {c.name}: {c.detail_vi}")
+        lines.append(f"{' ' * 13}{c.detail_en}")
+    verdict = (
+        "KẾT LUẬN: gói kiểm toán hợp lệ / VERDICT: the bundle verifies"
+        if report.ok
+        else "KẾT LUẬN: gói kiểm toán KHÔNG hợp lệ / VERDICT: the bundle does NOT verify"
+    )
+    lines.append(verdict)
+    return "\n".join(lines)
+
+
+__all__ = ["Check", "Report", "format_report", "verify_ballots", "verify_bundle"]
