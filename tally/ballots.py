@@ -178,11 +178,17 @@ def _verify(ctx: PollContext, ballot: Any) -> VerifiedBallot:
             )
         else:
             ok = verify_dleq(
-                Y, total.a, total.b - G, DleqProof.from_json(answer["sum_proof"]), TAG_SUM_ONE,
+                Y,
+                total.a,
+                total.b - G,
+                DleqProof.from_json(answer["sum_proof"]),
+                TAG_SUM_ONE,
                 sum_context,
             )
         if not ok:
-            raise BallotError(f"{where}: the proof that exactly one grade is chosen does not verify")
+            raise BallotError(
+                f"{where}: the proof that exactly one grade is chosen does not verify"
+            )
         parsed.append(tuple(cts))
     return VerifiedBallot(cred, tuple(parsed), tracking_hash(ballot))
 

@@ -31,12 +31,19 @@ class CountingError(ValueError):
 def board_entry(index: int, ballot: dict[str, Any], tracking_hash: bytes, chain: bytes) -> bytes:
     """One line of ballots.jsonl (canonical JSON, no newline)."""
     return canonical_json(
-        {"index": index, "ballot": ballot, "tracking_hash": tracking_hash.hex(), "chain": chain.hex()}
+        {
+            "index": index,
+            "ballot": ballot,
+            "tracking_hash": tracking_hash.hex(),
+            "chain": chain.hex(),
+        }
     )
 
 
-def board_file(fingerprint: bytes, ballots: Iterable[tuple[dict[str, Any], bytes]]) -> tuple[bytes, str]:
-    """ballots.jsonl from (ballot, tracking hash) pairs in board order; returns (bytes, head hex)."""
+def board_file(
+    fingerprint: bytes, ballots: Iterable[tuple[dict[str, Any], bytes]]
+) -> tuple[bytes, str]:
+    """ballots.jsonl from (ballot, tracking hash) pairs in board order -> (bytes, head hex)."""
     head = genesis(fingerprint)
     lines = []
     for index, (ballot, tracking) in enumerate(ballots, start=1):
@@ -45,7 +52,9 @@ def board_file(fingerprint: bytes, ballots: Iterable[tuple[dict[str, Any], bytes
     return b"".join(line + b"\n" for line in lines), head.hex()
 
 
-def sum_ciphertexts(manifest: Manifest, ballots: Iterable[VerifiedBallot]) -> list[list[Ciphertext]]:
+def sum_ciphertexts(
+    manifest: Manifest, ballots: Iterable[VerifiedBallot]
+) -> list[list[Ciphertext]]:
     """Component-wise sum per subject and grade. No ballot is ever decrypted."""
     ctx = manifest.context
     sums = [[ZERO] * ctx.grades for _ in range(ctx.subjects)]

@@ -55,7 +55,9 @@ class Credential:
         try:
             secret = base64.b32decode(text + "======")
         except ValueError:
-            raise CredentialError("a credential code uses only the letters A-Z and digits 2-7") from None
+            raise CredentialError(
+                "a credential code uses only the letters A-Z and digits 2-7"
+            ) from None
         if base64.b32encode(secret).decode("ascii").rstrip("=") != text:
             raise CredentialError("a credential code is not canonical")
         return cls(secret)

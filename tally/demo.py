@@ -1,4 +1,4 @@
-"""A complete synthetic poll through the real code path, for training auditors, tests and benchmarks.
+"""A complete synthetic poll through the real code path (auditor training, tests, benchmarks).
 
 Trustee keys, credentials, ballots encrypted and signed, verified as the service verifies them,
 chained on a board, summed, decrypted by every trustee with proofs, graded, recorded and signed.
@@ -100,7 +100,8 @@ def run_demo(
                 row.append(rng.choices(range(grades), weights)[0])
         choices.append(row)
     ballots = [
-        encrypt_ballot(manifest.context, cred, row) for cred, row in zip(credentials, choices, strict=True)
+        encrypt_ballot(manifest.context, cred, row)
+        for cred, row in zip(credentials, choices, strict=True)
     ]
 
     # Accept each ballot as the service does: verify it completely, then chain it.
@@ -109,7 +110,8 @@ def run_demo(
     if len(accepted) != len(ballots):
         raise RuntimeError("an honest demo ballot failed verification")
     jsonl, head = board_file(
-        manifest.fingerprint, ((b, vb.tracking_hash) for b, vb in zip(ballots, accepted, strict=True))
+        manifest.fingerprint,
+        ((b, vb.tracking_hash) for b, vb in zip(ballots, accepted, strict=True)),
     )
     aggregate = aggregate_for(manifest, head, accepted)
     shares: list[dict[str, Any]] = [k.decrypt_share(aggregate) for k in keys]

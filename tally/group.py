@@ -2,7 +2,7 @@
 
 Points are 32-byte canonical Ed25519 encodings; scalars are integers modulo the group order ``L``
 (encoded as 32 bytes, little-endian). Every point that arrives from outside goes through
-:meth:`Point.decode`, which accepts only canonical encodings of elements of the prime-order subgroup.
+:meth:`Point.decode`, which accepts only canonical encodings of prime-order subgroup elements.
 
 libsodium refuses the identity point in ``is_valid_point`` and in scalar multiplication, but
 exponential ElGamal meets it whenever a count is zero (``0·G``) or an aggregate is empty, so the

@@ -89,7 +89,7 @@ def make_manifest(
 
 
 def parse_manifest(data: Any) -> Manifest:
-    """Check the manifest completely: structure, rule set, trustee proofs, joint key, credentials."""
+    """Check the manifest: structure, rule set, trustee proofs, joint key, credentials."""
     try:
         return _parse(data)
     except (KeyError, TypeError) as exc:
@@ -136,7 +136,13 @@ def _parse(data: Any) -> Manifest:
     if len(signer) != 32:
         raise ManifestError("the signer's public key must be 32 bytes")
     fingerprint = poll_fingerprint(election)
-    context = PollContext(fingerprint, Point.from_hex(election["public_key"]), len(subjects),
-                          len(grades), rules.allow_blank)
-    return Manifest(data, fingerprint, context, rules, subjects, trustees, frozenset(credentials),
-                    signer)
+    context = PollContext(
+        fingerprint,
+        Point.from_hex(election["public_key"]),
+        len(subjects),
+        len(grades),
+        rules.allow_blank,
+    )
+    return Manifest(
+        data, fingerprint, context, rules, subjects, trustees, frozenset(credentials), signer
+    )

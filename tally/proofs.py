@@ -18,7 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from tally.elgamal import Ciphertext
-from tally.group import G, L, Point, base_mul, hash_to_scalar, random_scalar, scalar_from_hex, scalar_hex
+from tally.group import (
+    G,
+    L,
+    Point,
+    base_mul,
+    hash_to_scalar,
+    random_scalar,
+    scalar_from_hex,
+    scalar_hex,
+)
 
 
 class ProofError(ValueError):
@@ -132,7 +141,9 @@ def prove_zero_one(
     return ZeroOneProof(c_sim, c_real, s_sim, s_real)
 
 
-def verify_zero_one(Y: Point, ct: Ciphertext, proof: ZeroOneProof, tag: str, context: bytes) -> bool:
+def verify_zero_one(
+    Y: Point, ct: Ciphertext, proof: ZeroOneProof, tag: str, context: bytes
+) -> bool:
     a, b = ct.a, ct.b
     commits = (
         base_mul(proof.s0) - a * proof.c0,

@@ -45,7 +45,8 @@ class ServiceKey:
             mode = stat.S_IMODE(path.stat().st_mode)
             if mode & 0o077:
                 raise KeyFileError(
-                    f"{path}: mode {mode:o} lets other users read the signing key; run chmod 600 {path}"
+                    f"{path}: mode {mode:o} lets other users read the signing key;"
+                    f" run chmod 600 {path}"
                 )
             key = serialization.load_pem_private_key(path.read_bytes(), password=None)
             if not isinstance(key, Ed25519PrivateKey):
@@ -110,7 +111,11 @@ def make_record(
         "title_vi": "BIÊN BẢN KIỂM PHIẾU",
         "title_en": "Counting record",
         "conference": manifest["conference"],
-        "poll": {"id": election["poll_id"], "title": election["title"], "fingerprint": fingerprint.hex()},
+        "poll": {
+            "id": election["poll_id"],
+            "title": election["title"],
+            "fingerprint": fingerprint.hex(),
+        },
         "rules": {"id": rules["id"], "version": rules["version"], "basis": rules["basis"]},
         "counting_committee": [
             {"name": t["name"], "key_fingerprint": key_fingerprint(bytes.fromhex(t["public_key"]))}

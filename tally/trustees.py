@@ -35,7 +35,15 @@ from tally.group import (
     random_scalar,
     u32,
 )
-from tally.proofs import DleqProof, ProofError, SchnorrProof, prove_dleq, prove_schnorr, verify_dleq, verify_schnorr
+from tally.proofs import (
+    DleqProof,
+    ProofError,
+    SchnorrProof,
+    prove_dleq,
+    prove_schnorr,
+    verify_dleq,
+    verify_schnorr,
+)
 
 TAG_KEY = "tally/v1/trustee-key"
 TAG_DECRYPT = "tally/v1/partial-decryption"
@@ -101,7 +109,8 @@ class TrusteeKey:
         return cls(x, TrusteePublic(name, base_mul(x), prove_schnorr(x, TAG_KEY, b"")))
 
     def __repr__(self) -> str:
-        return f"TrusteeKey(name={self.public.name!r}, public_key={self.public.public_key.hex()[:16]}…)"
+        key = self.public.public_key.hex()[:16]
+        return f"TrusteeKey(name={self.public.name!r}, public_key={key}…)"
 
     # -- storage ------------------------------------------------------------------------------
 
@@ -115,7 +124,13 @@ class TrusteeKey:
         return {
             "format": KEY_FORMAT,
             "public": public,
-            "kdf": {"name": "scrypt", "salt": salt.hex(), "n": _SCRYPT_N, "r": _SCRYPT_R, "p": _SCRYPT_P},
+            "kdf": {
+                "name": "scrypt",
+                "salt": salt.hex(),
+                "n": _SCRYPT_N,
+                "r": _SCRYPT_R,
+                "p": _SCRYPT_P,
+            },
             "cipher": {"name": "aes-256-gcm", "nonce": nonce.hex(), "ciphertext": sealed.hex()},
         }
 
@@ -170,7 +185,9 @@ class TrusteeKey:
             out = []
             for j, ct in enumerate(row):
                 D = ct.a * self._x
-                proof = prove_dleq(self._x, ct.a, Y, D, TAG_DECRYPT, _share_context(fingerprint, i, j))
+                proof = prove_dleq(
+                    self._x, ct.a, Y, D, TAG_DECRYPT, _share_context(fingerprint, i, j)
+                )
                 out.append({"d": D.hex(), "proof": proof.to_json()})
             rows.append(out)
         return {

@@ -33,7 +33,12 @@ class Check:
     detail_en: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "ok": self.ok, "detail": self.detail_en, "detail_vi": self.detail_vi}
+        return {
+            "name": self.name,
+            "ok": self.ok,
+            "detail": self.detail_en,
+            "detail_vi": self.detail_vi,
+        }
 
 
 @dataclass
@@ -49,7 +54,9 @@ class Report:
         return ok
 
     def skip(self, name: str, because: str) -> None:
-        self.add(name, False, f"không kiểm tra được: {because} lỗi", f"not checked: {because} failed")
+        self.add(
+            name, False, f"không kiểm tra được: {because} lỗi", f"not checked: {because} failed"
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "checks": [c.to_json() for c in self.checks]}
@@ -125,7 +132,10 @@ def verify_bundle(
     result = _load_json(report, "result.json", files["result.json"])
     if counts_ok and result is not None and tally_doc is not None:
         expected = poll_result(
-            manifest, tally_doc["counts"], tally_doc["blanks"], tally_doc["aggregate"]["ballot_count"]
+            manifest,
+            tally_doc["counts"],
+            tally_doc["blanks"],
+            tally_doc["aggregate"]["ballot_count"],
         )
         diff = _differences(expected, result)
         report.add(
@@ -150,7 +160,9 @@ def _check_manifest(report: Report, data: bytes) -> Manifest | None:
         manifest = parse_manifest(json.loads(data))
     except (ValueError, TrusteeError) as exc:
         kind = exc if isinstance(exc, ManifestError) else f"not JSON: {exc}"
-        report.add("manifest", False, f"manifest.json không hợp lệ: {kind}", f"manifest.json: {kind}")
+        report.add(
+            "manifest", False, f"manifest.json không hợp lệ: {kind}", f"manifest.json: {kind}"
+        )
         return None
     n = len(manifest.trustees)
     report.add(
@@ -179,7 +191,12 @@ def _load_lines(report: Report, data: bytes) -> list[dict[str, Any]] | None:
             entry = json.loads(line)
         except ValueError:
             entry = None
-        if not isinstance(entry, dict) or set(entry) != {"index", "ballot", "tracking_hash", "chain"}:
+        if not isinstance(entry, dict) or set(entry) != {
+            "index",
+            "ballot",
+            "tracking_hash",
+            "chain",
+        }:
             report.add(
                 "ballots.format",
                 False,
@@ -201,7 +218,7 @@ def _check_ballots(
         not bad,
         f"cả {len(entries)} phiếu: chứng minh và chữ ký hợp lệ"
         if not bad
-        else f"ballots.jsonl: {len(bad)} phiếu không hợp lệ, đầu tiên là phiếu {bad[0][0]}: {bad[0][1]}",
+        else f"ballots.jsonl: {len(bad)} phiếu không hợp lệ, đầu tiên #{bad[0][0]}: {bad[0][1]}",
         f"all {len(entries)} ballots: proofs and signatures valid"
         if not bad
         else f"ballots.jsonl: {len(bad)} invalid ballots, first #{bad[0][0]}: {bad[0][1]}",
@@ -220,7 +237,7 @@ def _check_ballots(
         not unknown and not twice,
         "mọi phiếu dùng thẻ đã cam kết, mỗi thẻ một lần"
         if not unknown and not twice
-        else f"ballots.jsonl: phiếu dùng thẻ ngoài danh sách {unknown[:5]}, thẻ dùng hai lần {twice[:5]}",
+        else f"ballots.jsonl: thẻ ngoài danh sách ở {unknown[:5]}, thẻ dùng lại ở {twice[:5]}",
         "every ballot uses a committed credential, each once"
         if not unknown and not twice
         else f"ballots.jsonl: uncommitted credentials at {unknown[:5]}, reused at {twice[:5]}",
@@ -228,8 +245,8 @@ def _check_ballots(
 
     head = genesis(manifest.fingerprint)
     chain_error = ""
-    for n, (entry, (vb, _)) in enumerate(zip(entries, results, strict=True), start=1):
-        tracking = vb.tracking_hash.hex() if vb is not None else None
+    for n, (entry, (checked, _)) in enumerate(zip(entries, results, strict=True), start=1):
+        tracking = checked.tracking_hash.hex() if checked is not None else None
         if entry["index"] != n:
             chain_error = f"entry {n} has index {entry['index']} (dropped or reordered ballots)"
             break
@@ -268,7 +285,9 @@ def _check_tally(
         )
         same = canonical_json(expected) == canonical_json(aggregate)
     except (KeyError, TypeError) as exc:
-        report.add("tally.aggregate", False, f"tally.json thiếu trường {exc}", f"tally.json lacks {exc}")
+        report.add(
+            "tally.aggregate", False, f"tally.json thiếu trường {exc}", f"tally.json lacks {exc}"
+        )
         return False
     if not report.add(
         "tally.aggregate",
@@ -284,20 +303,27 @@ def _check_tally(
     try:
         counts, blanks = decrypt_counts(manifest, aggregate, tally_doc["shares"])
     except (CountingError, TrusteeError, KeyError, TypeError) as exc:
-        report.add("tally.shares", False, f"tally.json: phần giải mã lỗi: {exc}", f"tally.json: {exc}")
+        report.add(
+            "tally.shares", False, f"tally.json: phần giải mã lỗi: {exc}", f"tally.json: {exc}"
+        )
         return False
     report.add(
         "tally.shares",
         True,
-        f"phần giải mã của cả {len(manifest.trustees)} thành viên Ban kiểm phiếu có chứng minh đúng",
+        f"phần giải mã của cả {len(manifest.trustees)} thành viên Ban kiểm phiếu"
+        " có chứng minh đúng",
         f"decryption shares of all {len(manifest.trustees)} trustees verify",
     )
     match = tally_doc.get("counts") == counts and tally_doc.get("blanks") == blanks
     return report.add(
         "tally.counts",
         match,
-        "số phiếu giải mã khớp với tally.json" if match else "tally.json: số phiếu ghi khác số giải mã",
-        "decrypted counts match tally.json" if match else "tally.json: recorded counts differ from the decryption",
+        "số phiếu giải mã khớp với tally.json"
+        if match
+        else "tally.json: số phiếu ghi khác số giải mã",
+        "decrypted counts match tally.json"
+        if match
+        else "tally.json: recorded counts differ from the decryption",
     )
 
 
@@ -318,8 +344,12 @@ def _check_record(
     report.add(
         "record.files",
         not wrong,
-        "mã băm các tệp trong biên bản khớp" if not wrong else "record.json: mã băm sai với " + ", ".join(wrong),
-        "the record's file hashes match" if not wrong else "record.json: hash mismatch for " + ", ".join(wrong),
+        "mã băm các tệp trong biên bản khớp"
+        if not wrong
+        else "record.json: mã băm sai với " + ", ".join(wrong),
+        "the record's file hashes match"
+        if not wrong
+        else "record.json: hash mismatch for " + ", ".join(wrong),
     )
     if isinstance(result, dict) and isinstance(tally_doc, dict):
         try:
@@ -353,19 +383,27 @@ def _check_record(
         report.skip("record.content", "result.json / tally.json")
 
     public = manifest.signer_public_key
-    good = verify_record_signature(public, files["record.json"], files["record.sig"].decode("ascii", "replace"))
+    good = verify_record_signature(
+        public, files["record.json"], files["record.sig"].decode("ascii", "replace")
+    )
     pinned = signer_key is None or signer_key == public
     fp = key_fingerprint(public)
-    report.add(
-        "record.signature",
-        good and pinned,
-        f"chữ ký biên bản hợp lệ, khóa ký {fp}"
-        if good and pinned
-        else (f"record.sig: chữ ký không hợp lệ với khóa {fp}" if not good else f"khóa ký {fp} không phải khóa được chỉ định"),
-        f"record signature valid, signing key {fp}"
-        if good and pinned
-        else (f"record.sig: signature does not verify with key {fp}" if not good else f"signing key {fp} is not the pinned key"),
-    )
+    if not good:
+        vi, en = (
+            f"record.sig: chữ ký sai với khóa {fp}",
+            f"record.sig: signature fails with key {fp}",
+        )
+    elif not pinned:
+        vi, en = (
+            f"khóa ký {fp} không phải khóa được chỉ định",
+            f"signing key {fp} is not the pinned key",
+        )
+    else:
+        vi, en = (
+            f"chữ ký biên bản hợp lệ, khóa ký {fp}",
+            f"record signature valid, signing key {fp}",
+        )
+    report.add("record.signature", good and pinned, vi, en)
 
 
 def _differences(expected: dict[str, Any], actual: Any) -> list[str]:
