@@ -72,6 +72,14 @@ def aggregate_for(
     )
 
 
+def board_aggregate(manifest: Manifest, ballots: Sequence[VerifiedBallot]) -> dict[str, Any]:
+    """The aggregate recomputed from the board's ballots alone (head included)."""
+    head = genesis(manifest.fingerprint)
+    for ballot in ballots:
+        head = next_head(head, ballot.tracking_hash)
+    return aggregate_for(manifest, head.hex(), ballots)
+
+
 def decrypt_counts(
     manifest: Manifest, aggregate: dict[str, Any], shares: Sequence[dict[str, Any]]
 ) -> tuple[list[list[int]], list[int]]:

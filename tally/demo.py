@@ -9,6 +9,7 @@ the operating system, as in a real poll.
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,7 @@ _BLANK_RATE = 0.03
 class DemoPoll:
     files: dict[str, bytes]
     choices: list[list[int | None]]  # kept only so tests can compare counts with what was cast
+    seconds: dict[str, float]  # wall time of each stage: encrypt, accept, count (for tally bench)
 
 
 def demo_subjects(count: int) -> list[SubjectInfo]:
@@ -99,11 +101,13 @@ def run_demo(
             else:
                 row.append(rng.choices(range(grades), weights)[0])
         choices.append(row)
+    started = time.perf_counter()
     ballots = [
         encrypt_ballot(manifest.context, cred, row)
         for cred, row in zip(credentials, choices, strict=True)
     ]
 
+    encrypted = time.perf_counter()
     # Accept each ballot as the service does: verify it completely, then chain it.
     checked = verify_ballots(manifest.context, ballots)
     accepted = [vb for vb, _ in checked if vb is not None]
@@ -113,6 +117,7 @@ def run_demo(
         manifest.fingerprint,
         ((b, vb.tracking_hash) for b, vb in zip(ballots, accepted, strict=True)),
     )
+    accepted_at = time.perf_counter()
     aggregate = aggregate_for(manifest, head, accepted)
     shares: list[dict[str, Any]] = [k.decrypt_share(aggregate) for k in keys]
     files = finish(
@@ -124,4 +129,9 @@ def run_demo(
         voided=0,
         created_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
     )
-    return DemoPoll(files, choices)
+    seconds = {
+        "encrypt": encrypted - started,
+        "accept": accepted_at - encrypted,
+        "count": time.perf_counter() - accepted_at,
+    }
+    return DemoPoll(files, choices, seconds)

@@ -19,10 +19,10 @@ from tally.ballots import BallotError, PollContext, VerifiedBallot, verify_ballo
 from tally.board import genesis, next_head
 from tally.bundle import HASHED_MEMBERS, BundleError, read_bundle
 from tally.canonical import canonical_json, sha256_hex
-from tally.counting import CountingError, decrypt_counts, poll_result, sum_ciphertexts
+from tally.counting import CountingError, board_aggregate, decrypt_counts, poll_result
 from tally.manifest import Manifest, ManifestError, parse_manifest
 from tally.record import key_fingerprint, make_record, verify_record_signature
-from tally.trustees import TrusteeError, make_aggregate
+from tally.trustees import TrusteeError
 
 
 @dataclass
@@ -277,12 +277,7 @@ def _check_tally(
 ) -> bool:
     try:
         aggregate = tally_doc["aggregate"]
-        head = genesis(manifest.fingerprint)
-        for vb in verified:
-            head = next_head(head, vb.tracking_hash)
-        expected = make_aggregate(
-            manifest.fingerprint, head.hex(), len(verified), sum_ciphertexts(manifest, verified)
-        )
+        expected = board_aggregate(manifest, verified)
         same = canonical_json(expected) == canonical_json(aggregate)
     except (KeyError, TypeError) as exc:
         report.add(

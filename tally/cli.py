@@ -1,0 +1,309 @@
+"""The ``tally`` command: the auditor's verifier and the counting committee's tools.
+
+Exit status: 0 success; 1 a verification failed; 2 bad input or usage (a readable message on
+stderr, in Vietnamese then English).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tally import bench
+from tally.bundle import BundleError, bundle_bytes
+from tally.canonical import canonical_json
+from tally.counting import board_aggregate, load_jsonl
+from tally.manifest import ManifestError, parse_manifest
+from tally.record import KeyFileError, ServiceKey
+from tally.rules import DENOMINATORS, UNDETERMINED_EN, UNDETERMINED_VI, decide, load_ruleset
+from tally.trustees import TrusteeError, TrusteeKey
+from tally.verify import format_report, verify_ballots, verify_bundle
+
+MIN_PASSPHRASE = 10
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as a message, exit status 2."""
+
+    def __init__(self, vi: str, en: str) -> None:
+        super().__init__(f"{vi}\n{en}")
+
+
+def _read_json(path: Path, what_vi: str, what_en: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(
+            f"không đọc được {what_vi} {path}: {exc.strerror}",
+            f"cannot read {what_en} {path}: {exc.strerror}",
+        ) from None
+    except ValueError:
+        raise UsageError(
+            f"{what_vi} {path} không phải JSON", f"{what_en} {path} is not JSON"
+        ) from None
+
+
+def _passphrase(args: argparse.Namespace, confirm: bool) -> str:
+    if args.passphrase_file:
+        text = Path(args.passphrase_file).read_text(encoding="utf-8").rstrip("\n")
+    elif os.environ.get("TALLY_PASSPHRASE"):
+        text = os.environ["TALLY_PASSPHRASE"]
+    else:
+        text = getpass.getpass("Mật khẩu khóa / key passphrase: ")
+        if confirm and getpass.getpass("Nhập lại / again: ") != text:
+            raise UsageError("hai lần nhập mật khẩu không khớp", "the passphrases differ")
+    if confirm and len(text) < MIN_PASSPHRASE:
+        raise UsageError(
+            f"mật khẩu phải có ít nhất {MIN_PASSPHRASE} ký tự",
+            f"the passphrase needs at least {MIN_PASSPHRASE} characters",
+        )
+    return text
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    pinned = None
+    if args.signer_key:
+        try:
+            pinned = bytes.fromhex(args.signer_key)
+        except ValueError:
+            raise UsageError("--signer-key phải là hex", "--signer-key must be hex") from None
+    path = Path(args.bundle)
+    if not path.is_file():
+        raise UsageError(f"không có tệp {path}", f"no such file {path}")
+    report = verify_bundle(path, signer_key=pinned, workers=args.workers)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(format_report(report))
+    return 0 if report.ok else 1
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    try:
+        rules = load_ruleset(args.rules)
+        counts = [int(x) for x in args.counts.split(",")]
+    except ValueError as exc:
+        raise UsageError(f"dữ liệu không hợp lệ: {exc}", f"invalid input: {exc}") from None
+    try:
+        decision = decide(
+            rules,
+            counts,
+            blank=args.blank,
+            cast=args.cast,
+            present=args.present,
+            members=args.members,
+            denominator=args.denominator,
+        )
+    except ValueError as exc:
+        raise UsageError(f"không tính được: {exc}", f"cannot grade: {exc}") from None
+    if args.json:
+        print(
+            json.dumps(
+                {"rules": {"id": rules.id, "version": rules.version}, **decision.to_dict()},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    elif decision.grade is None:
+        print("UNDETERMINED")
+        print(f"{UNDETERMINED_VI} / {UNDETERMINED_EN}", file=sys.stderr)
+    else:
+        print(decision.grade)
+        grade = rules.grade(decision.grade)
+        print(f"{grade.name_vi} / {grade.name_en}", file=sys.stderr)
+    return 0
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    public_path = out.with_name(out.name + ".pub.json")
+    for path in (out, public_path):
+        if path.exists():
+            raise UsageError(f"{path} đã có, không ghi đè", f"{path} exists; not overwriting")
+    passphrase = _passphrase(args, confirm=True)
+    key = TrusteeKey.generate(args.name)
+    key.save(out, passphrase)
+    public_path.write_text(
+        json.dumps(key.public.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    print(f"Khóa bí mật (đã mã hóa) / private key (encrypted): {out}")
+    print(f"Khóa công khai để nộp / public key to register:    {public_path}")
+    print(f"Khóa công khai / public key: {key.public.public_key.hex()}")
+    return 0
+
+
+def cmd_decrypt(args: argparse.Namespace) -> int:
+    aggregate = _read_json(Path(args.aggregate), "tệp tổng", "aggregate file")
+    if args.manifest and args.ballots:
+        _check_aggregate_against_board(aggregate, Path(args.manifest), Path(args.ballots))
+        print("Tổng mã hóa khớp bảng tin / the aggregate matches the board")
+    else:
+        print(
+            "Lưu ý: chưa đối chiếu tổng với bảng tin (dùng --manifest và --ballots) /"
+            " note: aggregate not checked against the board (use --manifest and --ballots)",
+            file=sys.stderr,
+        )
+    try:
+        key = TrusteeKey.from_encrypted_json(
+            _read_json(Path(args.key), "tệp khóa", "key file"), _passphrase(args, confirm=False)
+        )
+        share = key.decrypt_share(aggregate)
+    except TrusteeError as exc:
+        raise UsageError(f"không giải mã được: {exc}", f"cannot decrypt: {exc}") from None
+    out = Path(args.out)
+    out.write_text(json.dumps(share, indent=2) + "\n", encoding="utf-8")
+    print(f"Phần giải mã / decryption share: {out}")
+    return 0
+
+
+def _check_aggregate_against_board(aggregate: Any, manifest_path: Path, ballots_path: Path) -> None:
+    try:
+        manifest = parse_manifest(_read_json(manifest_path, "manifest", "manifest"))
+        entries = load_jsonl(ballots_path.read_bytes())
+        ballots = [e["ballot"] for e in entries]
+    except (ManifestError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise UsageError(
+            f"không đọc được bảng tin: {exc}", f"cannot read the board: {exc}"
+        ) from None
+    checked = verify_ballots(manifest.context, ballots)
+    bad = [n for n, (vb, _) in enumerate(checked, start=1) if vb is None]
+    if bad:
+        raise UsageError(
+            f"bảng tin có phiếu không hợp lệ: {bad[:5]}",
+            f"the board has invalid ballots: {bad[:5]}",
+        )
+    expected = board_aggregate(manifest, [vb for vb, _ in checked if vb is not None])
+    if canonical_json(expected) != canonical_json(aggregate):
+        raise UsageError(
+            "TỔNG KHÔNG KHỚP BẢNG TIN: không giải mã",
+            "THE AGGREGATE DOES NOT MATCH THE BOARD: not decrypting",
+        )
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tally.demo import run_demo
+
+    signer = ServiceKey.load_or_create(Path(args.signing_key)) if args.signing_key else None
+    try:
+        rules = load_ruleset(args.rules)
+        demo = run_demo(
+            subjects=args.subjects,
+            voters=args.voters,
+            trustees=args.trustees,
+            seed=args.seed,
+            rules=rules,
+            signer=signer,
+        )
+    except ValueError as exc:
+        raise UsageError(
+            f"không tạo được cuộc bỏ phiếu mẫu: {exc}", f"cannot run the demo: {exc}"
+        ) from None
+    Path(args.out).write_bytes(bundle_bytes(demo.files))
+    print(f"Gói kiểm toán mẫu / demo audit bundle: {args.out}")
+    print(f"Kiểm tra bằng / verify with: tally verify {args.out}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    sizes = [int(x) for x in args.sizes.split(",") if x]
+    figures = bench.run(
+        subjects=args.subjects,
+        grades=args.grades,
+        repeat=args.repeat,
+        sizes=sizes,
+        electionguard=Path(args.electionguard) if args.electionguard else None,
+    )
+    print(json.dumps(figures, indent=2) if args.json else bench.format_figures(figures))
+    return 0
+
+
+# --- parser ----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tally",
+        description="Kiểm phiếu có thể kiểm chứng / verifiable counting for rating ballots",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("verify", help="kiểm tra gói kiểm toán / verify an audit bundle")
+    v.add_argument("bundle")
+    v.add_argument("--json", action="store_true")
+    v.add_argument(
+        "--signer-key", help="khóa công khai ký biên bản (hex) phải khớp / pin the signer"
+    )
+    v.add_argument("--workers", type=int, default=None, help="số tiến trình / processes")
+    v.set_defaults(func=cmd_verify)
+
+    g = sub.add_parser("grade", help="xếp loại thử từ số phiếu / what-if grade from counts")
+    g.add_argument("--rules", default="qd124-2023")
+    g.add_argument("--counts", required=True, help="XS,T,HT,KHT")
+    g.add_argument("--blank", type=int, default=0)
+    g.add_argument("--denominator", choices=DENOMINATORS)
+    g.add_argument("--cast", type=int)
+    g.add_argument("--present", type=int)
+    g.add_argument("--members", type=int)
+    g.add_argument("--json", action="store_true")
+    g.set_defaults(func=cmd_grade)
+
+    t = sub.add_parser("trustee", help="Ban kiểm phiếu / trustee tools")
+    tsub = t.add_subparsers(dest="trustee_command", required=True)
+    k = tsub.add_parser("keygen", help="tạo khóa / generate a key")
+    k.add_argument("--out", required=True)
+    k.add_argument("--name", default="Thành viên Ban kiểm phiếu")
+    k.add_argument("--passphrase-file")
+    k.set_defaults(func=cmd_keygen)
+    d = tsub.add_parser("decrypt", help="giải mã phần của mình / partial decryption")
+    d.add_argument("--key", required=True)
+    d.add_argument("--aggregate", required=True)
+    d.add_argument("--out", required=True)
+    d.add_argument(
+        "--manifest", help="manifest.json, để đối chiếu với bảng tin / to check the board"
+    )
+    d.add_argument("--ballots", help="ballots.jsonl của bảng tin / the board's ballots")
+    d.add_argument("--passphrase-file")
+    d.set_defaults(func=cmd_decrypt)
+
+    m = sub.add_parser("demo-election", help="cuộc bỏ phiếu mẫu / a synthetic poll")
+    m.add_argument("--subjects", type=int, default=15)
+    m.add_argument("--voters", type=int, default=60)
+    m.add_argument("--trustees", type=int, default=3)
+    m.add_argument("--seed", type=int)
+    m.add_argument("--rules", default="qd124-2023")
+    m.add_argument("--signing-key", help="tệp khóa ký (tạo nếu chưa có) / signing key file")
+    m.add_argument("--out", required=True)
+    m.set_defaults(func=cmd_demo)
+
+    b = sub.add_parser("bench", help="đo tốc độ / benchmark")
+    b.add_argument("--subjects", type=int, default=15)
+    b.add_argument("--grades", type=int, default=4)
+    b.add_argument("--repeat", type=int, default=20)
+    b.add_argument("--sizes", default="60,500")
+    b.add_argument("--electionguard", help="Python 3.10 with electionguard (default .venv-eg)")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.func(args)
+        return result
+    except (UsageError, BundleError, KeyFileError) as exc:
+        print(f"lỗi / error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
