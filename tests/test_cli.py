@@ -1,0 +1,204 @@
+"""The `tally` command as a user runs it: exit codes, files written, messages."""
+
+from __future__ import annotations
+
+import json
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tally.cli import main
+from tally.demo import run_demo
+
+PASSPHRASE = "mật khẩu đủ dài 2023"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_grade_worked_example(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "grade", "--rules", "qd124-2023", "--counts", "10,20,13,2")
+    assert (code, out.strip()) == (0, "HTTNV")
+    assert "Hoàn thành tốt nhiệm vụ" in err
+
+
+def test_grade_undetermined_and_json_steps(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["grade", "--counts", "5,5,5,5", "--denominator", "members", "--members", "60"]
+    code, out, _ = run(capsys, *argv)
+    assert (code, out.strip()) == (0, "UNDETERMINED")
+    code, out, _ = run(capsys, *argv, "--json")
+    data = json.loads(out)
+    assert data["grade"] is None and data["denominator_value"] == 60
+    assert [s["running_total"] for s in data["steps"] if s["stage"] == "cumulative"] == [
+        5,
+        10,
+        15,
+        20,
+    ]
+
+
+def test_grade_bad_input_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "grade", "--counts", "10,20,13")
+    assert code == 2
+    assert "lỗi / error" in err and "expected 4 numbers" in err
+    code, _, err = run(capsys, "grade", "--rules", "no-such-rules", "--counts", "1,1,1,1")
+    assert code == 2 and "qd124-2023" in err
+
+
+def test_demo_election_verifies_and_counts_match_the_choices(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = tmp_path / "b.zip"
+    assert (
+        run(capsys, "demo-election", "--subjects", "3", "--voters", "7", "--out", str(bundle))[0]
+        == 0
+    )
+    code, out, _ = run(capsys, "verify", str(bundle))
+    assert code == 0 and "VERDICT: the bundle verifies" in out
+    code, out, _ = run(capsys, "verify", "--json", str(bundle))
+    report = json.loads(out)
+    assert report["ok"] is True and all(c["ok"] for c in report["checks"])
+
+
+def test_record_counts_equal_the_cast_choices() -> None:
+    demo = run_demo(subjects=3, voters=9, trustees=2, seed=5)
+    record = json.loads(demo.files["record.json"])
+    for i, subject in enumerate(record["subjects"]):
+        cast = [row[i] for row in demo.choices]
+        assert subject["counts"] == [cast.count(g) for g in range(4)]
+        assert subject["blank"] == cast.count(None)
+    assert record["ballots_cast"] == 9 and record["credentials"]["used"] == 9
+
+
+def test_verify_tampered_bundle_exits_1_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo = run_demo(subjects=2, voters=3, trustees=1, seed=1)
+    tampered = dict(demo.files)
+    tally_doc = json.loads(tampered["tally.json"])
+    tally_doc["counts"][0][0] += 1
+    tampered["tally.json"] = json.dumps(tally_doc).encode()
+    path = tmp_path / "t.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in tampered.items():
+            zf.writestr(name, data)
+    code, out, _ = run(capsys, "verify", str(path))
+    assert code == 1
+    assert "LỖI / FAIL" in out and "tally.json" in out and "does NOT verify" in out
+
+
+def test_verify_missing_file_and_non_zip(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "verify", str(tmp_path / "none.zip"))[0] == 2
+    junk = tmp_path / "junk.zip"
+    junk.write_text("not a zip")
+    code, out, _ = run(capsys, "verify", str(junk))
+    assert code == 1 and "bundle.members" in out
+
+
+def test_trustee_keygen_and_decrypt_round_trip(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tally.counting import board_aggregate, load_jsonl
+    from tally.manifest import make_manifest, parse_manifest
+    from tally.results import SubjectInfo
+    from tally.rules import load_ruleset
+    from tally.trustees import TrusteePublic, verify_share
+
+    monkeypatch.setenv("TALLY_PASSPHRASE", PASSPHRASE)
+    key_path = tmp_path / "t1.key"
+    code, out, _ = run(capsys, "trustee", "keygen", "--out", str(key_path), "--name", "Trần Thị B")
+    assert code == 0
+    assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
+    public = TrusteePublic.from_json(json.loads((tmp_path / "t1.key.pub.json").read_text()))
+    assert public.name == "Trần Thị B" and public.public_key.hex() in out
+    # Refuses to overwrite an existing key.
+    assert run(capsys, "trustee", "keygen", "--out", str(key_path))[0] == 2
+
+    manifest_data = make_manifest(
+        poll_id="p",
+        title="t",
+        conference={},
+        subjects=[SubjectInfo(key="s", name="Đảng bộ tỉnh", kind="organization")],
+        rules=load_ruleset("qd124-2023"),
+        trustees=[public],
+        credential_keys=[],
+        members=3,
+        present=3,
+        signer_public_key=bytes(32),
+    )
+    manifest = parse_manifest(manifest_data)
+    aggregate = board_aggregate(manifest, [])
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest_data))
+    (tmp_path / "ballots.jsonl").write_text("")
+    (tmp_path / "agg.json").write_text(json.dumps(aggregate))
+    share_path = tmp_path / "share.json"
+    code, out, _ = run(
+        capsys,
+        "trustee",
+        "decrypt",
+        "--key",
+        str(key_path),
+        "--aggregate",
+        str(tmp_path / "agg.json"),
+        "--manifest",
+        str(tmp_path / "manifest.json"),
+        "--ballots",
+        str(tmp_path / "ballots.jsonl"),
+        "--out",
+        str(share_path),
+    )
+    assert code == 0 and "matches the board" in out
+    assert verify_share(aggregate, public, json.loads(share_path.read_text()))
+    assert load_jsonl(b"") == []
+
+    # An aggregate that does not match the board is refused before any decryption.
+    aggregate["ballot_count"] = 1
+    (tmp_path / "agg.json").write_text(json.dumps(aggregate))
+    code, _, err = run(
+        capsys,
+        "trustee",
+        "decrypt",
+        "--key",
+        str(key_path),
+        "--aggregate",
+        str(tmp_path / "agg.json"),
+        "--manifest",
+        str(tmp_path / "manifest.json"),
+        "--ballots",
+        str(tmp_path / "ballots.jsonl"),
+        "--out",
+        str(tmp_path / "share2.json"),
+    )
+    assert code == 2 and "DOES NOT MATCH THE BOARD" in err
+    assert not (tmp_path / "share2.json").exists()
+
+    # A wrong passphrase is a clear error, not a traceback.
+    monkeypatch.setenv("TALLY_PASSPHRASE", "sai mật khẩu rồi")
+    code, _, err = run(
+        capsys,
+        "trustee",
+        "decrypt",
+        "--key",
+        str(key_path),
+        "--aggregate",
+        str(tmp_path / "agg.json"),
+        "--out",
+        str(tmp_path / "share3.json"),
+    )
+    assert code == 2 and "wrong passphrase" in err
+
+
+def test_keygen_refuses_a_short_passphrase(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TALLY_PASSPHRASE", "ngắn")
+    code, _, err = run(capsys, "trustee", "keygen", "--out", str(tmp_path / "k"))
+    assert code == 2 and "at least" in err
+    assert not (tmp_path / "k").exists()
