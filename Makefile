@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[service,test]'
 	touch $(STAMP)
 
 # A complete synthetic poll (15 subjects, 60 voters, 3 trustees) through the real code path,
