@@ -253,7 +253,14 @@ def _check_ballots(
         if tracking is not None and entry["tracking_hash"] != tracking:
             chain_error = f"entry {n}: tracking hash does not match the ballot"
             break
-        head = next_head(head, bytes.fromhex(str(entry["tracking_hash"])))
+        try:
+            listed = bytes.fromhex(entry["tracking_hash"])
+        except (TypeError, ValueError):
+            listed = b""
+        if len(listed) != 32:
+            chain_error = f"entry {n}: the tracking hash is not 32 bytes of hex"
+            break
+        head = next_head(head, listed)
         if entry["chain"] != head.hex():
             chain_error = f"entry {n}: chain hash breaks (a ballot was dropped, added or reordered)"
             break
