@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from pathlib import Path
 
 MEMBERS = (
@@ -66,8 +67,11 @@ def read_bundle(source: Path | bytes) -> dict[str, bytes]:
         for info in zf.infolist():
             if info.file_size > MAX_MEMBER_BYTES:
                 raise BundleError(f"{info.filename} is larger than {MAX_MEMBER_BYTES} bytes")
-            with zf.open(info) as fh:
-                data = fh.read(MAX_MEMBER_BYTES + 1)
+            try:
+                with zf.open(info) as fh:
+                    data = fh.read(MAX_MEMBER_BYTES + 1)
+            except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError):
+                raise BundleError(f"{info.filename} is damaged inside the ZIP") from None
             if len(data) > MAX_MEMBER_BYTES:
                 raise BundleError(f"{info.filename} is larger than {MAX_MEMBER_BYTES} bytes")
             files[info.filename] = data

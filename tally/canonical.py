@@ -36,9 +36,25 @@ def _check(value: Any) -> None:
 
 def canonical_json(value: Any) -> bytes:
     _check(value)
-    return json.dumps(
+    text = json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    )
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CanonicalError("text must be valid Unicode (no lone surrogates)") from None
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise CanonicalError("an object has the same key twice")
+    return dict(pairs)
+
+
+def parse_json(data: bytes | str) -> Any:
+    """Parse JSON from outside, refusing duplicate keys (another parser could keep the other)."""
+    return json.loads(data, object_pairs_hook=_no_duplicates)
 
 
 def sha256_hex(data: bytes) -> str:

@@ -17,13 +17,13 @@ from typing import Any
 
 from tally import bench
 from tally.bundle import BundleError, bundle_bytes
-from tally.canonical import canonical_json
-from tally.counting import board_aggregate, load_jsonl
+from tally.canonical import canonical_json, parse_json
+from tally.counting import board_aggregate
 from tally.manifest import ManifestError, parse_manifest
 from tally.record import KeyFileError, ServiceKey
 from tally.rules import DENOMINATORS, UNDETERMINED_EN, UNDETERMINED_VI, decide, load_ruleset
 from tally.trustees import TrusteeError, TrusteeKey
-from tally.verify import format_report, verify_ballots, verify_bundle
+from tally.verify import check_board, format_report, verify_bundle
 
 MIN_PASSPHRASE = 10
 
@@ -37,7 +37,7 @@ class UsageError(Exception):
 
 def _read_json(path: Path, what_vi: str, what_en: str) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return parse_json(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise UsageError(
             f"không đọc được {what_vi} {path}: {exc.strerror}",
@@ -143,15 +143,13 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 def cmd_decrypt(args: argparse.Namespace) -> int:
     aggregate = _read_json(Path(args.aggregate), "tệp tổng", "aggregate file")
-    if args.manifest and args.ballots:
-        _check_aggregate_against_board(aggregate, Path(args.manifest), Path(args.ballots))
-        print("Tổng mã hóa khớp bảng tin / the aggregate matches the board")
-    else:
-        print(
-            "Lưu ý: chưa đối chiếu tổng với bảng tin (dùng --manifest và --ballots) /"
-            " note: aggregate not checked against the board (use --manifest and --ballots)",
-            file=sys.stderr,
+    _check_aggregate_against_board(aggregate, Path(args.manifest), Path(args.ballots))
+    if args.expected_head and aggregate.get("board_head") != args.expected_head.lower():
+        raise UsageError(
+            "đầu chuỗi bảng tin khác đầu chuỗi đã công bố: không giải mã",
+            "the board head differs from the published head: not decrypting",
         )
+    print("Tổng mã hóa khớp bảng tin / the aggregate matches the board")
     try:
         key = TrusteeKey.from_encrypted_json(
             _read_json(Path(args.key), "tệp khóa", "key file"), _passphrase(args, confirm=False)
@@ -166,23 +164,22 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
 
 
 def _check_aggregate_against_board(aggregate: Any, manifest_path: Path, ballots_path: Path) -> None:
+    """Refuse to decrypt unless the aggregate is exactly the sum of a valid board's ballots."""
     try:
         manifest = parse_manifest(_read_json(manifest_path, "manifest", "manifest"))
-        entries = load_jsonl(ballots_path.read_bytes())
-        ballots = [e["ballot"] for e in entries]
-    except (ManifestError, ValueError, KeyError, TypeError, OSError) as exc:
+        board = ballots_path.read_bytes()
+    except (ManifestError, OSError) as exc:
         raise UsageError(
             f"không đọc được bảng tin: {exc}", f"cannot read the board: {exc}"
         ) from None
-    checked = verify_ballots(manifest.context, ballots)
-    bad = [n for n, (vb, _) in enumerate(checked, start=1) if vb is None]
-    if bad:
+    report, verified = check_board(manifest, board)
+    if verified is None:
+        failed = [c for c in report.checks if not c.ok]
         raise UsageError(
-            f"bảng tin có phiếu không hợp lệ: {bad[:5]}",
-            f"the board has invalid ballots: {bad[:5]}",
+            "BẢNG TIN KHÔNG HỢP LỆ, không giải mã: " + "; ".join(c.detail_vi for c in failed),
+            "THE BOARD DOES NOT VERIFY, not decrypting: " + "; ".join(c.detail_en for c in failed),
         )
-    expected = board_aggregate(manifest, [vb for vb, _ in checked if vb is not None])
-    if canonical_json(expected) != canonical_json(aggregate):
+    if canonical_json(board_aggregate(manifest, verified)) != canonical_json(aggregate):
         raise UsageError(
             "TỔNG KHÔNG KHỚP BẢNG TIN: không giải mã",
             "THE AGGREGATE DOES NOT MATCH THE BOARD: not decrypting",
@@ -267,10 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--key", required=True)
     d.add_argument("--aggregate", required=True)
     d.add_argument("--out", required=True)
+    d.add_argument("--manifest", required=True, help="manifest.json của cuộc biểu quyết")
+    d.add_argument("--ballots", required=True, help="ballots.jsonl của bảng tin / the board")
     d.add_argument(
-        "--manifest", help="manifest.json, để đối chiếu với bảng tin / to check the board"
+        "--expected-head", help="đầu chuỗi đã công bố khi đóng / head published at close"
     )
-    d.add_argument("--ballots", help="ballots.jsonl của bảng tin / the board's ballots")
     d.add_argument("--passphrase-file")
     d.set_defaults(func=cmd_decrypt)
 

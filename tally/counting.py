@@ -6,14 +6,13 @@ The service and ``tally demo-election`` both go through these functions, and the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from tally.ballots import VerifiedBallot
 from tally.board import genesis, next_head
 from tally.bundle import HASHED_MEMBERS
-from tally.canonical import canonical_json, sha256_hex
+from tally.canonical import canonical_json, parse_json, sha256_hex
 from tally.elgamal import ZERO, Ciphertext
 from tally.manifest import Manifest, parse_manifest
 from tally.record import ServiceKey, make_record
@@ -150,7 +149,10 @@ def finish(
     except TrusteeError as exc:
         raise CountingError(str(exc)) from None
     cast = int(aggregate["ballot_count"])
-    result = poll_result(manifest, counts, blanks, cast)
+    try:
+        result = poll_result(manifest, counts, blanks, cast)
+    except ValueError as exc:
+        raise CountingError(f"the rule set cannot grade these figures: {exc}") from None
     files = {
         "manifest.json": canonical_json(manifest_data),
         "ballots.jsonl": ballots_jsonl,
@@ -174,4 +176,4 @@ def finish(
 
 
 def load_jsonl(data: bytes) -> list[Any]:
-    return [json.loads(line) for line in data.splitlines() if line.strip()]
+    return [parse_json(line) for line in data.splitlines() if line.strip()]

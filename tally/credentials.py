@@ -17,6 +17,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from nacl import bindings as _sodium
 
 SECRET_BYTES = 16
 HKDF_INFO = b"tally/v1/credential-signing-key"
@@ -85,6 +86,11 @@ def verify_signature(public_key: bytes, signature: bytes, message: bytes) -> boo
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+def is_valid_credential_key(public_key: bytes) -> bool:
+    """A canonical Ed25519 point of the prime-order subgroup (never a small-order key)."""
+    return len(public_key) == 32 and bool(_sodium.crypto_core_ed25519_is_valid_point(public_key))
 
 
 def commitment(public_keys: Iterable[bytes]) -> str:

@@ -15,13 +15,14 @@ from typing import Any
 
 from tally.ballots import PollContext
 from tally.canonical import canonical_json
-from tally.credentials import commitment
-from tally.group import GroupError, Point
+from tally.credentials import commitment, is_valid_credential_key
+from tally.group import Point
 from tally.results import SubjectInfo
 from tally.rules import RuleSet
-from tally.trustees import TrusteeError, TrusteePublic, joint_public_key
+from tally.trustees import TrusteePublic, joint_public_key
 
 MANIFEST_FORMAT = "tally-manifest/1"
+GROUP = "ed25519-prime-order-subgroup"
 
 
 class ManifestError(ValueError):
@@ -68,6 +69,7 @@ def make_manifest(
     signer_public_key: bytes,
 ) -> dict[str, Any]:
     election = {
+        "group": GROUP,
         "poll_id": poll_id,
         "title": title,
         "subjects": [s.to_dict() for s in subjects],
@@ -94,7 +96,9 @@ def parse_manifest(data: Any) -> Manifest:
         return _parse(data)
     except (KeyError, TypeError) as exc:
         raise ManifestError(f"missing or malformed field: {exc}") from None
-    except (GroupError, TrusteeError) as exc:
+    except ManifestError:
+        raise
+    except ValueError as exc:  # GroupError, TrusteeError and malformed subjects or hex
         raise ManifestError(str(exc)) from None
 
 
@@ -102,6 +106,8 @@ def _parse(data: Any) -> Manifest:
     if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
         raise ManifestError(f"not a manifest ({MANIFEST_FORMAT})")
     election = data["election"]
+    if election["group"] != GROUP:
+        raise ManifestError(f"unknown group {election['group']!r} (expected {GROUP})")
     try:
         rules = RuleSet.from_dict(election["rules"])
     except ValueError as exc:
@@ -123,15 +129,22 @@ def _parse(data: Any) -> Manifest:
     keys = data["credentials"]
     if not isinstance(keys, list) or any(not isinstance(k, str) or len(k) != 64 for k in keys):
         raise ManifestError("credentials must be a list of 32-byte public keys in hex")
+    if keys != sorted(set(keys)) or any(k != k.lower() for k in keys):
+        raise ManifestError("credentials must be lowercase hex, sorted, each once")
     credentials = [bytes.fromhex(k) for k in keys]
-    if len(set(credentials)) != len(credentials):
-        raise ManifestError("a credential appears twice in the committed set")
+    if not all(is_valid_credential_key(k) for k in credentials):
+        # A small-order key (the identity, say) would let anyone sign for that slip.
+        raise ManifestError("a credential public key is not a valid Ed25519 point")
     committed = election["credentials"]
     if committed["count"] != len(credentials) or committed["commitment"] != commitment(credentials):
         raise ManifestError("the credential list does not match the committed hash")
     members, present = data["electorate"]["members"], data["electorate"]["present"]
-    if not all(isinstance(n, int) and n >= 0 for n in (members, present)) or present > members:
-        raise ManifestError("electorate: members and present must be counts, present <= members")
+    if (
+        not all(isinstance(n, int) and not isinstance(n, bool) for n in (members, present))
+        or not 0 <= present <= members
+        or members < 1
+    ):
+        raise ManifestError("electorate: members >= 1 and 0 <= present <= members")
     signer = bytes.fromhex(data["signer"]["public_key"])
     if len(signer) != 32:
         raise ManifestError("the signer's public key must be 32 bytes")

@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from tally.canonical import canonical_json, sha256_hex
+from tally.canonical import canonical_json, parse_json, sha256_hex
 from tally.elgamal import Ciphertext
 from tally.group import (
     IDENTITY,
@@ -142,7 +142,12 @@ class TrusteeKey:
         try:
             kdf, cipher = data["kdf"], data["cipher"]
             n, r, p = int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
-            if kdf["name"] != "scrypt" or cipher["name"] != "aes-256-gcm" or n > 2**20:
+            # Bounded so a crafted key file cannot exhaust memory or time.
+            if (
+                kdf["name"] != "scrypt"
+                or cipher["name"] != "aes-256-gcm"
+                or not (2**14 <= n <= 2**20 and 1 <= r <= 16 and p == 1)
+            ):
                 raise TrusteeError("unsupported key file encryption")
             key = Scrypt(salt=bytes.fromhex(kdf["salt"]), length=32, n=n, r=r, p=p).derive(
                 passphrase.encode("utf-8")
@@ -172,7 +177,7 @@ class TrusteeKey:
 
     @classmethod
     def load(cls, path: Path, passphrase: str) -> TrusteeKey:
-        return cls.from_encrypted_json(json.loads(path.read_text(encoding="utf-8")), passphrase)
+        return cls.from_encrypted_json(parse_json(path.read_text(encoding="utf-8")), passphrase)
 
     # -- decryption ---------------------------------------------------------------------------
 
@@ -254,6 +259,8 @@ def verify_share(
         raise TrusteeError(f"{who}: not a decryption share ({SHARE_FORMAT})")
     if share.get("poll") != fingerprint.hex():
         raise TrusteeError(f"{who}: the share is for another poll")
+    if share.get("trustee") != trustee.name:
+        raise TrusteeError(f"{who}: the share names another trustee")
     if share.get("public_key") != trustee.public_key.hex():
         raise TrusteeError(f"{who}: the share was made with another key")
     if share.get("aggregate_sha256") != sha256_hex(canonical_json(aggregate)):

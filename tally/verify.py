@@ -7,7 +7,6 @@ counts as failed), so the first failing check names the file that is wrong.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -18,7 +17,7 @@ from typing import Any
 from tally.ballots import BallotError, PollContext, VerifiedBallot, verify_ballot
 from tally.board import genesis, next_head
 from tally.bundle import HASHED_MEMBERS, BundleError, read_bundle
-from tally.canonical import canonical_json, sha256_hex
+from tally.canonical import canonical_json, parse_json, sha256_hex
 from tally.counting import CountingError, board_aggregate, decrypt_counts, poll_result
 from tally.manifest import Manifest, ManifestError, parse_manifest
 from tally.record import key_fingerprint, make_record, verify_record_signature
@@ -120,8 +119,8 @@ def verify_bundle(
             report.skip(name, "manifest.json")
         return report
 
-    entries = _load_lines(report, files["ballots.jsonl"])
-    verified = _check_ballots(report, manifest, entries, workers) if entries is not None else None
+    board_report, verified = check_board(manifest, files["ballots.jsonl"], workers)
+    report.checks += board_report.checks
     tally_doc = _load_json(report, "tally.json", files["tally.json"])
     counts_ok = False
     if verified is not None and tally_doc is not None:
@@ -131,13 +130,16 @@ def verify_bundle(
 
     result = _load_json(report, "result.json", files["result.json"])
     if counts_ok and result is not None and tally_doc is not None:
-        expected = poll_result(
-            manifest,
-            tally_doc["counts"],
-            tally_doc["blanks"],
-            tally_doc["aggregate"]["ballot_count"],
-        )
-        diff = _differences(expected, result)
+        try:
+            expected = poll_result(
+                manifest,
+                tally_doc["counts"],
+                tally_doc["blanks"],
+                tally_doc["aggregate"]["ballot_count"],
+            )
+            diff = _differences(expected, result)
+        except ValueError as exc:  # e.g. more ballots cast than members present
+            expected, diff = {}, [f"the rule set cannot grade these figures: {exc}"]
         report.add(
             "result.grades",
             not diff,
@@ -155,11 +157,25 @@ def verify_bundle(
     return report
 
 
+def check_board(
+    manifest: Manifest, ballots_jsonl: bytes, workers: int | None = None
+) -> tuple[Report, list[VerifiedBallot] | None]:
+    """The board alone: every ballot valid, committed credentials each used once, chain intact.
+
+    A trustee runs this before decrypting, so a server cannot slip in ballots of its own making.
+    """
+    report = Report()
+    entries = _load_lines(report, ballots_jsonl)
+    if entries is None:
+        return report, None
+    return report, _check_ballots(report, manifest, entries, workers)
+
+
 def _check_manifest(report: Report, data: bytes) -> Manifest | None:
     try:
-        manifest = parse_manifest(json.loads(data))
-    except (ValueError, TrusteeError) as exc:
-        kind = exc if isinstance(exc, ManifestError) else f"not JSON: {exc}"
+        manifest = parse_manifest(parse_json(data))
+    except ValueError as exc:
+        kind = exc if isinstance(exc, ManifestError) else f"not valid JSON: {exc}"
         report.add(
             "manifest", False, f"manifest.json không hợp lệ: {kind}", f"manifest.json: {kind}"
         )
@@ -178,7 +194,7 @@ def _check_manifest(report: Report, data: bytes) -> Manifest | None:
 
 def _load_json(report: Report, name: str, data: bytes) -> Any:
     try:
-        return json.loads(data)
+        return parse_json(data)
     except ValueError as exc:
         report.add(name, False, f"{name} không phải JSON: {exc}", f"{name} is not JSON: {exc}")
         return None
@@ -188,7 +204,7 @@ def _load_lines(report: Report, data: bytes) -> list[dict[str, Any]] | None:
     entries = []
     for n, line in enumerate(data.splitlines(), start=1):
         try:
-            entry = json.loads(line)
+            entry = parse_json(line)
         except ValueError:
             entry = None
         if not isinstance(entry, dict) or set(entry) != {
@@ -223,12 +239,13 @@ def _check_ballots(
         if not bad
         else f"ballots.jsonl: {len(bad)} invalid ballots, first #{bad[0][0]}: {bad[0][1]}",
     )
-    verified = [vb for vb, _ in results if vb is not None]
 
-    unknown = [n for n, vb in enumerate(verified, 1) if vb.credential not in manifest.credentials]
+    # Positions are board indexes (1-based), counting invalid ballots too.
+    valid = [(n, vb) for n, (vb, _) in enumerate(results, start=1) if vb is not None]
+    unknown = [n for n, vb in valid if vb.credential not in manifest.credentials]
     seen: set[bytes] = set()
     twice = []
-    for n, vb in enumerate(verified, start=1):
+    for n, vb in valid:
         if vb.credential in seen:
             twice.append(n)
         seen.add(vb.credential)
@@ -276,7 +293,7 @@ def _check_ballots(
     )
     if bad or unknown or twice or chain_error:
         return None
-    return verified
+    return [vb for _, vb in valid]
 
 
 def _check_tally(
@@ -341,7 +358,9 @@ def _check_record(
     if not isinstance(record, dict):
         report.skip("record", "record.json")
         return
-    listed = record.get("files", {})
+    listed = record.get("files")
+    if not isinstance(listed, dict):
+        listed = {}
     wrong = [n for n in HASHED_MEMBERS if listed.get(n) != sha256_hex(files[n])]
     report.add(
         "record.files",
@@ -369,7 +388,7 @@ def _check_record(
             voided = record["credentials"]["voided"]
             if not 0 <= voided <= record["credentials"]["unused"]:
                 diff.append("credentials.voided")
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             diff = [f"malformed ({exc})"]
         report.add(
             "record.content",
@@ -430,4 +449,4 @@ def format_report(report: Report) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["Check", "Report", "format_report", "verify_ballots", "verify_bundle"]
+__all__ = ["Check", "Report", "check_board", "format_report", "verify_ballots", "verify_bundle"]

@@ -179,20 +179,31 @@ def test_trustee_keygen_and_decrypt_round_trip(
     assert code == 2 and "DOES NOT MATCH THE BOARD" in err
     assert not (tmp_path / "share2.json").exists()
 
-    # A wrong passphrase is a clear error, not a traceback.
-    monkeypatch.setenv("TALLY_PASSPHRASE", "sai mật khẩu rồi")
-    code, _, err = run(
-        capsys,
+    # A head other than the one published at close is refused.
+    aggregate["ballot_count"] = 0
+    (tmp_path / "agg.json").write_text(json.dumps(aggregate))
+    board = [
+        "--manifest",
+        str(tmp_path / "manifest.json"),
+        "--ballots",
+        str(tmp_path / "ballots.jsonl"),
+    ]
+    decrypt = [
         "trustee",
         "decrypt",
         "--key",
         str(key_path),
         "--aggregate",
         str(tmp_path / "agg.json"),
-        "--out",
-        str(tmp_path / "share3.json"),
-    )
+    ]
+    code, _, err = run(capsys, *decrypt, *board, "--expected-head", "00" * 32, "--out", "x.json")
+    assert code == 2 and "published head" in err
+
+    # A wrong passphrase is a clear error, not a traceback.
+    monkeypatch.setenv("TALLY_PASSPHRASE", "sai mật khẩu rồi")
+    code, _, err = run(capsys, *decrypt, *board, "--out", str(tmp_path / "share3.json"))
     assert code == 2 and "wrong passphrase" in err
+    assert not (tmp_path / "share3.json").exists()
 
 
 def test_keygen_refuses_a_short_passphrase(
