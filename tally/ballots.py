@@ -204,6 +204,11 @@ def check_challenge(
     if not isinstance(answers, list) or not len(answers) == len(choices) == len(randomness):
         return False
     for answer, choice, rs in zip(answers, choices, randomness, strict=True):
+        # An out-of-range grade would "match" an all-zero (blank) encryption and mislead the voter.
+        if choice is None and not ctx.allow_blank:
+            return False
+        if choice is not None and not 0 <= choice < ctx.grades:
+            return False
         items = answer.get("choices") if isinstance(answer, dict) else None
         if not isinstance(items, list) or len(items) != len(rs):
             return False

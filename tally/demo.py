@@ -70,7 +70,7 @@ def run_demo(
     signer = signer or ServiceKey.generate()
     keys = [TrusteeKey.generate(f"Thành viên Ban kiểm phiếu {k + 1}") for k in range(trustees)]
     credentials = [Credential.generate() for _ in range(voters)]
-    members = voters + voters // 10
+    members = max(1, voters + voters // 10)  # a few absent members; never an empty committee
     manifest_data = make_manifest(
         poll_id="demo",
         title="Phiếu biểu quyết đánh giá, xếp loại Ban Thường vụ Tỉnh ủy (mô phỏng)",

@@ -1,0 +1,150 @@
+"""Shared fixtures: a joint poll key, a small demo bundle, and a poll whose secrets we keep.
+
+Session-scoped values are never mutated by tests: a test that tampers copies ``files`` first
+(the ``demo_files`` fixture hands out a fresh dict each time).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from tally.ballots import encrypt_ballot, tracking_hash
+from tally.bundle import HASHED_MEMBERS
+from tally.canonical import canonical_json, sha256_hex
+from tally.counting import aggregate_for, board_file, finish
+from tally.credentials import Credential
+from tally.demo import DemoPoll, demo_subjects, run_demo
+from tally.group import Point, base_mul, random_scalar
+from tally.manifest import Manifest, make_manifest, parse_manifest
+from tally.record import ServiceKey
+from tally.rules import load_ruleset
+from tally.trustees import TrusteeKey
+from tally.verify import verify_ballots
+
+
+@dataclass(frozen=True)
+class JointKey:
+    """A poll key whose secret the test knows, so it can decrypt what it encrypts."""
+
+    secret: int
+    public: Point
+
+
+@pytest.fixture(scope="session")
+def joint_key() -> JointKey:
+    x = random_scalar()
+    return JointKey(x, base_mul(x))
+
+
+# --- the demo bundle (tally.demo.run_demo) -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def demo_signer() -> ServiceKey:
+    return ServiceKey.generate()
+
+
+@pytest.fixture(scope="session")
+def demo(demo_signer: ServiceKey) -> DemoPoll:
+    return run_demo(subjects=4, voters=8, trustees=3, seed=7, signer=demo_signer)
+
+
+@pytest.fixture
+def demo_files(demo: DemoPoll) -> dict[str, bytes]:
+    """A fresh copy of the demo bundle's members, for one test to tamper with."""
+    return dict(demo.files)
+
+
+def reseal(files: dict[str, bytes], signer: ServiceKey, **record_changes: Any) -> None:
+    """Recompute the record's file hashes (and apply ``record_changes``), then re-sign it.
+
+    This is what a dishonest operator holding the signing key can do; it lets a test show that
+    the check under test catches the lie by itself.
+    """
+    record = json.loads(files["record.json"])
+    record.update(record_changes)
+    record["files"] = {name: sha256_hex(files[name]) for name in HASHED_MEMBERS}
+    files["record.json"] = canonical_json(record)
+    files["record.sig"] = (signer.sign(files["record.json"]).hex() + "\n").encode("ascii")
+
+
+@pytest.fixture(scope="session")
+def resealer() -> Callable[..., None]:
+    return reseal
+
+
+# --- a poll whose credentials and trustee keys the tests keep ------------------------------------
+
+
+@dataclass
+class PollKit:
+    """Everything a dishonest server would need to forge a consistent-looking bundle."""
+
+    manifest_data: dict[str, Any]
+    manifest: Manifest
+    credentials: list[Credential]
+    trustees: list[TrusteeKey]
+    signer: ServiceKey
+    choices: list[list[int | None]]
+    ballots: list[dict[str, Any]]
+
+    def bundle_files(self, ballots: Sequence[dict[str, Any]] | None = None) -> dict[str, bytes]:
+        """Run the real counting path (board, aggregate, shares, result, signed record)."""
+        ballots = list(self.ballots if ballots is None else ballots)
+        checked = verify_ballots(self.manifest.context, ballots, workers=1)
+        accepted = [vb for vb, _ in checked if vb is not None]
+        assert len(accepted) == len(ballots), [err for _, err in checked if err]
+        jsonl, head = board_file(
+            self.manifest.fingerprint, ((b, tracking_hash(b)) for b in ballots)
+        )
+        aggregate = aggregate_for(self.manifest, head, accepted)
+        shares = [k.decrypt_share(aggregate) for k in self.trustees]
+        return finish(
+            self.manifest_data,
+            jsonl,
+            aggregate,
+            shares,
+            signer=self.signer,
+            voided=0,
+            created_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC).isoformat(),
+        )
+
+
+@pytest.fixture(scope="session")
+def kit() -> PollKit:
+    rules = load_ruleset("qd124-2023")
+    signer = ServiceKey.generate()
+    trustees = [TrusteeKey.generate(f"Thành viên {k + 1}") for k in range(2)]
+    credentials = [Credential.generate() for _ in range(6)]
+    manifest_data = make_manifest(
+        poll_id="kit",
+        title="Kiểm thử",
+        conference={"title": "Hội nghị kiểm thử", "body": "BTV", "date": "2025-01-02"},
+        subjects=demo_subjects(3),
+        rules=rules,
+        trustees=[k.public for k in trustees],
+        credential_keys=[c.public_key for c in credentials],
+        members=7,
+        present=6,
+        signer_public_key=signer.public_key,
+    )
+    manifest = parse_manifest(manifest_data)
+    # Five of six credentials vote; the sixth stays unused (a realistic turnout).
+    choices: list[list[int | None]] = [
+        [0, 1, 1],
+        [1, 1, 0],
+        [1, None, 2],
+        [0, 1, 3],
+        [1, 0, 1],
+    ]
+    ballots = [
+        encrypt_ballot(manifest.context, cred, row)
+        for cred, row in zip(credentials, choices, strict=False)
+    ]
+    return PollKit(manifest_data, manifest, credentials, trustees, signer, choices, ballots)
