@@ -139,7 +139,7 @@ def verify_bundle(
             )
             diff = _differences(expected, result)
         except ValueError as exc:  # e.g. more ballots cast than members present
-            expected, diff = {}, [f"the rule set cannot grade these figures: {exc}"]
+            diff = [f"the rule set cannot grade these figures: {exc}"]
         report.add(
             "result.grades",
             not diff,
