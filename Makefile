@@ -25,8 +25,8 @@ demo: $(STAMP)
 	@echo "Thử xếp loại / what-if grading: $(BIN)/tally grade --counts 10,20,13,2"
 
 lint: $(STAMP)
-	$(BIN)/ruff check tally tests
-	$(BIN)/ruff format --check tally tests
+	$(BIN)/ruff check tally ballot tests
+	$(BIN)/ruff format --check tally ballot tests
 	$(BIN)/mypy --strict tally
 
 test: lint

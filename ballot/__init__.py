@@ -1,0 +1,73 @@
+"""The conference web service: polls, credentials, casting and the public board.
+
+``create_app`` is the Flask application factory (flaskr style). Configuration, lowest first:
+defaults, environment (``BALLOT_DATABASE_URL``, ``BALLOT_KEYS_DIR``, ``BALLOT_BASE_URL``), then
+the ``config`` argument.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+csrf = CSRFProtect()
+
+
+def _secret_key(instance: Path) -> str:
+    """Read the session-signing key, or create it with mode 0600."""
+    path = instance / "secret_key"
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+# The project's top-level folders: templates/ (Jinja) and keys/ (secret keys, never committed).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    config = dict(config or {})
+    instance_path = config.pop("INSTANCE_PATH", None) or os.environ.get("BALLOT_INSTANCE")
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+    )
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.update(
+        DATABASE_URL=os.environ.get("BALLOT_DATABASE_URL")
+        or f"sqlite:///{instance / 'ballot.sqlite3'}",
+        KEYS_DIR=os.environ.get("BALLOT_KEYS_DIR") or str(PROJECT_ROOT / "keys"),
+        BASE_URL=os.environ.get("BALLOT_BASE_URL") or "http://127.0.0.1:5000",
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        JSON_AS_ASCII=False,
+    )
+    app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    from ballot import api, cli, db
+
+    db.init_app(app)
+    csrf.init_app(app)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # authorised by the credential's signature, not by a cookie
+    cli.init_app(app)
+    return app

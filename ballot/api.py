@@ -1,0 +1,94 @@
+"""The JSON API: cast a ballot, read a poll's manifest and its board.
+
+``POST /api/polls/<id>/ballots`` is exempt from CSRF: it carries no cookie authority, a ballot is
+authorised only by its credential's signature. Errors are
+``{"error": {"code", "message_vi", "message_en"}}`` with a proper HTTP status.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ballot import casting, db, errors
+from ballot.errors import NotFound, ServiceError
+from ballot.models import Ballot, Poll
+from tally.ballots import tracking_code
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(exc: ServiceError) -> tuple[Response, int]:
+    return jsonify(exc.to_json()), exc.status
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(_exc: RequestEntityTooLarge) -> tuple[Response, int]:
+    return _service_error(errors.too_large(casting.MAX_BALLOT_BYTES))
+
+
+@bp.errorhandler(DBAPIError)
+def _db_error(_exc: DBAPIError) -> tuple[Response, int]:
+    return _service_error(errors.database_unavailable())
+
+
+@bp.post("/polls/<int:poll_id>/ballots")
+def cast_ballot(poll_id: int) -> tuple[Response, int]:
+    limit = casting.MAX_BALLOT_BYTES
+    if request.content_length is not None and request.content_length > limit:
+        raise errors.too_large(limit)
+    body = request.stream.read(limit + 1)
+    session = db.new_session()
+    try:
+        receipt = casting.cast(session, poll_id, body)
+    finally:
+        session.close()
+    return jsonify(receipt.to_json()), 201
+
+
+def _open_poll(poll_id: int) -> Poll:
+    poll = db.get_session().get(Poll, poll_id)
+    if poll is None:
+        raise NotFound("cuộc biểu quyết", "poll")
+    if poll.manifest is None:
+        raise errors.poll_not_open(poll.state)
+    return poll
+
+
+@bp.get("/polls/<int:poll_id>/manifest")
+def manifest(poll_id: int) -> Response:
+    poll = _open_poll(poll_id)
+    # The stored canonical bytes, unchanged: their hash is what auditors compare.
+    return Response(poll.manifest, mimetype="application/json")
+
+
+@bp.get("/polls/<int:poll_id>/board")
+def board(poll_id: int) -> Response:
+    poll = _open_poll(poll_id)
+    rows = db.get_session().execute(
+        select(Ballot.position, Ballot.tracking_hash, Ballot.head)
+        .where(Ballot.poll_id == poll_id)
+        .order_by(Ballot.position)
+    )
+    entries = [
+        {
+            "position": position,
+            "tracking_hash": th,
+            "tracking_code": tracking_code(bytes.fromhex(th)),
+            "head": head,
+        }
+        for position, th, head in rows
+    ]
+    return jsonify(
+        {
+            "poll": poll.id,
+            "state": poll.state,
+            "fingerprint": poll.fingerprint,
+            "head": poll.board_head,
+            "count": len(entries),
+            "entries": entries,
+        }
+    )

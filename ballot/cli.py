@@ -1,0 +1,205 @@
+"""The ``ballot`` command line: every operator action as a command (Flask's CLI).
+
+Errors are printed in Vietnamese and English and exit with status 1; nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from ballot import db
+from ballot.conference_file import ConferenceFileError, import_conference
+from ballot.errors import ServiceError
+from ballot.models import Poll
+from ballot.polls import add_trustee, close_poll, mint_credentials, open_poll
+from ballot.slips import render_slips, write_private
+from tally.canonical import parse_json
+from tally.record import KeyFileError, ServiceKey
+
+SIGNING_KEY_FILE = "record-signing-key.pem"
+
+
+def signing_key_path() -> Path:
+    return Path(current_app.config["KEYS_DIR"]) / SIGNING_KEY_FILE
+
+
+def _actor() -> str:
+    """Who ran the command, for the audit log (the OS account; there are no web logins yet)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Tạo/nâng cấp cơ sở dữ liệu và khóa ký / create or upgrade the database and signing key."""
+    db.migrate(db.engine())
+    Path(current_app.config["KEYS_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        key = ServiceKey.load_or_create(signing_key_path())
+    except KeyFileError as exc:
+        raise _fail(exc) from None
+    click.echo(f"Cơ sở dữ liệu / database: {db.engine().url.render_as_string(hide_password=True)}")
+    click.echo(f"Khóa ký biên bản / record-signing key: {signing_key_path()} ({key.fingerprint})")
+
+
+@click.group("conference")
+def conference_group() -> None:
+    """Hội nghị / conferences."""
+
+
+@conference_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def conference_import(file: Path) -> None:
+    """Nhập hội nghị từ tệp TOML / import a conference from a TOML file."""
+    try:
+        with db.transaction() as session:
+            conference = import_conference(session, file, actor=_actor())
+            polls = [(p.id, p.title, len(p.subjects)) for p in conference.polls]
+    except ConferenceFileError as exc:
+        raise _fail(exc) from None
+    click.echo(f"Hội nghị / conference {conference.id}: {conference.title}")
+    for poll_id, title, subjects in polls:
+        click.echo(f"  cuộc biểu quyết / poll {poll_id}: {title} ({subjects} đối tượng / subjects)")
+
+
+@click.group("trustee")
+def trustee_group() -> None:
+    """Ban kiểm phiếu / counting committee (trustees)."""
+
+
+@trustee_group.command("add")
+@click.argument("poll", type=int)
+@click.argument("pubfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def trustee_add(poll: int, pubfile: Path) -> None:
+    """Đăng ký khóa công khai (.pub.json) / register a trustee's public key file."""
+    try:
+        public = parse_json(pubfile.read_bytes())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _fail(ValueError(f"{pubfile}: không phải JSON / not JSON: {exc}")) from None
+    try:
+        with db.transaction() as session:
+            row = add_trustee(session, poll, public, actor=_actor())
+            name, key = row.name, row.public_key
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    click.echo(f"Đã đăng ký / registered: {name} ({key[:16]}…) cho cuộc biểu quyết / poll {poll}")
+
+
+@click.group("credentials")
+def credentials_group() -> None:
+    """Phiếu xác thực / credentials."""
+
+
+@credentials_group.command("mint")
+@click.argument("poll", type=int)
+@click.option("--count", type=int, required=True, help="số phiếu / number of credentials")
+@click.option(
+    "--slips",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="tệp HTML in phiếu (mới) / new printable HTML file",
+)
+@click.option("--base-url", help="địa chỉ máy chủ trong mã QR / server URL in the QR codes")
+@with_appcontext
+def credentials_mint(poll: int, count: int, slips: Path, base_url: str | None) -> None:
+    """Tạo phiếu xác thực và tệp in / mint credentials and their printable slips."""
+    if slips.exists():
+        raise _fail(
+            FileExistsError(f"{slips}: đã có / already exists (không ghi đè / not overwritten)")
+        )
+    base = base_url or current_app.config["BASE_URL"]
+    try:
+        with db.transaction() as session:
+            minted = mint_credentials(session, poll, count, actor=_actor())
+            html = render_slips(session.get_one(Poll, poll), minted, base)
+            # Written inside the transaction: if this fails, no credential is stored either.
+            write_private(slips, html)
+            del minted, html
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    except Exception:
+        slips.unlink(missing_ok=True)  # the commit failed: these codes would never work
+        raise
+    click.echo(f"Đã tạo {count} phiếu xác thực / minted {count} credentials for poll {poll}")
+    click.echo(f"Tệp in phiếu (chứa mã bí mật) / slips to print (secret codes): {slips}")
+
+
+@click.group("poll")
+def poll_group() -> None:
+    """Cuộc biểu quyết / polls."""
+
+
+@poll_group.command("open")
+@click.argument("poll", type=int)
+@with_appcontext
+def poll_open(poll: int) -> None:
+    """Mở cuộc biểu quyết / open a poll (fixes its manifest and fingerprint)."""
+    try:
+        key = ServiceKey.load_or_create(signing_key_path())
+        with db.transaction() as session:
+            row = open_poll(session, poll, key.public_key, actor=_actor())
+            fingerprint, manifest = row.fingerprint, json.loads(row.manifest or "{}")
+    except (ServiceError, KeyFileError) as exc:
+        raise _fail(exc) from None
+    committed = manifest["election"]["credentials"]
+    click.echo(f"Đã mở / opened poll {poll}")
+    click.echo(f"  Dấu vân tay / fingerprint: {fingerprint}")
+    click.echo(
+        f"  Cam kết phiếu xác thực / credential commitment: {committed['commitment']}"
+        f" ({committed['count']})"
+    )
+
+
+@poll_group.command("close")
+@click.argument("poll", type=int)
+@with_appcontext
+def poll_close(poll: int) -> None:
+    """Đóng cuộc biểu quyết, hủy phiếu xác thực chưa dùng / close, voiding unused credentials."""
+    try:
+        with db.transaction() as session:
+            summary = close_poll(session, poll, actor=_actor())
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    click.echo(
+        f"Đã đóng / closed poll {poll}: {summary['ballots']} phiếu / ballots,"
+        f" {summary['voided']} phiếu xác thực bị hủy / credentials voided"
+    )
+    click.echo(f"  Đầu chuỗi bảng tin / board head: {summary['board_head']}")
+
+
+def init_app(app: Flask) -> None:
+    for command in (
+        init_command,
+        conference_group,
+        trustee_group,
+        credentials_group,
+        poll_group,
+    ):
+        app.cli.add_command(command)
+
+
+def _create_app() -> Flask:
+    from ballot import create_app
+
+    return create_app()
+
+
+def main() -> None:
+    FlaskGroup(create_app=_create_app, help="Dịch vụ biểu quyết / the ballot service.")(
+        prog_name="ballot"
+    )

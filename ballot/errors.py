@@ -1,0 +1,106 @@
+"""Errors a user sees: a stable code, a Vietnamese and an English message, an HTTP status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    """Raised by the service layer; the web and CLI layers show it, nothing else."""
+
+    def __init__(self, status: int, code: str, message_vi: str, message_en: str) -> None:
+        super().__init__(f"{code}: {message_en}")
+        self.status = status
+        self.code = code
+        self.message_vi = message_vi
+        self.message_en = message_en
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "code": self.code,
+                "message_vi": self.message_vi,
+                "message_en": self.message_en,
+            }
+        }
+
+    def __str__(self) -> str:
+        return f"{self.message_vi} / {self.message_en}"
+
+
+class NotFound(ServiceError):
+    def __init__(self, what_vi: str, what_en: str) -> None:
+        super().__init__(404, "not_found", f"Không tìm thấy {what_vi}.", f"No such {what_en}.")
+
+
+class CastError(ServiceError):
+    """A ballot was refused. Nothing was stored and no credential was used."""
+
+
+def malformed(detail: str) -> CastError:
+    return CastError(
+        400,
+        "malformed_ballot",
+        f"Phiếu không hợp lệ: {detail}",
+        f"The ballot is not valid: {detail}",
+    )
+
+
+def too_large(limit: int) -> CastError:
+    return CastError(
+        413,
+        "too_large",
+        f"Phiếu quá lớn (tối đa {limit // 1024} KiB).",
+        f"The ballot is too large (at most {limit // 1024} KiB).",
+    )
+
+
+def poll_not_open(state: str) -> CastError:
+    vi = {"draft": "chưa mở", "closed": "đã đóng"}.get(state, state)
+    en = {"draft": "has not opened yet", "closed": "is closed"}.get(state, state)
+    return CastError(409, "poll_not_open", f"Cuộc biểu quyết {vi}.", f"The poll {en}.")
+
+
+def unknown_credential() -> CastError:
+    return CastError(
+        403,
+        "unknown_credential",
+        "Phiếu xác thực không thuộc cuộc biểu quyết này.",
+        "This credential is not valid for this poll.",
+    )
+
+
+def voided_credential() -> CastError:
+    return CastError(
+        403,
+        "voided_credential",
+        "Phiếu xác thực này đã bị hủy.",
+        "This credential has been voided.",
+    )
+
+
+def used_credential() -> CastError:
+    return CastError(
+        409,
+        "credential_used",
+        "Phiếu xác thực này đã được dùng để bỏ phiếu.",
+        "This credential has already been used to cast a ballot.",
+    )
+
+
+def write_conflict() -> CastError:
+    return CastError(
+        409,
+        "write_conflict",
+        "Xung đột khi ghi phiếu; phiếu chưa được ghi, xin thử lại.",
+        "A write conflict occurred; the ballot was not stored, please retry.",
+    )
+
+
+def database_unavailable() -> CastError:
+    return CastError(
+        503,
+        "database_unavailable",
+        "Cơ sở dữ liệu tạm thời không sẵn sàng; phiếu chưa được ghi, xin thử lại.",
+        "The database is temporarily unavailable; the ballot was not stored, please retry.",
+    )

@@ -1,0 +1,153 @@
+"""The service's tables (SQLAlchemy 2.0 typed models).
+
+Only public material is stored: credentials are their Ed25519 public keys (the secrets exist only on
+the printed slips), ballots are ciphertexts with proofs. The schema itself is created by the Alembic
+migrations in ``ballot/migrations``; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+POLL_STATES = ("draft", "open", "closed")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Conference(Base):
+    __tablename__ = "conference"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(String(500))  # the deciding body, e.g. Ban Thường vụ Tỉnh ủy
+    date: Mapped[dt.date] = mapped_column(Date)
+    place: Mapped[str] = mapped_column(String(500), default="")
+    members: Mapped[int] = mapped_column(Integer)  # incumbent members
+    present: Mapped[int] = mapped_column(Integer)  # members present
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    polls: Mapped[list[Poll]] = relationship(back_populates="conference", order_by="Poll.position")
+
+
+class Poll(Base):
+    __tablename__ = "poll"
+    __table_args__ = (
+        CheckConstraint("state IN ('draft', 'open', 'closed')", name="ck_poll_state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conference_id: Mapped[int] = mapped_column(ForeignKey("conference.id"), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    position: Mapped[int] = mapped_column(Integer)
+    rules_id: Mapped[str] = mapped_column(String(100))
+    # Who votes in this poll (e.g. the Standing Committee, or the whole Executive Committee).
+    members: Mapped[int] = mapped_column(Integer)
+    present: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(10), default="draft")
+    # Fixed when the poll opens; never changed afterwards.
+    fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
+    manifest: Mapped[str | None] = mapped_column(Text, default=None)  # canonical JSON
+    board_head: Mapped[str | None] = mapped_column(String(64), default=None)
+    opened_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+    conference: Mapped[Conference] = relationship(back_populates="polls")
+    subjects: Mapped[list[Subject]] = relationship(
+        back_populates="poll", order_by="Subject.position"
+    )
+    trustees: Mapped[list[Trustee]] = relationship(back_populates="poll", order_by="Trustee.id")
+
+
+class Subject(Base):
+    __tablename__ = "subject"
+    __table_args__ = (UniqueConstraint("poll_id", "key"), UniqueConstraint("poll_id", "position"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(500))
+    role: Mapped[str] = mapped_column(String(500), default="")
+    kind: Mapped[str] = mapped_column(String(20))  # individual | collective | organization
+    peer_group: Mapped[str | None] = mapped_column(String(100), default=None)
+    heads: Mapped[str | None] = mapped_column(String(100), default=None)
+    part_of: Mapped[str | None] = mapped_column(String(100), default=None)
+    disciplined: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    poll: Mapped[Poll] = relationship(back_populates="subjects")
+
+
+class Trustee(Base):
+    __tablename__ = "trustee"
+    __table_args__ = (UniqueConstraint("poll_id", "public_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), index=True)
+    name: Mapped[str] = mapped_column(String(500))
+    public_key: Mapped[str] = mapped_column(String(64))
+    public: Mapped[dict[str, object]] = mapped_column(JSON)  # tally-trustee-public/1, proof checked
+
+    poll: Mapped[Poll] = relationship(back_populates="trustees")
+
+
+class Credential(Base):
+    """A public credential. There is no secret column, and there must never be one."""
+
+    __tablename__ = "credential"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), index=True)
+    public_key: Mapped[str] = mapped_column(String(64), unique=True)  # lowercase hex
+    used: Mapped[bool] = mapped_column(Boolean, default=False)
+    voided: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Ballot(Base):
+    """An accepted ballot and its place on the hash-chained board."""
+
+    __tablename__ = "ballot"
+    __table_args__ = (
+        UniqueConstraint("poll_id", "position"),
+        UniqueConstraint("poll_id", "credential"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 1, 2, … in board order
+    credential: Mapped[str] = mapped_column(String(64))  # public key hex
+    ballot: Mapped[str] = mapped_column(Text)  # canonical JSON: ciphertexts, proofs, signature
+    tracking_hash: Mapped[str] = mapped_column(String(64))
+    head: Mapped[str] = mapped_column(String(64))  # board head after this ballot
+    cast_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEvent(Base):
+    """One operator or system action. The detail never holds a secret."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
