@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ballot import casting, db, errors
+from ballot.counting import stored_bundle
 from ballot.errors import NotFound, ServiceError
 from ballot.models import Ballot, Poll
 from tally.ballots import tracking_code
@@ -91,4 +92,15 @@ def board(poll_id: int) -> Response:
             "count": len(entries),
             "entries": entries,
         }
+    )
+
+
+@bp.get("/polls/<int:poll_id>/bundle")
+def bundle(poll_id: int) -> Response:
+    """The audit bundle (ZIP) once the poll is counted; ``409 count_not_finished`` before."""
+    data = stored_bundle(db.get_session(), poll_id)
+    return Response(
+        data,
+        mimetype="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="poll-{poll_id}-bundle.zip"'},
     )

@@ -15,6 +15,14 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from ballot import db
 from ballot.conference_file import ConferenceFileError, import_conference
+from ballot.counting import (
+    add_share,
+    finish_count,
+    parse_share,
+    start_count,
+    stored_bundle,
+    summary_lines,
+)
 from ballot.errors import ServiceError
 from ballot.models import Poll
 from ballot.polls import add_trustee, close_poll, mint_credentials, open_poll
@@ -182,6 +190,97 @@ def poll_close(poll: int) -> None:
     click.echo(f"  Đầu chuỗi bảng tin / board head: {summary['board_head']}")
 
 
+@click.group("count")
+def count_group() -> None:
+    """Kiểm phiếu / counting."""
+
+
+@count_group.command("start")
+@click.argument("poll", type=int)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="thư mục cho Ban kiểm phiếu / folder for the trustees (manifest, ballots, aggregate)",
+)
+@with_appcontext
+def count_start(poll: int, out_dir: Path) -> None:
+    """Tính tổng mã hóa và công bố cho Ban kiểm phiếu / publish the aggregate for the trustees."""
+    try:
+        with db.transaction() as session:
+            published = start_count(session, poll, actor=_actor())
+            # Written inside the transaction: if writing fails, nothing is stored either.
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for name, data in published.files().items():
+                (out_dir / name).write_bytes(data)
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    click.echo(
+        f"Đã bắt đầu kiểm phiếu / counting started for poll {poll}:"
+        f" {published.ballot_count} phiếu / ballots"
+    )
+    click.echo(f"  Đầu chuỗi bảng tin / board head: {published.board_head}")
+    click.echo(f"  Tệp cho Ban kiểm phiếu / files for the trustees: {out_dir}")
+    click.echo(
+        "  tally trustee decrypt --key K --aggregate aggregate.json --manifest manifest.json"
+        " --ballots ballots.jsonl --out share.json"
+    )
+
+
+@count_group.command("share")
+@click.argument("poll", type=int)
+@click.argument("sharefile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def count_share(poll: int, sharefile: Path) -> None:
+    """Nhận phần giải mã của một thành viên (đã kiểm tra) / accept a trustee's checked share."""
+    try:
+        share = parse_share(sharefile.read_bytes())
+        with db.transaction() as session:
+            name = add_share(session, poll, share, actor=_actor())
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    click.echo(f"Đã nhận phần giải mã hợp lệ / accepted the valid share of: {name}")
+
+
+@count_group.command("finish")
+@click.argument("poll", type=int)
+@with_appcontext
+def count_finish(poll: int) -> None:
+    """Kết hợp, xếp loại, ký biên bản / combine, grade and sign the record."""
+    try:
+        key = ServiceKey.load_or_create(signing_key_path())
+        with db.transaction() as session:
+            result = finish_count(session, poll, key, actor=_actor())
+    except (ServiceError, KeyFileError) as exc:
+        raise _fail(exc) from None
+    click.echo(
+        f"Đã kiểm phiếu xong / counted poll {poll}: {result['cast']} phiếu / ballots;"
+        f" biên bản ký bởi / record signed by {key.fingerprint}"
+    )
+    for line in summary_lines(result):
+        click.echo(line)
+
+
+@click.command("export")
+@click.argument("poll", type=int)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="tệp ZIP gói kiểm toán / audit bundle ZIP file",
+)
+@with_appcontext
+def export_command(poll: int, out: Path) -> None:
+    """Xuất gói kiểm toán / write the poll's audit bundle (for tally verify)."""
+    try:
+        with db.transaction() as session:
+            data = stored_bundle(session, poll)
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    out.write_bytes(data)
+    click.echo(f"Gói kiểm toán / audit bundle: {out} ({len(data)} bytes); tally verify {out}")
+
+
 def init_app(app: Flask) -> None:
     for command in (
         init_command,
@@ -189,6 +288,8 @@ def init_app(app: Flask) -> None:
         trustee_group,
         credentials_group,
         poll_group,
+        count_group,
+        export_command,
     ):
         app.cli.add_command(command)
 

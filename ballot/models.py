@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -151,3 +152,29 @@ class AuditEvent(Base):
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(100))
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class PollCount(Base):
+    """A closed poll's count: the published aggregate, then the finished audit bundle."""
+
+    __tablename__ = "poll_count"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), unique=True)
+    aggregate: Mapped[str] = mapped_column(Text)  # canonical JSON, tally-aggregate/1
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    bundle: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)  # the audit ZIP
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class CountShare(Base):
+    """One trustee's checked partial decryption of the aggregate (public: d values and proofs)."""
+
+    __tablename__ = "count_share"
+    __table_args__ = (UniqueConstraint("poll_id", "trustee_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), index=True)
+    trustee_id: Mapped[int] = mapped_column(ForeignKey("trustee.id"))
+    share: Mapped[str] = mapped_column(Text)  # canonical JSON, tally-share/1
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
