@@ -36,7 +36,7 @@ def _db_error(_exc: DBAPIError) -> tuple[Response, int]:
     return _service_error(errors.database_unavailable())
 
 
-@bp.post("/polls/<int:poll_id>/ballots")
+@bp.post("/polls/<int(max=2147483647):poll_id>/ballots")
 def cast_ballot(poll_id: int) -> tuple[Response, int]:
     limit = casting.MAX_BALLOT_BYTES
     if request.content_length is not None and request.content_length > limit:
@@ -59,14 +59,14 @@ def _open_poll(poll_id: int) -> Poll:
     return poll
 
 
-@bp.get("/polls/<int:poll_id>/manifest")
+@bp.get("/polls/<int(max=2147483647):poll_id>/manifest")
 def manifest(poll_id: int) -> Response:
     poll = _open_poll(poll_id)
     # The stored canonical bytes, unchanged: their hash is what auditors compare.
     return Response(poll.manifest, mimetype="application/json")
 
 
-@bp.get("/polls/<int:poll_id>/board")
+@bp.get("/polls/<int(max=2147483647):poll_id>/board")
 def board(poll_id: int) -> Response:
     poll = _open_poll(poll_id)
     rows = db.get_session().execute(
@@ -95,7 +95,7 @@ def board(poll_id: int) -> Response:
     )
 
 
-@bp.get("/polls/<int:poll_id>/bundle")
+@bp.get("/polls/<int(max=2147483647):poll_id>/bundle")
 def bundle(poll_id: int) -> Response:
     """The audit bundle (ZIP) once the poll is counted; ``409 count_not_finished`` before."""
     data = stored_bundle(db.get_session(), poll_id)

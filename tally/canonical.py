@@ -16,20 +16,27 @@ class CanonicalError(ValueError):
     """A value cannot be written as canonical JSON."""
 
 
-def _check(value: Any) -> None:
+# Every protocol document is at most a few levels deep; a deeper one is hostile (and would
+# otherwise exhaust Python's recursion limit).
+MAX_DEPTH = 32
+
+
+def _check(value: Any, depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        raise CanonicalError(f"JSON nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, bool) or value is None or isinstance(value, str | int):
         return
     if isinstance(value, float):
         raise CanonicalError("floating-point numbers are not allowed in canonical JSON")
     if isinstance(value, list | tuple):
         for item in value:
-            _check(item)
+            _check(item, depth + 1)
         return
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise CanonicalError("object keys must be strings")
-            _check(item)
+            _check(item, depth + 1)
         return
     raise CanonicalError(f"type {type(value).__name__} is not allowed in canonical JSON")
 
@@ -53,8 +60,25 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def parse_json(data: bytes | str) -> Any:
-    """Parse JSON from outside, refusing duplicate keys (another parser could keep the other)."""
-    return json.loads(data, object_pairs_hook=_no_duplicates)
+    """Parse JSON from outside: no duplicate keys (another parser could keep the other value),
+    no nesting deeper than MAX_DEPTH."""
+    try:
+        value = json.loads(data, object_pairs_hook=_no_duplicates)
+    except RecursionError:
+        raise CanonicalError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    _depth_ok(value, 0)
+    return value
+
+
+def _depth_ok(value: Any, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise CanonicalError(f"JSON nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, list):
+        for item in value:
+            _depth_ok(item, depth + 1)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _depth_ok(item, depth + 1)
 
 
 def sha256_hex(data: bytes) -> str:

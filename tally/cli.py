@@ -19,7 +19,7 @@ from tally import bench
 from tally.bundle import BundleError, bundle_bytes
 from tally.canonical import canonical_json, parse_json
 from tally.counting import board_aggregate
-from tally.manifest import ManifestError, parse_manifest
+from tally.manifest import Manifest, ManifestError, parse_manifest
 from tally.record import KeyFileError, ServiceKey
 from tally.rules import DENOMINATORS, UNDETERMINED_EN, UNDETERMINED_VI, decide, load_ruleset
 from tally.trustees import TrusteeError, TrusteeKey
@@ -143,8 +143,10 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 def cmd_decrypt(args: argparse.Namespace) -> int:
     aggregate = _read_json(Path(args.aggregate), "tệp tổng", "aggregate file")
-    _check_aggregate_against_board(aggregate, Path(args.manifest), Path(args.ballots))
-    if args.expected_head and aggregate.get("board_head") != args.expected_head.lower():
+    manifest = _check_aggregate_against_board(aggregate, Path(args.manifest), Path(args.ballots))
+    # Any prefix of a real board is itself a valid board: only the head published at close tells
+    # the whole board from a prefix that would single out the first voters' ballots.
+    if aggregate.get("board_head") != args.expected_head.strip().lower():
         raise UsageError(
             "đầu chuỗi bảng tin khác đầu chuỗi đã công bố: không giải mã",
             "the board head differs from the published head: not decrypting",
@@ -154,6 +156,8 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
         key = TrusteeKey.from_encrypted_json(
             _read_json(Path(args.key), "tệp khóa", "key file"), _passphrase(args, confirm=False)
         )
+        if key.public.public_key not in [t.public_key for t in manifest.trustees]:
+            raise TrusteeError("this key is not one of the poll's trustees")
         share = key.decrypt_share(aggregate)
     except TrusteeError as exc:
         raise UsageError(f"không giải mã được: {exc}", f"cannot decrypt: {exc}") from None
@@ -163,7 +167,9 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_aggregate_against_board(aggregate: Any, manifest_path: Path, ballots_path: Path) -> None:
+def _check_aggregate_against_board(
+    aggregate: Any, manifest_path: Path, ballots_path: Path
+) -> Manifest:
     """Refuse to decrypt unless the aggregate is exactly the sum of a valid board's ballots."""
     try:
         manifest = parse_manifest(_read_json(manifest_path, "manifest", "manifest"))
@@ -184,6 +190,7 @@ def _check_aggregate_against_board(aggregate: Any, manifest_path: Path, ballots_
             "TỔNG KHÔNG KHỚP BẢNG TIN: không giải mã",
             "THE AGGREGATE DOES NOT MATCH THE BOARD: not decrypting",
         )
+    return manifest
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -226,6 +233,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 # --- parser ----------------------------------------------------------------------------------
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tally",
@@ -239,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--signer-key", help="khóa công khai ký biên bản (hex) phải khớp / pin the signer"
     )
-    v.add_argument("--workers", type=int, default=None, help="số tiến trình / processes")
+    v.add_argument("--workers", type=_positive, default=None, help="số tiến trình / processes")
     v.set_defaults(func=cmd_verify)
 
     g = sub.add_parser("grade", help="xếp loại thử từ số phiếu / what-if grade from counts")
@@ -267,7 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--manifest", required=True, help="manifest.json của cuộc biểu quyết")
     d.add_argument("--ballots", required=True, help="ballots.jsonl của bảng tin / the board")
     d.add_argument(
-        "--expected-head", help="đầu chuỗi đã công bố khi đóng / head published at close"
+        "--expected-head",
+        required=True,
+        help="đầu chuỗi bảng tin công bố khi đóng (lấy từ màn chiếu, không từ máy chủ) /"
+        " board head published at close (from the projector, not from the server)",
     )
     d.add_argument("--passphrase-file")
     d.set_defaults(func=cmd_decrypt)

@@ -17,7 +17,7 @@ from typing import Any
 from tally.ballots import BallotError, PollContext, VerifiedBallot, verify_ballot
 from tally.board import genesis, next_head
 from tally.bundle import HASHED_MEMBERS, BundleError, read_bundle
-from tally.canonical import canonical_json, parse_json, sha256_hex
+from tally.canonical import CanonicalError, canonical_json, parse_json, sha256_hex
 from tally.counting import CountingError, board_aggregate, decrypt_counts, poll_result
 from tally.manifest import Manifest, ManifestError, parse_manifest
 from tally.record import key_fingerprint, make_record, verify_record_signature
@@ -264,7 +264,7 @@ def _check_ballots(
     chain_error = ""
     for n, (entry, (checked, _)) in enumerate(zip(entries, results, strict=True), start=1):
         tracking = checked.tracking_hash.hex() if checked is not None else None
-        if entry["index"] != n:
+        if type(entry["index"]) is not int or entry["index"] != n:
             chain_error = f"entry {n} has index {entry['index']} (dropped or reordered ballots)"
             break
         if tracking is not None and entry["tracking_hash"] != tracking:
@@ -333,7 +333,12 @@ def _check_tally(
         " có chứng minh đúng",
         f"decryption shares of all {len(manifest.trustees)} trustees verify",
     )
-    match = tally_doc.get("counts") == counts and tally_doc.get("blanks") == blanks
+    # Compared as canonical JSON so that true or 1.0 never pass for the integer 1.
+    try:
+        recorded = canonical_json([tally_doc.get("counts"), tally_doc.get("blanks")])
+    except CanonicalError:
+        recorded = b""
+    match = recorded == canonical_json([counts, blanks])
     return report.add(
         "tally.counts",
         match,

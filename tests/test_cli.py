@@ -151,6 +151,8 @@ def test_trustee_keygen_and_decrypt_round_trip(
         str(tmp_path / "manifest.json"),
         "--ballots",
         str(tmp_path / "ballots.jsonl"),
+        "--expected-head",
+        aggregate["board_head"],
         "--out",
         str(share_path),
     )
@@ -173,6 +175,8 @@ def test_trustee_keygen_and_decrypt_round_trip(
         str(tmp_path / "manifest.json"),
         "--ballots",
         str(tmp_path / "ballots.jsonl"),
+        "--expected-head",
+        aggregate["board_head"],
         "--out",
         str(tmp_path / "share2.json"),
     )
@@ -201,7 +205,8 @@ def test_trustee_keygen_and_decrypt_round_trip(
 
     # A wrong passphrase is a clear error, not a traceback.
     monkeypatch.setenv("TALLY_PASSPHRASE", "sai mật khẩu rồi")
-    code, _, err = run(capsys, *decrypt, *board, "--out", str(tmp_path / "share3.json"))
+    head = ["--expected-head", aggregate["board_head"]]
+    code, _, err = run(capsys, *decrypt, *board, *head, "--out", str(tmp_path / "share3.json"))
     assert code == 2 and "wrong passphrase" in err
     assert not (tmp_path / "share3.json").exists()
 

@@ -238,3 +238,12 @@ def test_database_unavailable_is_503(tmp_path: Path) -> None:
     response = app.test_client().post("/api/polls/1/ballots", data=b'{"format": "x"}')
     assert response.status_code == 503
     assert error_code(response) == "database_unavailable"
+
+
+def test_a_huge_poll_id_is_a_404_not_a_crash(poll: OpenPoll) -> None:
+    client = poll.app.test_client()
+    for path in ("ballots", "manifest", "board", "bundle"):
+        url = f"/api/polls/{10**30}/{path}"
+        response = client.post(url, json={}) if path == "ballots" else client.get(url)
+        assert response.status_code == 404
+    assert stored(poll.app)["ballots"] == 0
