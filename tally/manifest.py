@@ -2,8 +2,10 @@
 
 ``manifest["election"]`` holds the parameters every ballot is bound to (subjects, grades, rule set,
 trustee keys, joint key, credential commitment); its canonical SHA-256 is the poll fingerprint that
-every proof hashes. The rest of the manifest (conference, electorate, the public credential list and
-the record signer's key) describes the poll for the record and the verifier.
+every proof hashes. The electorate (incumbent members, members present) is in it too, so the
+quorum and the ``present``/``members`` denominators cannot be changed after the poll opens. The rest
+of the manifest (conference, the public credential list and the record signer's key) describes the
+poll for the record and the verifier.
 """
 
 from __future__ import annotations
@@ -44,11 +46,11 @@ class Manifest:
 
     @property
     def members(self) -> int:
-        return int(self.data["electorate"]["members"])
+        return int(self.data["election"]["electorate"]["members"])
 
     @property
     def present(self) -> int:
-        return int(self.data["electorate"]["present"])
+        return int(self.data["election"]["electorate"]["present"])
 
 
 def poll_fingerprint(election: dict[str, Any]) -> bytes:
@@ -79,12 +81,12 @@ def make_manifest(
         "trustees": [t.to_json() for t in trustees],
         "public_key": joint_public_key(trustees).hex(),
         "credentials": {"count": len(credential_keys), "commitment": commitment(credential_keys)},
+        "electorate": {"members": members, "present": present},
     }
     return {
         "format": MANIFEST_FORMAT,
         "election": election,
         "conference": dict(conference),
-        "electorate": {"members": members, "present": present},
         "credentials": sorted(k.hex() for k in credential_keys),
         "signer": {"public_key": signer_public_key.hex()},
     }
@@ -138,7 +140,7 @@ def _parse(data: Any) -> Manifest:
     committed = election["credentials"]
     if committed["count"] != len(credentials) or committed["commitment"] != commitment(credentials):
         raise ManifestError("the credential list does not match the committed hash")
-    members, present = data["electorate"]["members"], data["electorate"]["present"]
+    members, present = election["electorate"]["members"], election["electorate"]["present"]
     if (
         not all(isinstance(n, int) and not isinstance(n, bool) for n in (members, present))
         or not 0 <= present <= members
