@@ -185,9 +185,11 @@ def _check_manifest(report: Report, data: bytes) -> Manifest | None:
         "manifest",
         True,
         f"manifest.json hợp lệ: {n} khóa thành viên Ban kiểm phiếu có chứng minh, khóa chung đúng,"
-        f" {len(manifest.credentials)} thẻ biểu quyết khớp cam kết",
+        f" {len(manifest.credentials)} thẻ biểu quyết khớp cam kết;"
+        f" dấu vân tay cuộc biểu quyết {manifest.fingerprint.hex()}",
         f"manifest.json valid: {n} trustee keys with proofs, joint key correct,"
-        f" {len(manifest.credentials)} credentials match the commitment",
+        f" {len(manifest.credentials)} credentials match the commitment;"
+        f" poll fingerprint {manifest.fingerprint.hex()}",
     )
     return manifest
 
@@ -284,10 +286,10 @@ def _check_ballots(
     report.add(
         "ballots.chain",
         not chain_error,
-        f"chuỗi băm của bảng tin liền mạch, đầu chuỗi {head.hex()[:16]}…"
+        f"chuỗi băm của bảng tin liền mạch, đầu chuỗi {head.hex()}"
         if not chain_error
         else f"ballots.jsonl: chuỗi băm bị đứt ({chain_error})",
-        f"board hash chain intact, head {head.hex()[:16]}…"
+        f"board hash chain intact, head {head.hex()}"
         if not chain_error
         else f"ballots.jsonl: {chain_error}",
     )
