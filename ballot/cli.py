@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import getpass
 import json
+import sys
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from ballot import db
 from ballot.conference_file import ConferenceFileError, import_conference
@@ -281,6 +284,100 @@ def export_command(poll: int, out: Path) -> None:
     click.echo(f"Gói kiểm toán / audit bundle: {out} ({len(data)} bytes); tally verify {out}")
 
 
+def _schema_problem(engine: Engine) -> str | None:
+    """Why the database cannot be served (not initialised, out of date, unreachable), or None.
+
+    Compares Alembic's current revision in the database with the newest one shipped with the code.
+    """
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", "ballot:migrations")
+    heads = set(ScriptDirectory.from_config(cfg).get_heads())
+    url = engine.url.render_as_string(hide_password=True)
+    try:
+        with engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    except SQLAlchemyError as exc:
+        return (
+            f"không kết nối được cơ sở dữ liệu / cannot reach the database {url}:"
+            f" {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        )
+    if not current:
+        return (
+            f"cơ sở dữ liệu chưa được khởi tạo / the database is not initialised: {url}."
+            " Chạy / run: ballot init"
+        )
+    if current != heads:
+        return (
+            f"cơ sở dữ liệu chưa được nâng cấp / the database schema is out of date: {url}"
+            f" (revision {', '.join(sorted(current))}, cần / needs {', '.join(sorted(heads))})."
+            " Chạy / run: ballot init"
+        )
+    return None
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+@click.command("serve")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="địa chỉ lắng nghe; 0.0.0.0 cho mạng LAN hội trường / listen address; 0.0.0.0 for the LAN",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=5000,
+    show_default=True,
+    help="cổng / TCP port",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    default=4,
+    show_default=True,
+    help="số luồng xử lý / worker threads",
+)
+@with_appcontext
+def serve_command(host: str, port: int, threads: int) -> None:
+    """Chạy máy chủ (waitress) / serve the booth and API with waitress (production server)."""
+    problem = _schema_problem(db.engine())
+    if problem is not None:
+        raise click.ClickException(f"không khởi động máy chủ / not starting the server: {problem}")
+
+    from waitress import create_server  # type: ignore[import-untyped]
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    server = create_server(app, host=host, port=port, threads=threads)
+    actual_port = getattr(server, "effective_port", port)
+    base = f"http://{_url_host(host)}:{actual_port}"
+    click.echo(f"Máy chủ bỏ phiếu đang chạy / ballot server running ({threads} luồng / threads)")
+    click.echo(f"  Trạm bỏ phiếu / booth: {base}/booth/<poll>")
+    click.echo(f"  API: {base}/api/polls/<poll>/manifest")
+    if host in ("0.0.0.0", "::"):
+        click.echo(
+            "  Lắng nghe trên mọi giao diện mạng: máy tính bảng dùng địa chỉ LAN của máy này"
+            f" (BALLOT_BASE_URL={current_app.config['BASE_URL']}) / listening on all interfaces:"
+            " tablets use this machine's LAN address"
+        )
+    click.echo("  Dừng / stop: Ctrl+C")
+    sys.stdout.flush()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        db.engine().dispose()
+    click.echo("Đã dừng máy chủ / server stopped")
+
+
 def init_app(app: Flask) -> None:
     for command in (
         init_command,
@@ -290,6 +387,7 @@ def init_app(app: Flask) -> None:
         poll_group,
         count_group,
         export_command,
+        serve_command,
     ):
         app.cli.add_command(command)
 
