@@ -63,11 +63,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(instance)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from ballot import api, cli, db
+    from ballot import api, cli, db, public
 
     db.init_app(app)
     csrf.init_app(app)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # authorised by the credential's signature, not by a cookie
+    app.register_blueprint(public.bp)  # public pages: board, record, results (GET only)
     cli.init_app(app)
     return app

@@ -1,0 +1,201 @@
+"""Public, server-rendered pages: the bulletin board, the counting record and the results.
+
+Vietnamese first, English second. No script: the results' charts are inline SVG rendered here.
+
+- ``GET /polls/<id>/board``: the board (title, state, head, tracking codes) and a search by code.
+  Never a count or a grade: the board shows only what the public board JSON shows.
+- ``GET /polls/<id>/record``: the printable A4 counting record, rendered from the stored bundle's
+  ``record.json`` (409 before ``count finish``).
+- ``GET /polls/<id>/results``: one bar chart per subject for a projector (409 before finish).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+
+from ballot import db, errors
+from ballot.counting import stored_bundle
+from ballot.errors import NotFound, ServiceError
+from ballot.models import Ballot, Poll, PollCount
+from tally.ballots import tracking_code
+from tally.bundle import read_bundle
+from tally.canonical import parse_json, sha256_hex
+from tally.rules import UNDETERMINED_VI
+
+bp = Blueprint("public", __name__, static_folder="static", static_url_path="/public-static")
+
+# The grades' full names, exactly as the regulations write them.
+GRADE_NAMES: dict[str, str] = {
+    "HTXSNV": "Hoàn thành xuất sắc nhiệm vụ",
+    "HTTNV": "Hoàn thành tốt nhiệm vụ",
+    "HTNV": "Hoàn thành nhiệm vụ",
+    "KHTNV": "Không hoàn thành nhiệm vụ",
+}
+GRADE_NAMES_EN: dict[str, str] = {
+    "HTXSNV": "completed tasks excellently",
+    "HTTNV": "completed tasks well",
+    "HTNV": "completed tasks",
+    "KHTNV": "did not complete tasks",
+}
+UNDETERMINED_EN = "Undetermined; referred to the competent authority"
+STATES: dict[str, tuple[str, str]] = {
+    "draft": ("Chưa mở", "not opened"),
+    "open": ("Đang mở", "open"),
+    "closed": ("Đã đóng", "closed"),
+}
+DENOMINATORS: dict[str, tuple[str, str]] = {
+    "valid": ("Số phiếu hợp lệ (trừ phiếu để trống)", "valid ballots (blanks excluded)"),
+    "cast": ("Số phiếu thu về", "ballots cast"),
+    "present": ("Số thành viên có mặt", "members present"),
+    "members": ("Tổng số thành viên", "incumbent members"),
+}
+KIND_ORDER = {"organization": 0, "collective": 1, "individual": 2}
+KINDS: dict[str, tuple[str, str]] = {
+    "organization": ("Tổ chức", "organization"),
+    "collective": ("Tập thể", "collective"),
+    "individual": ("Cá nhân", "individual"),
+}
+CODE_RE = re.compile(r"^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$")
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(exc: ServiceError) -> tuple[str, int]:
+    return render_template("public_error.html", error=exc), exc.status
+
+
+@bp.errorhandler(DBAPIError)
+def _db_error(_exc: DBAPIError) -> tuple[str, int]:
+    return _service_error(errors.database_unavailable())
+
+
+def _poll(poll_id: int) -> Poll:
+    poll = db.get_session().get(Poll, poll_id)
+    if poll is None:
+        raise NotFound(f"cuộc biểu quyết số {poll_id}", f"poll {poll_id}")
+    return poll
+
+
+def _finished(poll_id: int) -> bool:
+    finished = db.get_session().scalar(
+        select(PollCount.finished_at).where(PollCount.poll_id == poll_id)
+    )
+    return finished is not None
+
+
+def normalise_code(text: str) -> str:
+    """Upper case, spaces dropped, dashes put back every four characters."""
+    bare = re.sub(r"[\s-]", "", text).upper()
+    return "-".join(bare[i : i + 4] for i in range(0, len(bare), 4))
+
+
+@bp.get("/polls/<int(max=2147483647):poll_id>/board")
+def board(poll_id: int) -> str:
+    poll = _poll(poll_id)
+    rows = db.get_session().execute(
+        select(Ballot.position, Ballot.tracking_hash)
+        .where(Ballot.poll_id == poll_id)
+        .order_by(Ballot.position)
+    )
+    entries = [(position, tracking_code(bytes.fromhex(th))) for position, th in rows]
+    query = request.args.get("code", "")[:100]
+    search: dict[str, Any] | None = None
+    if query.strip():
+        code = normalise_code(query)
+        found = next((pos for pos, c in entries if c == code), None)
+        search = {"code": code, "valid": bool(CODE_RE.match(code)), "position": found}
+    return render_template(
+        "board.html",
+        poll=poll,
+        state=STATES.get(poll.state, (poll.state, poll.state)),
+        entries=entries,
+        search=search,
+        query=query,
+        finished=_finished(poll_id),
+    )
+
+
+def _counted(poll_id: int) -> tuple[Poll, dict[str, Any], dict[str, bytes]]:
+    poll = _poll(poll_id)
+    files = read_bundle(stored_bundle(db.get_session(), poll_id))
+    return poll, parse_json(files["record.json"]), files
+
+
+def _grades(files: dict[str, bytes]) -> list[dict[str, str]]:
+    manifest = parse_json(files["manifest.json"])
+    grades = manifest["election"]["rules"]["grades"]
+    return [
+        {
+            "code": g["code"],
+            "vi": GRADE_NAMES.get(g["code"], g["name_vi"]),
+            "en": GRADE_NAMES_EN.get(g["code"], g["name_en"]),
+        }
+        for g in grades
+    ]
+
+
+def _percent(text: str) -> str:
+    return f"{text.replace('.', ',')} %"
+
+
+def _subjects(record: dict[str, Any], grades: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """The record's subjects, organization first, then collectives, then individuals (stable)."""
+    rows = sorted(record["subjects"], key=lambda s: KIND_ORDER.get(s["kind"], len(KIND_ORDER)))
+    out = []
+    for s in rows:
+        value = s["denominator_value"]
+        bars = []
+        for g, n, pct in zip(grades, s["counts"], s["percentages"], strict=True):
+            bars.append(
+                {
+                    "grade": g,
+                    "count": n,
+                    "percent": _percent(pct),
+                    "fraction": (n / value) if value else 0.0,
+                }
+            )
+        code = s["grade"]
+        out.append(
+            {
+                **s,
+                "kind_name": KINDS.get(s["kind"], (s["kind"], s["kind"])),
+                "bars": bars,
+                "grade_vi": GRADE_NAMES.get(code, code) if code else UNDETERMINED_VI,
+                "grade_en": GRADE_NAMES_EN.get(code, code) if code else UNDETERMINED_EN,
+                "denominator_name": DENOMINATORS.get(
+                    s["denominator"], (s["denominator"], s["denominator"])
+                ),
+            }
+        )
+    return out
+
+
+@bp.get("/polls/<int(max=2147483647):poll_id>/record")
+def record(poll_id: int) -> str:
+    poll, rec, files = _counted(poll_id)
+    grades = _grades(files)
+    return render_template(
+        "record.html",
+        poll=poll,
+        record=rec,
+        grades=grades,
+        subjects=_subjects(rec, grades),
+        record_sha256=sha256_hex(files["record.json"]),
+    )
+
+
+@bp.get("/polls/<int(max=2147483647):poll_id>/results")
+def results(poll_id: int) -> str:
+    poll, rec, files = _counted(poll_id)
+    grades = _grades(files)
+    return render_template(
+        "results.html",
+        poll=poll,
+        record=rec,
+        grades=grades,
+        subjects=_subjects(rec, grades),
+    )

@@ -1,0 +1,195 @@
+"""The public pages (board, counting record, results), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import select
+from werkzeug.test import TestResponse
+
+from ballot import db
+from ballot.models import Poll, Trustee
+from ballot.public import GRADE_NAMES
+from tally.ballots import encrypt_ballot
+from tally.rules import UNDETERMINED_VI
+
+from .conftest import OpenPoll, prepare_poll, run
+from .test_counting import Counting, cast_and_close, expected_counts
+
+# One poll whose ballot order is not the record's order: the record lists the organization first,
+# then the collective, then the individuals in ballot order.
+MIXED = """
+[conference]
+title = "Hội nghị thử"
+body = "Ban Chấp hành Đảng bộ thử"
+date = 2024-01-25
+place = "Hội trường thử"
+members = 5
+present = 5
+
+[[polls]]
+title = "Phiếu thử nhiều loại đối tượng"
+rules = "qd124-2023"
+
+[[polls.subjects]]
+key = "ca-nhan-b"
+name = "Cá nhân Bê"
+kind = "individual"
+peer_group = "nhom"
+
+[[polls.subjects]]
+key = "tap-the"
+name = "Tập thể Xê"
+kind = "collective"
+part_of = "to-chuc"
+
+[[polls.subjects]]
+key = "to-chuc"
+name = "Tổ chức Đê"
+kind = "organization"
+
+[[polls.subjects]]
+key = "ca-nhan-a"
+name = "Cá nhân A"
+kind = "individual"
+peer_group = "nhom"
+"""
+RECORD_ORDER = ["Tổ chức Đê", "Tập thể Xê", "Cá nhân Bê", "Cá nhân A"]
+BALLOT_ORDER = ["Cá nhân Bê", "Tập thể Xê", "Tổ chức Đê", "Cá nhân A"]
+
+
+def finish(poll: OpenPoll, out: Path) -> list[list[int | None]]:
+    """Cast the four known ballots, close, count with both trustees' shares, finish."""
+    choices = cast_and_close(poll)
+    app, pid = poll.app, str(poll.poll_id)
+    run(app, "count", "start", pid, "--out-dir", str(out))
+    counting = Counting(poll, out, choices)
+    for k in range(len(poll.trustees)):
+        run(app, "count", "share", pid, str(counting.share_file(k)))
+    run(app, "count", "finish", pid)
+    return choices
+
+
+def head(app: Flask, poll_id: int) -> str:
+    with app.app_context():
+        value = db.get_session().scalar(select(Poll.board_head).where(Poll.id == poll_id))
+    assert value
+    return value
+
+
+def text_of(response: TestResponse) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_board_lists_a_cast_ballot_and_the_search_finds_it(poll: OpenPoll) -> None:
+    ctx = poll.manifest.context
+    response = poll.post(encrypt_ballot(ctx, poll.credential(0), [0] * ctx.subjects))
+    assert response.status_code == 201
+    code = response.get_json()["tracking_code"]
+    assert re.fullmatch(r"[A-Z2-7]{4}(-[A-Z2-7]{4}){3}", code)
+
+    page = poll.client.get("/polls/1/board")
+    assert page.status_code == 200
+    html = text_of(page)
+    assert code in html
+    assert head(poll.app, 1) in html  # the full head
+    assert "Bảng tin công khai" in html and "Public bulletin board" in html
+    assert 'id="ballot-count">1<' in html
+
+    found = text_of(poll.client.get("/polls/1/board", query_string={"code": code.lower()}))
+    assert "CÓ trên bảng tin, ở vị trí 1" in found and "IS on the board" in found
+
+    missing = text_of(poll.client.get("/polls/1/board?code=AAAA-BBBB-CCCC-DDDD"))
+    assert "KHÔNG có trên bảng tin" in missing and "is NOT on the board" in missing
+    assert "CÓ trên bảng tin" not in missing
+
+
+def test_open_board_shows_no_count_grade_or_key(poll: OpenPoll) -> None:
+    ctx = poll.manifest.context
+    for k in range(3):
+        row = [k % ctx.grades] * ctx.subjects
+        assert poll.post(encrypt_ballot(ctx, poll.credential(k), row)).status_code == 201
+    html = text_of(poll.client.get("/polls/1/board"))
+    for code, name in GRADE_NAMES.items():
+        assert code not in html and name not in html
+    assert "Đang mở" in html
+    for forbidden in ("<svg", "/record", "/results", "Kết quả", "Results", "%", UNDETERMINED_VI):
+        assert forbidden not in html
+    with poll.app.app_context():
+        keys = db.get_session().scalars(select(Trustee.public_key)).all()
+    assert keys and not any(key in html for key in keys)
+    for page in ("record", "results"):
+        response = poll.client.get(f"/polls/1/{page}")
+        assert response.status_code == 409
+        assert "chưa kiểm phiếu xong" in text_of(response)
+        assert "has not been counted yet" in text_of(response)
+
+
+def test_record_and_results_are_409_until_count_finish(poll: OpenPoll, tmp_path: Path) -> None:
+    cast_and_close(poll)
+    for page in ("record", "results"):
+        assert poll.client.get(f"/polls/1/{page}").status_code == 409
+    run(poll.app, "count", "start", "1", "--out-dir", str(tmp_path / "out"))
+    for page in ("record", "results"):
+        assert poll.client.get(f"/polls/1/{page}").status_code == 409
+    assert "BIÊN BẢN" not in text_of(poll.client.get("/polls/1/record"))
+
+
+def test_record_after_count(app: Flask, tmp_path: Path) -> None:
+    toml = tmp_path / "mixed.toml"
+    toml.write_text(MIXED, encoding="utf-8")
+    run(app, "conference", "import", str(toml))
+    poll = prepare_poll(app, tmp_path, 1, 5)
+    choices = finish(poll, tmp_path / "out")
+    ctx = poll.manifest.context
+    counts, blanks = expected_counts(choices, ctx.subjects, ctx.grades)
+
+    response = poll.client.get("/polls/1/record")
+    assert response.status_code == 200
+    html = text_of(response)
+    assert "BIÊN BẢN KIỂM PHIẾU" in html and "Counting record" in html
+    assert "@page" not in html  # print CSS lives in the stylesheet
+    for text in ("Ban Chấp hành Đảng bộ thử", "Hội trường thử", "2024-01-25", "qd124-2023"):
+        assert text in html
+    assert head(app, 1) in html
+    assert "Thành viên Ban kiểm phiếu 1" in html and "Thành viên Ban kiểm phiếu 2" in html
+    assert html.count('class="signature"') == 3  # two committee members and the chair
+    assert "Chủ trì hội nghị" in html
+    assert re.search(r'id="record-sha256">[0-9a-f]{64}<', html)
+
+    # Subjects in record order, each with its counts, blank and grade.
+    rows = re.findall(r'<tr class="subject" data-key="[^"]+">(.*?)</tr>', html, re.S)
+    assert len(rows) == 4
+    for name, row in zip(RECORD_ORDER, rows, strict=True):
+        assert name in row
+        k = BALLOT_ORDER.index(name)
+        cells = re.findall(r'<td class="num">(\d+)', row)
+        assert [int(c) for c in cells] == [*counts[k], blanks[k]]
+        assert any(grade in row for grade in [*GRADE_NAMES.values(), UNDETERMINED_VI])
+    positions = [html.index(name) for name in RECORD_ORDER]
+    assert positions == sorted(positions)
+
+    css = poll.client.get("/public-static/public.css")
+    assert css.status_code == 200 and b"size: A4" in css.data
+
+    results = poll.client.get("/polls/1/results")
+    assert results.status_code == 200
+    page = text_of(results)
+    assert page.count("<svg") == 4
+    assert "<script" not in page and "<script" not in html
+    for name in RECORD_ORDER:
+        assert name in page
+
+    board = text_of(poll.client.get("/polls/1/board"))
+    assert "/polls/1/record" in board and "/polls/1/results" in board
+
+
+def test_unknown_poll_is_404(app: Flask) -> None:
+    client = app.test_client()
+    for page in ("board", "record", "results"):
+        response = client.get(f"/polls/99/{page}")
+        assert response.status_code == 404
+        html = text_of(response)
+        assert "Không tìm thấy" in html and "Not found" in html
