@@ -226,7 +226,7 @@ def count_start(poll: int, out_dir: Path) -> None:
     click.echo(f"  Tệp cho Ban kiểm phiếu / files for the trustees: {out_dir}")
     click.echo(
         "  tally trustee decrypt --key K --aggregate aggregate.json --manifest manifest.json"
-        " --ballots ballots.jsonl --out share.json"
+        f" --ballots ballots.jsonl --expected-head {published.board_head} --out share.json"
     )
 
 
