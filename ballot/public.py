@@ -25,24 +25,10 @@ from ballot.models import Ballot, Poll, PollCount
 from tally.ballots import tracking_code
 from tally.bundle import read_bundle
 from tally.canonical import parse_json, sha256_hex
-from tally.rules import UNDETERMINED_VI
+from tally.rules import UNDETERMINED_EN, UNDETERMINED_VI
 
 bp = Blueprint("public", __name__, static_folder="static", static_url_path="/public-static")
 
-# The grades' full names, exactly as the regulations write them.
-GRADE_NAMES: dict[str, str] = {
-    "HTXSNV": "Hoàn thành xuất sắc nhiệm vụ",
-    "HTTNV": "Hoàn thành tốt nhiệm vụ",
-    "HTNV": "Hoàn thành nhiệm vụ",
-    "KHTNV": "Không hoàn thành nhiệm vụ",
-}
-GRADE_NAMES_EN: dict[str, str] = {
-    "HTXSNV": "completed tasks excellently",
-    "HTTNV": "completed tasks well",
-    "HTNV": "completed tasks",
-    "KHTNV": "did not complete tasks",
-}
-UNDETERMINED_EN = "Undetermined; referred to the competent authority"
 STATES: dict[str, tuple[str, str]] = {
     "draft": ("Chưa mở", "not opened"),
     "open": ("Đang mở", "open"),
@@ -129,11 +115,8 @@ def _grades(files: dict[str, bytes]) -> list[dict[str, str]]:
     manifest = parse_json(files["manifest.json"])
     grades = manifest["election"]["rules"]["grades"]
     return [
-        {
-            "code": g["code"],
-            "vi": GRADE_NAMES.get(g["code"], g["name_vi"]),
-            "en": GRADE_NAMES_EN.get(g["code"], g["name_en"]),
-        }
+        # The names come from the poll's own (fingerprinted) rule set, never from a copy here.
+        {"code": g["code"], "vi": g["name_vi"], "en": g["name_en"]}
         for g in grades
     ]
 
@@ -145,6 +128,7 @@ def _percent(text: str) -> str:
 def _subjects(record: dict[str, Any], grades: list[dict[str, str]]) -> list[dict[str, Any]]:
     """The record's subjects, organization first, then collectives, then individuals (stable)."""
     rows = sorted(record["subjects"], key=lambda s: KIND_ORDER.get(s["kind"], len(KIND_ORDER)))
+    names = {g["code"]: g for g in grades}
     out = []
     for s in rows:
         value = s["denominator_value"]
@@ -164,8 +148,8 @@ def _subjects(record: dict[str, Any], grades: list[dict[str, str]]) -> list[dict
                 **s,
                 "kind_name": KINDS.get(s["kind"], (s["kind"], s["kind"])),
                 "bars": bars,
-                "grade_vi": GRADE_NAMES.get(code, code) if code else UNDETERMINED_VI,
-                "grade_en": GRADE_NAMES_EN.get(code, code) if code else UNDETERMINED_EN,
+                "grade_vi": names[code]["vi"] if code else UNDETERMINED_VI,
+                "grade_en": names[code]["en"] if code else UNDETERMINED_EN,
                 "denominator_name": DENOMINATORS.get(
                     s["denominator"], (s["denominator"], s["denominator"])
                 ),

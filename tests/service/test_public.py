@@ -11,7 +11,6 @@ from werkzeug.test import TestResponse
 
 from ballot import db
 from ballot.models import Poll, Trustee
-from ballot.public import GRADE_NAMES
 from tally.ballots import encrypt_ballot
 from tally.rules import UNDETERMINED_VI
 
@@ -58,6 +57,14 @@ peer_group = "nhom"
 """
 RECORD_ORDER = ["Tổ chức Đê", "Tập thể Xê", "Cá nhân Bê", "Cá nhân A"]
 BALLOT_ORDER = ["Cá nhân Bê", "Tập thể Xê", "Tổ chức Đê", "Cá nhân A"]
+
+# The grade names exactly as DESIGN.md (and the regulations) write them.
+GRADE_NAMES = {
+    "HTXSNV": "Hoàn thành xuất sắc nhiệm vụ",
+    "HTTNV": "Hoàn thành tốt nhiệm vụ",
+    "HTNV": "Hoàn thành nhiệm vụ",
+    "KHTNV": "Không hoàn thành nhiệm vụ",
+}
 
 
 def finish(poll: OpenPoll, out: Path) -> list[list[int | None]]:
