@@ -32,10 +32,13 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
-# Figures, not pass/fail: per-ballot costs, 60- and 500-ballot polls, and ElectionGuard 1.4
-# side by side (in its own Python 3.10 virtualenv, .venv-eg).
+# Figures, not pass/fail: per-ballot costs, 60- and 500-ballot polls, ElectionGuard 1.4 side by
+# side (in its own Python 3.10 virtualenv, .venv-eg), and casts through `ballot serve` from 100
+# concurrent clients on 127.0.0.1 (SQLite, then PostgreSQL).
 bench: $(STAMP) bench-electionguard
 	$(BIN)/tally bench
+	$(BIN)/python bench/load_service.py --db sqlite --clients 100 --ballots 300
+	$(BIN)/python bench/load_service.py --db postgres --clients 100 --ballots 300
 
 bench-electionguard:
 	bench/setup-electionguard.sh || echo "ElectionGuard not installed: its figures are skipped"
