@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from ballot import audit
 from ballot.casting import poll_manifest
-from ballot.db import write_lock
-from ballot.errors import NotFound, ServiceError
+from ballot.errors import ServiceError
 from ballot.models import Ballot, CountShare, Credential, Poll, PollCount, Trustee
+from ballot.polls import get_poll
 from tally.bundle import bundle_bytes
 from tally.canonical import CanonicalError, canonical_json, parse_json, sha256_hex
 from tally.counting import CountingError, board_aggregate, board_file, finish
@@ -34,10 +34,6 @@ UNDETERMINED = "Chưa xác định / undetermined"
 
 class CountError(ServiceError):
     """A counting step was refused. Nothing was stored."""
-
-
-def _error(status: int, code: str, vi: str, en: str) -> CountError:
-    return CountError(status, code, vi, en)
 
 
 @dataclass(frozen=True)
@@ -58,18 +54,11 @@ class TrusteeFiles:
         }
 
 
-def _locked_poll(session: Session, poll_id: int) -> Poll:
-    poll = write_lock(session, poll_id)
-    if poll is None:
-        raise NotFound(f"cuộc biểu quyết số {poll_id}", f"poll {poll_id}")
-    return poll
-
-
 def _require_closed(poll: Poll) -> None:
     if poll.state != "closed" or poll.manifest is None or poll.fingerprint is None:
         vi = {"draft": "chưa mở", "open": "vẫn đang mở"}.get(poll.state, poll.state)
         en = {"draft": "has not been opened", "open": "is still open"}.get(poll.state, poll.state)
-        raise _error(
+        raise CountError(
             409,
             "poll_not_closed",
             f"Chỉ kiểm phiếu sau khi đóng cuộc biểu quyết: cuộc biểu quyết số {poll.id} {vi}.",
@@ -82,7 +71,7 @@ def _manifest(poll: Poll) -> Manifest:
     try:
         return poll_manifest(poll.fingerprint, poll.manifest)
     except ManifestError as exc:
-        raise _error(
+        raise CountError(
             500,
             "manifest_damaged",
             f"Manifest đã lưu bị hỏng: {exc}",
@@ -106,7 +95,7 @@ def _board(
     for k, ((item, why), (_, tracking)) in enumerate(zip(checked, rows, strict=False), start=1):
         if item is None or item.tracking_hash.hex() != tracking:
             detail = why or "tracking hash differs"
-            raise _error(
+            raise CountError(
                 500,
                 "board_damaged",
                 f"Phiếu thứ {k} trên bảng tin không hợp lệ: {detail}",
@@ -116,7 +105,7 @@ def _board(
     pairs = [(b, bytes.fromhex(t)) for b, (_, t) in zip(ballots, rows, strict=True)]
     data, head = board_file(manifest.fingerprint, pairs)
     if head != poll.board_head:
-        raise _error(
+        raise CountError(
             500,
             "board_head_mismatch",
             "Đầu chuỗi tính lại từ các phiếu khác với đầu chuỗi đã công bố.",
@@ -128,7 +117,7 @@ def _board(
 def _count_row(session: Session, poll: Poll) -> PollCount:
     row = session.scalars(select(PollCount).where(PollCount.poll_id == poll.id)).one_or_none()
     if row is None:
-        raise _error(
+        raise CountError(
             409,
             "count_not_started",
             f"Chưa bắt đầu kiểm phiếu cuộc biểu quyết số {poll.id} (ballot count start).",
@@ -139,7 +128,7 @@ def _count_row(session: Session, poll: Poll) -> PollCount:
 
 def _not_finished(row: PollCount) -> None:
     if row.finished_at is not None:
-        raise _error(
+        raise CountError(
             409,
             "count_finished",
             "Việc kiểm phiếu đã hoàn tất; biên bản đã được ký.",
@@ -149,10 +138,10 @@ def _not_finished(row: PollCount) -> None:
 
 def start_count(session: Session, poll_id: int, actor: str = "cli") -> TrusteeFiles:
     """Re-check the board, compute the aggregate per subject and grade, and store it."""
-    poll = _locked_poll(session, poll_id)
+    poll = get_poll(session, poll_id, lock=True)
     _require_closed(poll)
     if session.scalar(select(PollCount.id).where(PollCount.poll_id == poll_id)) is not None:
-        raise _error(
+        raise CountError(
             409,
             "count_started",
             f"Đã bắt đầu kiểm phiếu cuộc biểu quyết số {poll_id}.",
@@ -162,7 +151,7 @@ def start_count(session: Session, poll_id: int, actor: str = "cli") -> TrusteeFi
     ballots_jsonl, verified = _board(session, poll, manifest)
     aggregate = board_aggregate(manifest, verified)
     if aggregate["board_head"] != poll.board_head:  # board_file checked it too
-        raise _error(
+        raise CountError(
             500,
             "board_head_mismatch",
             "Tổng mã hóa không khớp đầu chuỗi bảng tin.",
@@ -194,7 +183,7 @@ def add_share(session: Session, poll_id: int, share_data: Any, actor: str = "cli
 
     Returns the trustee's name.
     """
-    poll = _locked_poll(session, poll_id)
+    poll = get_poll(session, poll_id, lock=True)
     row = _count_row(session, poll)
     _not_finished(row)
     key = share_data.get("public_key") if isinstance(share_data, dict) else None
@@ -202,7 +191,7 @@ def add_share(session: Session, poll_id: int, share_data: Any, actor: str = "cli
         select(Trustee).where(Trustee.poll_id == poll_id, Trustee.public_key == str(key))
     ).one_or_none()
     if trustee is None:
-        raise _error(
+        raise CountError(
             400,
             "unknown_trustee",
             "Phần giải mã không phải của một thành viên Ban kiểm phiếu của cuộc biểu quyết này.",
@@ -213,7 +202,7 @@ def add_share(session: Session, poll_id: int, share_data: Any, actor: str = "cli
             CountShare.poll_id == poll_id, CountShare.trustee_id == trustee.id
         )
     ):
-        raise _error(
+        raise CountError(
             409,
             "share_exists",
             f"Đã nhận phần giải mã của {trustee.name}.",
@@ -222,7 +211,7 @@ def add_share(session: Session, poll_id: int, share_data: Any, actor: str = "cli
     try:
         verify_share(parse_json(row.aggregate), TrusteePublic.from_json(trustee.public), share_data)
     except TrusteeError as exc:
-        raise _error(
+        raise CountError(
             400,
             "bad_share",
             f"Phần giải mã không hợp lệ: {exc}",
@@ -242,7 +231,7 @@ def parse_share(data: bytes | str) -> Any:
     try:
         return parse_json(data)
     except (ValueError, UnicodeDecodeError, RecursionError, CanonicalError) as exc:
-        raise _error(
+        raise CountError(
             400,
             "bad_share",
             f"Tệp phần giải mã không phải JSON: {exc}",
@@ -257,7 +246,7 @@ def finish_count(
 
     Returns the result (``result.json``'s content).
     """
-    poll = _locked_poll(session, poll_id)
+    poll = get_poll(session, poll_id, lock=True)
     _require_closed(poll)
     row = _count_row(session, poll)
     _not_finished(row)
@@ -270,7 +259,7 @@ def finish_count(
     missing = [t.name for t in poll.trustees if t.id not in received]
     if missing:
         names = ", ".join(missing)
-        raise _error(
+        raise CountError(
             409,
             "shares_missing",
             f"Còn thiếu phần giải mã của: {names}.",
@@ -295,7 +284,7 @@ def finish_count(
             created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
     except CountingError as exc:
-        raise _error(
+        raise CountError(
             409,
             "count_failed",
             f"Không thể hoàn tất kiểm phiếu: {exc}",
@@ -320,12 +309,10 @@ def finish_count(
 
 def stored_bundle(session: Session, poll_id: int) -> bytes:
     """The finished poll's audit bundle (ZIP bytes)."""
-    poll = session.get(Poll, poll_id)
-    if poll is None:
-        raise NotFound(f"cuộc biểu quyết số {poll_id}", f"poll {poll_id}")
+    get_poll(session, poll_id)
     row = session.scalars(select(PollCount).where(PollCount.poll_id == poll_id)).one_or_none()
     if row is None or row.bundle is None:
-        raise _error(
+        raise CountError(
             409,
             "count_not_finished",
             f"Cuộc biểu quyết số {poll_id} chưa kiểm phiếu xong; chưa có gói kiểm toán.",

@@ -27,7 +27,8 @@ from tally.trustees import TrusteeError, TrusteePublic
 MAX_MINT = 5000
 
 
-def _poll(session: Session, poll_id: int, *, lock: bool = False) -> Poll:
+def get_poll(session: Session, poll_id: int, *, lock: bool = False) -> Poll:
+    """The poll, or NotFound; with ``lock``, under its write lock (first statement)."""
     poll = write_lock(session, poll_id) if lock else session.get(Poll, poll_id)
     if poll is None:
         raise NotFound(f"cuộc biểu quyết số {poll_id}", f"poll {poll_id}")
@@ -46,7 +47,7 @@ def _require_draft(poll: Poll, doing_vi: str, doing_en: str) -> None:
 
 def add_trustee(session: Session, poll_id: int, public: Any, actor: str = "cli") -> Trustee:
     """Register a trustee's published key (``tally trustee keygen``'s .pub.json), proof checked."""
-    poll = _poll(session, poll_id, lock=True)
+    poll = get_poll(session, poll_id, lock=True)
     _require_draft(poll, "thêm thành viên Ban kiểm phiếu", "add a trustee")
     try:
         trustee = TrusteePublic.from_json(public)
@@ -89,7 +90,7 @@ def mint_credentials(
             f"Số phiếu xác thực phải từ 1 đến {MAX_MINT}.",
             f"The number of credentials must be between 1 and {MAX_MINT}.",
         )
-    poll = _poll(session, poll_id, lock=True)
+    poll = get_poll(session, poll_id, lock=True)
     _require_draft(poll, "tạo thêm phiếu xác thực", "mint credentials")
     minted = [SecretCredential.generate() for _ in range(count)]
     session.add_all(
@@ -104,7 +105,7 @@ def mint_credentials(
 
 def open_poll(session: Session, poll_id: int, signer_public_key: bytes, actor: str = "cli") -> Poll:
     """Fix the manifest: subjects, rule set, trustees' joint key, credential commitment."""
-    poll = _poll(session, poll_id, lock=True)
+    poll = get_poll(session, poll_id, lock=True)
     _require_draft(poll, "mở cuộc biểu quyết", "open the poll")
     trustees = [TrusteePublic.from_json(t.public) for t in poll.trustees]
     keys = session.scalars(
@@ -170,7 +171,7 @@ def open_poll(session: Session, poll_id: int, signer_public_key: bytes, actor: s
 
 def close_poll(session: Session, poll_id: int, actor: str = "cli") -> dict[str, Any]:
     """Stop accepting ballots and void every unused credential, under the poll's write lock."""
-    poll = _poll(session, poll_id, lock=True)
+    poll = get_poll(session, poll_id, lock=True)
     if poll.state != "open":
         raise ServiceError(
             409,
