@@ -56,6 +56,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         KEYS_DIR=os.environ.get("BALLOT_KEYS_DIR") or str(PROJECT_ROOT / "keys"),
         BASE_URL=os.environ.get("BALLOT_BASE_URL") or "http://127.0.0.1:5000",
         MAX_CONTENT_LENGTH=1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
         JSON_AS_ASCII=False,
     )
     app.config.update(config)
@@ -63,12 +65,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(instance)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from ballot import api, cli, db, public
+    from ballot import api, auth, cli, db, i18n, operator, public
 
     db.init_app(app)
     csrf.init_app(app)
+    i18n.init_app(app)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # authorised by the credential's signature, not by a cookie
     app.register_blueprint(public.bp)  # public pages: board, record, results (GET only)
+    app.register_blueprint(auth.bp)  # operator login and logout
+    app.register_blueprint(operator.bp)  # operator pages (login required)
+    app.jinja_env.globals["current_operator"] = auth.current_operator
     cli.init_app(app)
     return app

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ballot import db
+from ballot.auth import create_operator
 from ballot.conference_file import ConferenceFileError, import_conference
 from ballot.counting import (
     add_share,
@@ -85,6 +87,37 @@ def conference_import(file: Path) -> None:
     click.echo(f"Hội nghị / conference {conference.id}: {conference.title}")
     for poll_id, title, subjects in polls:
         click.echo(f"  cuộc biểu quyết / poll {poll_id}: {title} ({subjects} đối tượng / subjects)")
+
+
+@click.group("operator")
+def operator_group() -> None:
+    """Người vận hành (Ban Tổ chức) / operator accounts."""
+
+
+@operator_group.command("add")
+@click.argument("username")
+@click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="tệp chứa mật khẩu / password file (else BALLOT_OPERATOR_PASSWORD, else a prompt)",
+)
+@with_appcontext
+def operator_add(username: str, password_file: Path | None) -> None:
+    """Tạo tài khoản người vận hành / create an operator account."""
+    if password_file is not None:
+        password = password_file.read_text(encoding="utf-8").strip()
+    elif os.environ.get("BALLOT_OPERATOR_PASSWORD"):
+        password = os.environ["BALLOT_OPERATOR_PASSWORD"]
+    else:
+        password = click.prompt(
+            "Mật khẩu / password", hide_input=True, confirmation_prompt=True, err=True
+        )
+    try:
+        with db.transaction() as session:
+            create_operator(session, username, password, actor=_actor())
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    click.echo(f"Đã tạo tài khoản / created operator: {username}")
 
 
 @click.group("trustee")
@@ -381,6 +414,7 @@ def serve_command(host: str, port: int, threads: int) -> None:
 def init_app(app: Flask) -> None:
     for command in (
         init_command,
+        operator_group,
         conference_group,
         trustee_group,
         credentials_group,

@@ -178,3 +178,14 @@ class CountShare(Base):
     trustee_id: Mapped[int] = mapped_column(ForeignKey("trustee.id"))
     share: Mapped[str] = mapped_column(Text)  # canonical JSON, tally-share/1
     added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Operator(Base):
+    """A member of the Organization Board who runs conferences. Only a password hash is stored."""
+
+    __tablename__ = "operator"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -155,3 +155,34 @@ def conference(app: Flask) -> Flask:
 def poll(conference: Flask, tmp_path: Path) -> OpenPoll:
     """Poll 1 of the sample conference (15 Standing Committee members), open, 5 credentials."""
     return prepare_poll(conference, tmp_path, 1, 5)
+
+
+OPERATOR = ("bantochuc", "mat-khau-rat-dai-2023")
+
+
+@pytest.fixture
+def operator_client(app: Flask) -> FlaskClient:
+    """A test client logged in as an operator, through the real login form (with its CSRF token)."""
+    username, password = OPERATOR
+    result = app.test_cli_runner().invoke(
+        args=["operator", "add", username], env={"BALLOT_OPERATOR_PASSWORD": password}
+    )
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    page = client.get("/operator/login").get_data(as_text=True)
+    token = csrf_token(page)
+    response = client.post(
+        "/operator/login",
+        data={"username": username, "password": password, "csrf_token": token},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(page: str) -> str:
+    match = CSRF_RE.search(page)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
