@@ -3,8 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The booth's and trustee page's JavaScript (js/, @noble/curves from the npm registry, bundled by
+# esbuild into ballot/static/build/) and the English catalogue of the interface (Flask-Babel).
+NODE_STAMP := node_modules/.installed
+JS_BUILD   := ballot/static/build/booth-worker.js
+CATALOGUE  := ballot/translations/en/LC_MESSAGES/messages.mo
 
-.PHONY: demo test lint bench bench-electionguard clean
+.PHONY: demo demo-election test lint assets bench bench-electionguard translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,29 +19,52 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[service,test]'
 	touch $(STAMP)
 
-# A complete synthetic poll (15 subjects, 60 voters, 3 trustees) through the real code path,
-# then the auditor's verifier on its bundle. The conference web service comes with issue #3.
-demo: $(STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+$(JS_BUILD): $(NODE_STAMP) $(wildcard js/*.js)
+	npm run --silent build
+
+$(CATALOGUE): ballot/translations/en/LC_MESSAGES/messages.po | $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d ballot/translations -l en
+
+assets: $(JS_BUILD) $(CATALOGUE)
+
+# The sample conference (docs/examples/hoi-nghi-2023.toml) set up and served on 127.0.0.1:5000:
+# prints the operator, booth and board addresses and where the printable slips are.
+demo: $(STAMP) assets
+	$(BIN)/ballot demo
+
+# A complete synthetic poll (15 subjects, 60 voters, 3 trustees) through the counting core, then
+# the auditor's verifier on its bundle: no server needed.
+demo-election: $(STAMP)
 	mkdir -p out
 	$(BIN)/tally demo-election --subjects 15 --voters 60 --trustees 3 --seed 2023 --out out/demo-bundle.zip
 	$(BIN)/tally verify out/demo-bundle.zip
-	@echo
-	@echo "Gói kiểm toán mẫu / demo audit bundle: out/demo-bundle.zip"
-	@echo "Thử xếp loại / what-if grading: $(BIN)/tally grade --counts 10,20,13,2"
 
 lint: $(STAMP)
 	$(BIN)/ruff check tally ballot tests
 	$(BIN)/ruff format --check tally ballot tests
 	$(BIN)/mypy --strict tally
 
-test: lint
+test: lint assets
 	$(BIN)/python -m pytest
 
+# After changing user-visible text: extract the Vietnamese source strings and update the English
+# catalogue (then translate the new entries in messages.po).
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k lazy_gettext --no-location \
+		-o ballot/translations/messages.pot .
+	$(BIN)/pybabel update -i ballot/translations/messages.pot -d ballot/translations -l en --no-fuzzy-matching
+
 # Figures, not pass/fail: per-ballot costs, 60- and 500-ballot polls, ElectionGuard 1.4 side by
-# side (in its own Python 3.10 virtualenv, .venv-eg), and casts through `ballot serve` from 100
-# concurrent clients on 127.0.0.1 (SQLite, then PostgreSQL).
-bench: $(STAMP) bench-electionguard
+# side (in its own Python 3.10 virtualenv, .venv-eg), the booth's encryption in headless Chromium
+# with 4x CPU throttling, and casts through `ballot serve` from 100 concurrent clients on
+# 127.0.0.1 (SQLite, then PostgreSQL).
+bench: $(STAMP) assets bench-electionguard
 	$(BIN)/tally bench
+	$(BIN)/python bench/booth_browser.py
 	$(BIN)/python bench/load_service.py --db sqlite --clients 100 --ballots 300
 	$(BIN)/python bench/load_service.py --db postgres --clients 100 --ballots 300
 
@@ -44,4 +72,4 @@ bench-electionguard:
 	bench/setup-electionguard.sh || echo "ElectionGuard not installed: its figures are skipped"
 
 clean:
-	rm -rf $(VENV) .venv-eg out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-eg out .pytest_cache .mypy_cache .ruff_cache node_modules ballot/static/build

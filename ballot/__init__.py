@@ -7,12 +7,13 @@ the ``config`` argument.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
@@ -39,6 +40,16 @@ def _secret_key(instance: Path) -> str:
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+ACCESS_LOG = logging.getLogger("ballot.access")
+
+
+def _log_request(response: Response) -> Response:
+    """One line per request (``ballot serve`` prints them). Never a body: a ballot is only ever
+    logged as its path, and a slip's code travels in the URL fragment, which never reaches us."""
+    ACCESS_LOG.info("%s %s %s", request.method, request.path, response.status_code)
+    return response
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     config = dict(config or {})
     instance_path = config.pop("INSTANCE_PATH", None) or os.environ.get("BALLOT_INSTANCE")
@@ -56,6 +67,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         KEYS_DIR=os.environ.get("BALLOT_KEYS_DIR") or str(PROJECT_ROOT / "keys"),
         BASE_URL=os.environ.get("BALLOT_BASE_URL") or "http://127.0.0.1:5000",
         MAX_CONTENT_LENGTH=1024 * 1024,
+        # The booth's receipt screen and idle timeout before it clears itself for the next voter.
+        BOOTH_RESET_SECONDS=int(os.environ.get("BALLOT_BOOTH_RESET_SECONDS", "20")),
+        BOOTH_IDLE_SECONDS=int(os.environ.get("BALLOT_BOOTH_IDLE_SECONDS", "180")),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         JSON_AS_ASCII=False,
@@ -65,7 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(instance)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from ballot import api, auth, cli, db, i18n, operator, public
+    from ballot import api, auth, booth, cli, db, i18n, operator, public
 
     db.init_app(app)
     csrf.init_app(app)
@@ -73,8 +87,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # authorised by the credential's signature, not by a cookie
     app.register_blueprint(public.bp)  # public pages: board, record, results (GET only)
+    app.register_blueprint(booth.bp)  # the tablet booth and the challenge checker
     app.register_blueprint(auth.bp)  # operator login and logout
     app.register_blueprint(operator.bp)  # operator pages (login required)
     app.jinja_env.globals["current_operator"] = auth.current_operator
+    app.after_request(_log_request)
     cli.init_app(app)
     return app

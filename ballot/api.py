@@ -7,6 +7,8 @@ authorised only by its credential's signature. Errors are
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
@@ -15,10 +17,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ballot import casting, db, errors
 from ballot.counting import stored_bundle
 from ballot.errors import NotFound, ServiceError
-from ballot.models import Ballot, Poll
+from ballot.models import Ballot, Credential, Poll
 from tally.ballots import tracking_code
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+CREDENTIAL_RE = re.compile(r"[0-9a-f]{64}")
 
 
 @bp.errorhandler(ServiceError)
@@ -64,6 +67,35 @@ def manifest(poll_id: int) -> Response:
     poll = _open_poll(poll_id)
     # The stored canonical bytes, unchanged: their hash is what auditors compare.
     return Response(poll.manifest, mimetype="application/json")
+
+
+@bp.get("/polls/<int(max=2147483647):poll_id>/credentials/<key>")
+def credential_status(poll_id: int, key: str) -> Response:
+    """Whether a public credential can still vote: what the booth asks before showing the ballot.
+
+    Public information (the keys are in the manifest, used ones on the board), so it reveals
+    nothing; the slip's secret never reaches the server.
+    """
+    poll = _open_poll(poll_id)
+    if not CREDENTIAL_RE.fullmatch(key):
+        raise ServiceError(
+            400,
+            "bad_credential",
+            "Khóa công khai của thẻ phải gồm 64 ký tự hex thường.",
+            "A credential key is 64 lowercase hex characters.",
+        )
+    row = db.get_session().scalar(
+        select(Credential).where(Credential.poll_id == poll_id, Credential.public_key == key)
+    )
+    if row is None:
+        status = "unknown"
+    elif row.used:
+        status = "used"
+    elif row.voided:
+        status = "voided"
+    else:
+        status = "unused"
+    return jsonify({"poll": poll.id, "state": poll.state, "credential": key, "status": status})
 
 
 @bp.get("/polls/<int(max=2147483647):poll_id>/board")

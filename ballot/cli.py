@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from ballot import db
+from ballot import ACCESS_LOG, db
 from ballot.auth import create_operator
 from ballot.conference_file import ConferenceFileError, import_conference
 from ballot.counting import (
@@ -387,6 +388,10 @@ def serve_command(host: str, port: int, threads: int) -> None:
     from waitress import create_server  # type: ignore[import-untyped]
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    access = logging.StreamHandler(sys.stdout)
+    access.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    ACCESS_LOG.addHandler(access)
+    ACCESS_LOG.setLevel(logging.INFO)
     server = create_server(app, host=host, port=port, threads=threads)
     actual_port = getattr(server, "effective_port", port)
     base = f"http://{_url_host(host)}:{actual_port}"
@@ -412,6 +417,8 @@ def serve_command(host: str, port: int, threads: int) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from ballot.demo import demo_command
+
     for command in (
         init_command,
         operator_group,
@@ -422,6 +429,7 @@ def init_app(app: Flask) -> None:
         count_group,
         export_command,
         serve_command,
+        demo_command,
     ):
         app.cli.add_command(command)
 

@@ -18,6 +18,7 @@ from typing import Any
 from tally import bench
 from tally.bundle import BundleError, bundle_bytes
 from tally.canonical import canonical_json, parse_json
+from tally.challenge import ChallengeError, check_challenge_file
 from tally.counting import board_aggregate
 from tally.manifest import Manifest, ManifestError, parse_manifest
 from tally.record import KeyFileError, ServiceKey
@@ -193,6 +194,30 @@ def _check_aggregate_against_board(
     return manifest
 
 
+def cmd_check_challenge(args: argparse.Namespace) -> int:
+    try:
+        manifest = parse_manifest(_read_json(Path(args.manifest), "manifest", "manifest"))
+    except ManifestError as exc:
+        raise UsageError(f"manifest không hợp lệ: {exc}", f"invalid manifest: {exc}") from None
+    challenge = _read_json(Path(args.challenge), "tệp kiểm tra", "challenge file")
+    try:
+        result = check_challenge_file(manifest, challenge)
+    except ChallengeError as exc:
+        raise UsageError(f"không phải tệp kiểm tra: {exc}", f"not a challenge: {exc}") from None
+    if not result.same_poll:
+        print("KHÔNG KHỚP: tệp thuộc cuộc biểu quyết khác / NO MATCH: another poll's ballot")
+        return 1
+    if not result.matches:
+        print(f"KHÔNG KHỚP / NO MATCH: {result.tracking_code}")
+        return 1
+    print(f"KHỚP / MATCH: {result.tracking_code}")
+    grades = manifest.rules.grades
+    for subject, choice in zip(manifest.subjects, result.choices, strict=True):
+        grade = "—" if choice is None else f"{grades[choice].name_vi} / {grades[choice].name_en}"
+        print(f"  {subject.name}: {grade}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from tally.demo import run_demo
 
@@ -288,6 +313,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--passphrase-file")
     d.set_defaults(func=cmd_decrypt)
+
+    c = sub.add_parser(
+        "check-challenge", help="kiểm tra phiếu kiểm tra (Benaloh) / check a challenged ballot"
+    )
+    c.add_argument("challenge", help="tệp tally-challenge/1 từ trang bỏ phiếu / from the booth")
+    c.add_argument("--manifest", required=True, help="manifest.json của cuộc biểu quyết")
+    c.set_defaults(func=cmd_check_challenge)
 
     m = sub.add_parser("demo-election", help="cuộc bỏ phiếu mẫu / a synthetic poll")
     m.add_argument("--subjects", type=int, default=15)

@@ -1,0 +1,301 @@
+// The tablet booth. Reads the slip's code from the URL fragment (never sent to the server), drops
+// it from the address bar and history, checks the credential, shows the ballot, and has a Web
+// Worker (build/booth-worker.js, from js/booth-worker.js) encrypt, prove and sign it. Only the
+// ballot JSON leaves the tablet. After a cast, a challenge's end or inactivity the page reloads
+// itself (location.replace), which clears every trace of the voter from memory and history.
+
+const root = document.getElementById("booth");
+const cfg = root.dataset;
+const lang = cfg.lang === "en" ? "en" : "vi";
+const $ = (id) => document.getElementById(id);
+const msg = (id) => $("msg-" + id).content.textContent.trim();
+
+let code = null; // the slip's code: in memory only, for as long as this page lives
+let manifest = null;
+let choices = []; // grade index or null (blank) per subject; undefined = not yet chosen
+let worker = null;
+let idleTimer = null;
+let countdownTimer = null;
+
+function show(id) {
+  for (const s of document.querySelectorAll("section.screen")) s.hidden = s.id !== id;
+  window.scrollTo(0, 0);
+}
+
+// Back to an empty booth: a fresh page load, replacing this history entry.
+function reset() {
+  if (worker) worker.terminate();
+  code = null;
+  location.replace(cfg.home);
+}
+
+function armIdle() {
+  clearTimeout(idleTimer);
+  const screen = document.querySelector("section.screen:not([hidden])");
+  if (screen && screen.id !== "screen-scan") {
+    idleTimer = setTimeout(reset, Number(cfg.idleSeconds) * 1000);
+  }
+}
+for (const ev of ["pointerdown", "keydown", "scroll"]) {
+  document.addEventListener(ev, armIdle, { passive: true });
+}
+
+function fail(text, { canReturn = false } = {}) {
+  $("error-text").textContent = text;
+  $("back-to-review").hidden = !canReturn;
+  show("screen-error");
+  armIdle();
+}
+
+function serverMessage(body) {
+  const err = body && body.error;
+  if (!err) return null;
+  return lang === "en" ? err.message_en : err.message_vi;
+}
+
+function startWorker() {
+  if (worker) worker.terminate();
+  worker = new Worker(cfg.worker, { type: "module" });
+}
+
+function ask(message, onProgress) {
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (event) => {
+      const data = event.data;
+      if (data.type === "progress") {
+        if (onProgress) onProgress(data.done, data.total);
+      } else if (data.type === "error") {
+        reject(new Error(lang === "en" ? data.message_en : data.message_vi));
+      } else {
+        resolve(data);
+      }
+    };
+    worker.onerror = () => reject(new Error(msg("network")));
+    worker.postMessage(message);
+  });
+}
+
+async function fetchJson(url, options) {
+  let response;
+  try {
+    response = await fetch(url, { cache: "no-store", credentials: "omit", ...options });
+  } catch {
+    throw new Error(msg("network"));
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  return { status: response.status, body };
+}
+
+async function begin(typed) {
+  code = typed;
+  show("screen-loading");
+  armIdle();
+  try {
+    const m = await fetchJson(cfg.manifest);
+    if (m.status !== 200) return fail(serverMessage(m.body) || msg("closed"));
+    manifest = m.body;
+    startWorker();
+    let credential;
+    try {
+      credential = await ask({ type: "credential", manifest, code });
+    } catch (e) {
+      return fail(msg("bad-code"));
+    }
+    const s = await fetchJson(cfg.credential + credential.public_key);
+    if (s.status !== 200) return fail(serverMessage(s.body) || msg("network"));
+    if (s.body.state !== "open") return fail(msg("closed"));
+    if (s.body.status !== "unused") return fail(msg(s.body.status));
+    buildBallot();
+    show("screen-ballot");
+  } catch (e) {
+    fail(e.message);
+  }
+}
+
+function gradeName(grade) {
+  return lang === "en" ? grade.name_en : grade.name_vi;
+}
+
+function buildBallot() {
+  const election = manifest.election;
+  const grades = election.rules.grades;
+  const list = $("subjects");
+  list.replaceChildren();
+  choices = election.subjects.map(() => undefined);
+  election.subjects.forEach((subject, i) => {
+    const item = document.createElement("li");
+    item.className = "subject";
+    const head = document.createElement("div");
+    head.className = "subject-name";
+    head.textContent = subject.name;
+    item.append(head);
+    if (subject.role) {
+      const role = document.createElement("div");
+      role.className = "subject-role";
+      role.textContent = subject.role;
+      item.append(role);
+    }
+    const group = document.createElement("div");
+    group.className = "grades";
+    group.setAttribute("role", "radiogroup");
+    group.setAttribute("aria-label", subject.name);
+    const options = grades.map((g, j) => [j, gradeName(g), g.code]);
+    if (election.allow_blank) options.push([null, msg("blank"), "BLANK"]);
+    for (const [j, label, gradeCode] of options) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "grade";
+      button.dataset.grade = gradeCode;
+      button.setAttribute("role", "radio");
+      button.setAttribute("aria-checked", "false");
+      button.textContent = label;
+      button.addEventListener("click", () => {
+        choices[i] = j;
+        for (const b of group.children) b.setAttribute("aria-checked", String(b === button));
+        item.classList.add("done");
+        updateAnswered();
+      });
+      group.append(button);
+    }
+    item.append(group);
+    list.append(item);
+  });
+  updateAnswered();
+}
+
+function updateAnswered() {
+  const done = choices.filter((c) => c !== undefined).length;
+  $("answered").textContent = `${msg("answered")}: ${done}/${choices.length}`;
+  $("to-review").disabled = done !== choices.length;
+}
+
+function review() {
+  const election = manifest.election;
+  const rows = $("review-rows");
+  rows.replaceChildren();
+  election.subjects.forEach((subject, i) => {
+    const tr = document.createElement("tr");
+    const name = document.createElement("th");
+    name.textContent = subject.name;
+    const grade = document.createElement("td");
+    const c = choices[i];
+    grade.textContent = c === null ? msg("blank") : gradeName(election.rules.grades[c]);
+    tr.append(name, grade);
+    rows.append(tr);
+  });
+  show("screen-review");
+}
+
+async function encrypt() {
+  show("screen-working");
+  const bar = $("progress");
+  bar.value = 0;
+  startWorker(); // a fresh worker: nothing of an earlier encryption is reused
+  return ask({ type: "encrypt", manifest, code, choices }, (done, total) => {
+    bar.max = total;
+    bar.value = done;
+  });
+}
+
+async function cast() {
+  let result;
+  try {
+    result = await encrypt();
+  } catch (e) {
+    return fail(e.message, { canReturn: true });
+  }
+  const body = JSON.stringify(result.ballot);
+  result = null; // the randomness is not kept
+  const r = await fetchJson(cfg.cast, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body,
+  }).catch((e) => ({ status: 0, error: e }));
+  if (r.status !== 201) {
+    const transient = r.status === 0 || r.status === 503;
+    return fail(serverMessage(r.body) || msg("network"), { canReturn: transient });
+  }
+  code = null;
+  choices = [];
+  worker.terminate();
+  worker = null;
+  $("receipt-code").textContent = r.body.tracking_code;
+  $("receipt-position").textContent = String(r.body.position);
+  show("screen-receipt");
+  let left = Number(cfg.resetSeconds);
+  $("countdown").textContent = String(left);
+  countdownTimer = setInterval(() => {
+    left -= 1;
+    $("countdown").textContent = String(Math.max(left, 0));
+    if (left <= 0) reset();
+  }, 1000);
+}
+
+async function challenge() {
+  let result;
+  try {
+    result = await encrypt();
+  } catch (e) {
+    return fail(e.message, { canReturn: true });
+  }
+  // The challenged ballot is shown with its randomness and then forgotten: it is never sent.
+  const file = {
+    format: "tally-challenge/1",
+    poll: result.ballot.poll,
+    tracking_code: result.tracking_code,
+    ballot: result.ballot,
+    choices,
+    randomness: result.randomness,
+  };
+  const text = JSON.stringify(file, null, 1);
+  $("challenge-code").textContent = result.tracking_code;
+  $("challenge-json").value = text;
+  const link = $("challenge-download");
+  if (link.href) URL.revokeObjectURL(link.href);
+  link.href = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+  $("challenge-checker").href = cfg.check;
+  worker.terminate();
+  worker = null;
+  show("screen-challenge");
+}
+
+function clearChallenge() {
+  const link = $("challenge-download");
+  if (link.href) URL.revokeObjectURL(link.href);
+  link.removeAttribute("href");
+  $("challenge-json").value = "";
+  $("challenge-code").textContent = "";
+}
+
+$("code-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const typed = $("code-input").value;
+  $("code-input").value = "";
+  begin(typed);
+});
+$("to-review").addEventListener("click", review);
+$("edit").addEventListener("click", () => show("screen-ballot"));
+$("cast").addEventListener("click", cast);
+$("challenge").addEventListener("click", challenge);
+$("challenge-again").addEventListener("click", () => {
+  clearChallenge();
+  review();
+});
+$("done").addEventListener("click", reset);
+$("restart").addEventListener("click", reset);
+$("back-to-review").addEventListener("click", review);
+
+// The fragment holds the slip's code: take it, then remove it from the address bar and history.
+const fromFragment = decodeURIComponent(location.hash.slice(1));
+if (location.hash) history.replaceState(null, "", location.pathname);
+if (fromFragment) {
+  begin(fromFragment);
+} else {
+  show("screen-scan");
+  $("code-input").focus();
+}
