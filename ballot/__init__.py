@@ -50,6 +50,25 @@ def _log_request(response: Response) -> Response:
     return response
 
 
+# No inline script or style anywhere, nothing from another origin, never framed, and no Referer
+# header (a booth URL must never leak to another site).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; worker-src 'self'; style-src 'self'; "
+    "img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    return response
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     config = dict(config or {})
     instance_path = config.pop("INSTANCE_PATH", None) or os.environ.get("BALLOT_INSTANCE")
@@ -75,6 +94,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         JSON_AS_ASCII=False,
     )
     app.config.update(config)
+    # Cookies only over HTTPS when the service is reached over HTTPS (a conference LAN may be
+    # plain HTTP; then the cookie is still HttpOnly and SameSite).
+    if "SESSION_COOKIE_SECURE" not in config:
+        app.config["SESSION_COOKIE_SECURE"] = app.config["BASE_URL"].startswith("https:")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -91,6 +114,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)  # operator login and logout
     app.register_blueprint(operator.bp)  # operator pages (login required)
     app.jinja_env.globals["current_operator"] = auth.current_operator
+    app.after_request(_security_headers)
     app.after_request(_log_request)
     cli.init_app(app)
     return app
