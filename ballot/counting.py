@@ -25,7 +25,7 @@ from tally.bundle import bundle_bytes
 from tally.canonical import CanonicalError, canonical_json, parse_json, sha256_hex
 from tally.counting import CountingError, board_aggregate, board_file, finish
 from tally.manifest import Manifest, ManifestError
-from tally.record import ServiceKey
+from tally.record import ServiceKey, key_fingerprint
 from tally.trustees import TrusteeError, TrusteePublic, verify_share
 from tally.verify import verify_ballots
 
@@ -319,6 +319,99 @@ def stored_bundle(session: Session, poll_id: int) -> bytes:
             f"Poll {poll_id} has not been counted yet; there is no audit bundle.",
         )
     return row.bundle
+
+
+def published_files(session: Session, poll_id: int) -> TrusteeFiles:
+    """What ``start_count`` published, again (for the trustees' downloads and the trustee page).
+
+    The board is rebuilt from the stored ballots and its head matched to the poll's, without
+    re-verifying every proof (``start_count`` did, and the board cannot change after close).
+    """
+    poll = get_poll(session, poll_id)
+    row = _count_row(session, poll)
+    ballots_jsonl, _ = _board(session, poll, _manifest(poll), verify=False)
+    assert poll.manifest is not None and poll.board_head is not None
+    return TrusteeFiles(
+        manifest=poll.manifest.encode("utf-8"),
+        ballots=ballots_jsonl,
+        aggregate=row.aggregate.encode("utf-8"),
+        board_head=poll.board_head,
+        ballot_count=int(parse_json(row.aggregate)["ballot_count"]),
+    )
+
+
+def published_aggregate(session: Session, poll_id: int) -> bytes:
+    """The stored aggregate (canonical JSON), once counting has started."""
+    return _count_row(session, get_poll(session, poll_id)).aggregate.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class TrusteeStatus:
+    name: str
+    public_key: str
+    key_fingerprint: str
+    received_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class CountStatus:
+    """Where a poll's count stands, for the operator's and the trustees' pages."""
+
+    poll: Poll
+    ballots: int
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    trustees: list[TrusteeStatus]
+
+    @property
+    def started(self) -> bool:
+        return self.started_at is not None
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+    @property
+    def missing(self) -> list[str]:
+        return [t.name for t in self.trustees if t.received_at is None]
+
+    @property
+    def can_start(self) -> bool:
+        return self.poll.state == "closed" and not self.started
+
+    @property
+    def can_add_share(self) -> bool:
+        return self.started and not self.finished
+
+    @property
+    def can_finish(self) -> bool:
+        return self.started and not self.finished and not self.missing
+
+
+def count_status(session: Session, poll_id: int) -> CountStatus:
+    poll = get_poll(session, poll_id)
+    row = session.scalars(select(PollCount).where(PollCount.poll_id == poll_id)).one_or_none()
+    received = dict(
+        session.execute(
+            select(CountShare.trustee_id, CountShare.added_at).where(CountShare.poll_id == poll_id)
+        ).all()
+    )
+    ballots = session.scalar(select(func.count()).where(Ballot.poll_id == poll_id)) or 0
+    return CountStatus(
+        poll=poll,
+        ballots=int(ballots),
+        started_at=row.started_at if row else None,
+        finished_at=row.finished_at if row else None,
+        trustees=[
+            TrusteeStatus(
+                name=t.name,
+                public_key=t.public_key,
+                key_fingerprint=key_fingerprint(bytes.fromhex(t.public_key)),
+                received_at=received.get(t.id),
+            )
+            for t in poll.trustees
+        ],
+    )
 
 
 def summary_lines(result: dict[str, Any]) -> list[str]:

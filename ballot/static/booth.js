@@ -65,7 +65,9 @@ function ask(message, onProgress) {
       if (data.type === "progress") {
         if (onProgress) onProgress(data.done, data.total);
       } else if (data.type === "error") {
-        reject(new Error(lang === "en" ? data.message_en : data.message_vi));
+        const error = new Error(lang === "en" ? data.message_en : data.message_vi);
+        error.kind = data.kind;
+        reject(error);
       } else {
         resolve(data);
       }
@@ -104,7 +106,8 @@ async function begin(typed) {
     try {
       credential = await ask({ type: "credential", manifest, code });
     } catch (e) {
-      return fail(msg("bad-code"));
+      if (e.kind === "not-listed") return fail(msg("unknown"));
+      return fail(e.kind === "code" ? msg("bad-code") : e.message);
     }
     const s = await fetchJson(cfg.credential + credential.public_key);
     if (s.status !== 200) return fail(serverMessage(s.body) || msg("network"));

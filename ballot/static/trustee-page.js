@@ -1,0 +1,208 @@
+// The trustee page (templates/counting/trustee.html): check the board and compute this trustee's
+// decryption share in the browser.
+//
+// The key file is read here with the File API and never sent anywhere; the passphrase never
+// leaves this page. Before decrypting, the board is checked as `tally trustee decrypt` checks it:
+// the aggregate and the board head are recomputed from the board's ballots and must equal the head
+// the trustee types in (from the projector or the paper, never from the server: any prefix of a
+// real board is itself a valid board, and decrypting a short prefix would reveal the first voters'
+// choices) and the aggregate the server published. Only the share (public: the d values and their
+// proofs) is POSTed, as JSON, to the page's share URL; the server checks it again.
+//
+// No inline script anywhere (a strict CSP): this is an ES module, and its user-visible texts come
+// from the page (`#messages [data-msg]`, translated there by Flask-Babel).
+
+import {
+  aggregateFromBallots,
+  canonicalJsonText,
+  decryptShare,
+  openTrusteeKey,
+  parseJson,
+  readBoard,
+} from "./build/trustee.js";
+
+const section = document.getElementById("in-browser");
+const keyInput = document.getElementById("key-file");
+const passInput = document.getElementById("passphrase");
+const headInput = document.getElementById("expected-head");
+const button = document.getElementById("compute-share");
+const progress = document.getElementById("progress");
+const result = document.getElementById("browser-result");
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+class PageError extends Error {}
+
+function text(key) {
+  const node = section.querySelector(`#messages [data-msg="${key}"]`);
+  return node ? node.textContent.trim() : key;
+}
+
+function step(message, state = "") {
+  const li = document.createElement("li");
+  li.textContent = message;
+  if (state) li.className = state;
+  progress.append(li);
+  return li;
+}
+
+// Let the browser show the last progress line before a long computation blocks the page.
+function paint() {
+  return new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+function normaliseHead(value) {
+  return value.replace(/[\s:-]/g, "").toLowerCase();
+}
+
+function serverMessage(body, fallback) {
+  const error = body && body.error;
+  if (error && (error.message_vi || error.message_en)) {
+    return `${error.message_vi || ""} / ${error.message_en || ""}`;
+  }
+  return fallback;
+}
+
+async function fetchBody(url) {
+  let response;
+  try {
+    response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+  } catch (err) {
+    throw new PageError(`${text("fetch-failed")} ${url}: ${err.message}`);
+  }
+  const body = await response.text();
+  if (!response.ok) {
+    let parsed = null;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      // not JSON: keep the status
+    }
+    throw new PageError(
+      `${text("fetch-failed")} ${url}: ${serverMessage(parsed, `HTTP ${response.status}`)}`,
+    );
+  }
+  return body;
+}
+
+async function readKeyFile() {
+  const file = keyInput.files && keyInput.files[0];
+  if (!file) throw new PageError(text("need-key"));
+  try {
+    return parseJson(await file.text());
+  } catch {
+    throw new PageError(text("bad-key-file"));
+  }
+}
+
+function markReceived(publicKey) {
+  for (const row of document.querySelectorAll("#trustees tr[data-public-key]")) {
+    if (row.dataset.publicKey === publicKey) {
+      row.className = "received";
+      const cell = row.querySelector(".share-status");
+      if (cell) cell.textContent = `✔ ${text("received")}`;
+    }
+  }
+}
+
+async function computeAndSend() {
+  progress.replaceChildren();
+  result.replaceChildren();
+
+  const expected = normaliseHead(headInput.value);
+  if (!HEX64.test(expected)) throw new PageError(text("need-head"));
+  const keyFile = await readKeyFile();
+  if (!passInput.value) throw new PageError(text("need-passphrase"));
+
+  step(text("fetching"));
+  const [manifestText, aggregateText, ballotsText] = await Promise.all([
+    fetchBody(section.dataset.manifestUrl),
+    fetchBody(section.dataset.aggregateUrl),
+    fetchBody(section.dataset.ballotsUrl),
+  ]);
+  const manifest = parseJson(manifestText);
+  const published = parseJson(aggregateText);
+
+  step(text("recomputing"));
+  await paint();
+  // Every board line (index, tracking hash, chain), then every ballot (proofs, credential listed
+  // and used once) and their sum: the head and the aggregate from the ballots themselves.
+  let board;
+  let aggregate;
+  try {
+    board = readBoard(manifest, ballotsText);
+    aggregate = aggregateFromBallots(manifest, board.ballots);
+  } catch (err) {
+    throw new PageError(`${text("board-invalid")} (${err.message})`);
+  }
+  if (board.head !== expected || aggregate.board_head !== expected) {
+    throw new PageError(`${text("head-mismatch")} (${board.head})`);
+  }
+  if (canonicalJsonText(aggregate) !== canonicalJsonText(published)) {
+    throw new PageError(text("aggregate-mismatch"));
+  }
+  step(text("board-ok"), "ok");
+
+  const opening = step(text("opening-key"));
+  await paint();
+  let key;
+  try {
+    key = await openTrusteeKey(keyFile, passInput.value, {
+      onProgress: (fraction) => {
+        opening.textContent = `${text("opening-key")} ${Math.round(fraction * 100)} %`;
+      },
+    });
+  } catch (err) {
+    throw new PageError(`${text("key-failed")} (${err.message})`);
+  } finally {
+    passInput.value = "";
+  }
+
+  step(text("decrypting"));
+  await paint();
+  let share;
+  try {
+    share = decryptShare(key, aggregate, manifest);
+  } catch (err) {
+    if (err && err.code === "trustee-key") throw new PageError(text("not-trustee"));
+    throw err;
+  }
+
+  step(text("sending"));
+  const response = await fetch(section.dataset.shareUrl, {
+    method: "POST",
+    credentials: "omit", // the share is its own authority; no cookie goes with it
+    headers: { "Content-Type": "application/json" },
+    body: canonicalJsonText(share),
+  });
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    // not JSON: keep the status
+  }
+  const box = document.createElement("p");
+  if (response.status === 201 && body) {
+    box.className = "accepted";
+    box.textContent = `${text("accepted")} ${body.trustee}`;
+    markReceived(share.public_key);
+  } else {
+    box.className = "refused";
+    box.textContent = `${text("refused")} ${serverMessage(body, `HTTP ${response.status}`)}`;
+  }
+  result.append(box);
+}
+
+button.addEventListener("click", async () => {
+  button.disabled = true;
+  try {
+    await computeAndSend();
+  } catch (err) {
+    const message = err instanceof PageError ? err.message : `${text("failed")} ${err.message}`;
+    step(message, "fail");
+  } finally {
+    button.disabled = false;
+  }
+});
+
+section.hidden = false;
