@@ -1,0 +1,123 @@
+// The voting booth's module Web Worker: encrypts, proves and signs the ballot off the page's
+// thread, so the page stays responsive and the slip code and the choices never leave the browser.
+//
+//   new Worker('/static/build/booth-worker.js', {type: 'module'})
+//
+// Messages in:
+//   {type: 'credential', manifest, code}
+//       -> {type: 'credential', public_key: hex}   (the page asks the server about this slip)
+//   {type: 'encrypt', manifest, code, choices: [grade index | null, ...], verify?: boolean}
+//       -> {type: 'progress', done, total} (once at the start, then after every subject)
+//       -> {type: 'done', ballot, tracking_code, tracking_hash, randomness: [[hex]]}
+// On any failure: {type: 'error', kind, message_vi, message_en}. Messages are fixed texts chosen
+// by the kind of failure: never the code, the choices or an exception's own text.
+
+import {
+  Credential,
+  TallyError,
+  encryptWithCredential,
+  pollContext,
+  trackingCode,
+  trackingHash,
+  toHex,
+  verifyBallot,
+} from "./tally.js";
+
+const MESSAGES = {
+  code: ["Mã thẻ không hợp lệ", "Invalid slip code"],
+  "not-listed": [
+    "Thẻ biểu quyết này không thuộc cuộc biểu quyết đang mở",
+    "This slip does not belong to the open poll",
+  ],
+  manifest: [
+    "Dữ liệu cuộc biểu quyết không hợp lệ; xin báo Ban tổ chức",
+    "The poll's data is invalid; please tell the organizers",
+  ],
+  "choices-incomplete": [
+    "Xin chọn một mức cho mỗi đối tượng",
+    "Please choose a grade for every subject",
+  ],
+  choices: [
+    "Lựa chọn trên phiếu không hợp lệ; xin chọn lại",
+    "The choices on the ballot are invalid; please choose again",
+  ],
+  random: [
+    "Thiết bị này không có bộ sinh số ngẫu nhiên an toàn; xin dùng thiết bị khác",
+    "This device has no secure random number generator; please use another device",
+  ],
+  request: ["Yêu cầu không hợp lệ", "Invalid request"],
+  internal: [
+    "Không mã hóa được phiếu; xin thử lại hoặc báo Ban tổ chức",
+    "The ballot could not be encrypted; please try again or tell the organizers",
+  ],
+};
+
+function errorMessage(kind) {
+  const [vi, en] = MESSAGES[kind] || MESSAGES.internal;
+  return {
+    type: "error",
+    kind: MESSAGES[kind] ? kind : "internal",
+    message_vi: vi,
+    message_en: en,
+  };
+}
+
+function kindOf(err) {
+  return err instanceof TallyError && MESSAGES[err.code] ? err.code : "internal";
+}
+
+/**
+ * The poll context and the slip's credential; refuses a slip not in the manifest's credential list
+ * (the server would refuse its ballot). A broken manifest is reported before the code.
+ */
+function openSlip(manifest, code) {
+  const ctx = pollContext(manifest);
+  const credential = Credential.fromCode(code);
+  if (
+    Array.isArray(manifest.credentials) &&
+    !manifest.credentials.includes(credential.publicKeyHex)
+  )
+    throw new TallyError("not-listed", "the credential is not in the manifest");
+  return { ctx, credential };
+}
+
+function handle(msg, post) {
+  if (!msg || typeof msg !== "object") throw new TallyError("request", "a message is an object");
+  if (msg.type === "credential") {
+    const { credential } = openSlip(msg.manifest, msg.code);
+    post({ type: "credential", public_key: credential.publicKeyHex });
+    return;
+  }
+  if (msg.type === "encrypt") {
+    const { ctx, credential } = openSlip(msg.manifest, msg.code);
+    const { ballot, randomness } = encryptWithCredential(ctx, credential, msg.choices, {
+      onProgress: ({ done, total }) => post({ type: "progress", done, total }),
+    });
+    if (msg.verify) verifyBallot(ctx, ballot); // optional self-check (about 4x the time)
+    const hash = trackingHash(ballot);
+    post({
+      type: "done",
+      ballot,
+      tracking_code: trackingCode(hash),
+      tracking_hash: toHex(hash),
+      randomness,
+    });
+    return;
+  }
+  throw new TallyError("request", "unknown message type");
+}
+
+/** Runs one request; exported for tests, which drive it without a Worker. */
+export function respond(msg, post) {
+  try {
+    handle(msg, post);
+  } catch (err) {
+    post(errorMessage(kindOf(err)));
+  }
+}
+
+// In a worker, answer the page; imported elsewhere (tests), do nothing.
+const scope = globalThis;
+if (typeof scope.WorkerGlobalScope !== "undefined" && scope instanceof scope.WorkerGlobalScope) {
+  scope.addEventListener("message", (event) => respond(event.data, (m) => scope.postMessage(m)));
+}

@@ -1,0 +1,87 @@
+// A JSON-in, JSON-out door to js/tally.js for tests in other languages (tests/test_js_crypto.py):
+// one request object on standard input, one answer object on standard output. Secrets (the slip
+// code, a passphrase) travel on stdin, never in the command line.
+//
+//   echo '{"op": "encrypt", "manifest": {...}, "code": "...", "choices": [0, null]}' | node js/cli.mjs
+//
+// ops:
+//   encrypt   {manifest, code, choices}            -> {ballot, randomness, tracking_hash, tracking_code}
+//   verify    {manifest, ballot}                   -> {ok, tracking_hash | error}
+//   challenge {manifest, ballot, choices, randomness} -> {ok}
+//   aggregate {manifest, ballots}                  -> {aggregate}      (every ballot verified)
+//   decrypt   {manifest, key_file, passphrase, aggregate} -> {share}
+//   verify_share {aggregate, trustee, share}       -> {ok, error?}
+//   verify_signatures {items: [[public_key, signature, message] (hex)]} -> {results: [bool]}
+// A refused request prints {"error": message} and exits 1.
+
+import {
+  aggregateFromBallots,
+  checkChallenge,
+  decryptShare,
+  encryptBallot,
+  fromHex,
+  openTrusteeKey,
+  parseJson,
+  toHex,
+  trackingCode,
+  trackingHash,
+  verifyBallot,
+  verifyShare,
+  verifySignature,
+} from "./tally.js";
+
+async function readStdin() {
+  const chunks = [];
+  for await (const chunk of process.stdin) chunks.push(chunk);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function run(req) {
+  switch (req.op) {
+    case "encrypt": {
+      const { ballot, randomness } = encryptBallot(req.manifest, req.code, req.choices);
+      const hash = trackingHash(ballot);
+      return { ballot, randomness, tracking_hash: toHex(hash), tracking_code: trackingCode(hash) };
+    }
+    case "verify":
+      try {
+        return {
+          ok: true,
+          tracking_hash: toHex(verifyBallot(req.manifest, req.ballot).trackingHash),
+        };
+      } catch (e) {
+        return { ok: false, error: e.message };
+      }
+    case "challenge":
+      return { ok: checkChallenge(req.manifest, req.ballot, req.choices, req.randomness) };
+    case "aggregate":
+      return { aggregate: aggregateFromBallots(req.manifest, req.ballots) };
+    case "decrypt": {
+      const key = await openTrusteeKey(req.key_file, req.passphrase);
+      return { share: decryptShare(key, req.aggregate, req.manifest) };
+    }
+    case "verify_share":
+      try {
+        verifyShare(req.aggregate, req.trustee, req.share);
+        return { ok: true };
+      } catch (e) {
+        return { ok: false, error: e.message };
+      }
+    case "verify_signatures":
+      return {
+        results: req.items.map(([pub, sig, msg]) =>
+          verifySignature(fromHex(pub), fromHex(sig), fromHex(msg)),
+        ),
+      };
+    default:
+      throw new Error("unknown op");
+  }
+}
+
+try {
+  const answer = await run(parseJson(await readStdin()));
+  process.stdout.write(JSON.stringify(answer) + "\n");
+} catch (e) {
+  process.stdout.write(JSON.stringify({ error: e.message }) + "\n");
+  process.exitCode = 1;
+}
