@@ -57,7 +57,7 @@ class Point:
 
     @classmethod
     def from_hex(cls, text: object) -> Point:
-        return cls.decode(_hex_bytes(text, 32, "point"))
+        return cls.decode(hex_bytes(text, 32, "point"))
 
     def encode(self) -> bytes:
         return self._b
@@ -143,7 +143,7 @@ def scalar_hex(k: int) -> str:
 
 
 def scalar_from_hex(text: object) -> int:
-    return decode_scalar(_hex_bytes(text, 32, "scalar"))
+    return decode_scalar(hex_bytes(text, 32, "scalar"))
 
 
 def random_scalar() -> int:
@@ -171,7 +171,7 @@ def u32(n: int) -> bytes:
     return n.to_bytes(4, "big")
 
 
-def _hex_bytes(text: object, size: int, what: str) -> bytes:
+def hex_bytes(text: object, size: int, what: str) -> bytes:
     if not isinstance(text, str) or len(text) != 2 * size:
         raise GroupError(f"a {what} must be {2 * size} hex characters")
     if text != text.lower():

@@ -32,6 +32,7 @@ from tally.group import (
     base_mul,
     decode_scalar,
     encode_scalar,
+    hex_bytes,
     random_scalar,
     u32,
 )
@@ -141,22 +142,21 @@ class TrusteeKey:
         public = TrusteePublic.from_json(data.get("public"))
         try:
             kdf, cipher = data["kdf"], data["cipher"]
-            n, r, p = int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
-            # Bounded so a crafted key file cannot exhaust memory or time.
+            n, r, p = kdf["n"], kdf["r"], kdf["p"]
+            # Integers only, and bounded so a crafted key file cannot exhaust memory or time
+            # (n = 2^20 with r = 8 is 1 GiB of scrypt memory, the most a browser can be asked for).
             if (
                 kdf["name"] != "scrypt"
                 or cipher["name"] != "aes-256-gcm"
-                or not (2**14 <= n <= 2**20 and 1 <= r <= 16 and p == 1)
+                or not all(type(v) is int for v in (n, r, p))
+                or not (2**14 <= n <= 2**20 and 1 <= r <= 8 and p == 1)
             ):
                 raise TrusteeError("unsupported key file encryption")
-            key = Scrypt(salt=bytes.fromhex(kdf["salt"]), length=32, n=n, r=r, p=p).derive(
-                passphrase.encode("utf-8")
-            )
-            plain = AESGCM(key).decrypt(
-                bytes.fromhex(cipher["nonce"]),
-                bytes.fromhex(cipher["ciphertext"]),
-                canonical_json(data["public"]),
-            )
+            salt = hex_bytes(kdf["salt"], 16, "salt")
+            nonce = hex_bytes(cipher["nonce"], 12, "nonce")
+            sealed = hex_bytes(cipher["ciphertext"], 48, "ciphertext")
+            key = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
+            plain = AESGCM(key).decrypt(nonce, sealed, canonical_json(data["public"]))
         except InvalidTag:
             raise TrusteeError("wrong passphrase, or the key file was altered") from None
         except (KeyError, TypeError, ValueError) as exc:
@@ -239,9 +239,9 @@ def parse_aggregate(aggregate: Any) -> tuple[bytes, list[list[Ciphertext]]]:
     if not isinstance(aggregate, dict) or aggregate.get("format") != AGGREGATE_FORMAT:
         raise TrusteeError(f"not an aggregate file ({AGGREGATE_FORMAT})")
     try:
-        fingerprint = bytes.fromhex(aggregate["poll"])
+        fingerprint = hex_bytes(aggregate["poll"], 32, "poll fingerprint")
         rows = aggregate["ciphertexts"]
-        if len(fingerprint) != 32 or not isinstance(rows, list):
+        if not isinstance(rows, list):
             raise ValueError
         cts = [[Ciphertext.from_json(c) for c in row] for row in rows]
     except (KeyError, TypeError, ValueError) as exc:

@@ -270,7 +270,11 @@ def test_an_altered_public_part_is_refused(
         (lambda d: d.pop("kdf"), "damaged"),
         (lambda d: d["cipher"].pop("nonce"), "damaged"),
         (lambda d: d["kdf"].update(salt="not hex"), "damaged"),
-        (lambda d: d["kdf"].update(n="many"), "damaged"),
+        (lambda d: d["kdf"].update(n="many"), "unsupported"),
+        (lambda d: d["kdf"].update(n="65536"), "unsupported"),  # integers only, never strings
+        (lambda d: d["kdf"].update(r=9), "unsupported"),
+        (lambda d: d["kdf"].update(salt=d["kdf"]["salt"].upper()), "damaged"),
+        (lambda d: d["cipher"].update(nonce=d["cipher"]["nonce"] + "00"), "damaged"),
         (lambda d: d["kdf"].update(n=2**21), "unsupported"),
         # Bounded so that a crafted key file cannot exhaust memory or time.
         (lambda d: d["kdf"].update(r=2**20), "unsupported"),
