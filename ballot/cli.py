@@ -11,11 +11,12 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any, Literal
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ballot import ACCESS_LOG, db
@@ -30,11 +31,29 @@ from ballot.counting import (
     summary_lines,
 )
 from ballot.errors import ServiceError
-from ballot.models import Poll
-from ballot.polls import add_trustee, close_poll, mint_credentials, open_poll
+from ballot.models import Conference, Poll
+from ballot.polls import (
+    add_subject,
+    add_trustee,
+    close_poll,
+    create_conference,
+    create_poll,
+    credential_counts,
+    delete_subject,
+    get_conference,
+    get_poll,
+    mint_credentials,
+    move_subject,
+    open_poll,
+    remove_trustee,
+    update_conference,
+    update_poll,
+    update_subject,
+)
 from ballot.slips import render_slips, write_private
 from tally.canonical import parse_json
-from tally.record import KeyFileError, ServiceKey
+from tally.record import KeyFileError, ServiceKey, key_fingerprint
+from tally.rules import list_rulesets
 
 SIGNING_KEY_FILE = "record-signing-key.pem"
 
@@ -90,6 +109,80 @@ def conference_import(file: Path) -> None:
         click.echo(f"  cuộc biểu quyết / poll {poll_id}: {title} ({subjects} đối tượng / subjects)")
 
 
+def _echo_conference(conference_id: int) -> None:
+    with db.transaction() as session:
+        row = get_conference(session, conference_id)
+        click.echo(f"Hội nghị / conference {row.id}: {row.title}")
+        click.echo(f"  {row.body}; {row.date.isoformat()}; {row.place or '-'}")
+        click.echo(f"  thành viên / members {row.members}, có mặt / present {row.present}")
+        for p in row.polls:
+            click.echo(
+                f"  cuộc biểu quyết / poll {p.id} [{p.state}]: {p.title}"
+                f" ({len(p.subjects)} đối tượng / subjects)"
+            )
+
+
+def _date_option(required: bool) -> Any:
+    return click.option(
+        "--date",
+        "date",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        required=required,
+        help="ngày họp / date (YYYY-MM-DD)",
+    )
+
+
+@conference_group.command("create")
+@click.option("--title", required=True, help="tên hội nghị / title")
+@click.option("--body", required=True, help="cơ quan biểu quyết / deciding body")
+@_date_option(required=True)
+@click.option("--place", default="", help="địa điểm / place")
+@click.option("--members", type=int, required=True, help="tổng số thành viên / incumbent members")
+@click.option("--present", type=int, required=True, help="số có mặt / members present")
+@with_appcontext
+def conference_create(**options: Any) -> None:
+    """Tạo hội nghị (chưa có cuộc biểu quyết) / create a conference (no polls yet)."""
+    options["date"] = options["date"].date()
+    try:
+        with db.transaction() as session:
+            conference_id = create_conference(session, options, actor=_actor()).id
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    _echo_conference(conference_id)
+
+
+@conference_group.command("edit")
+@click.argument("conference", type=int)
+@click.option("--title", help="tên hội nghị / title")
+@click.option("--body", help="cơ quan biểu quyết / deciding body")
+@_date_option(required=False)
+@click.option("--place", help="địa điểm / place")
+@click.option("--members", type=int, help="tổng số thành viên / incumbent members")
+@click.option("--present", type=int, help="số có mặt / members present")
+@with_appcontext
+def conference_edit(conference: int, **options: Any) -> None:
+    """Sửa hội nghị khi chưa mở cuộc biểu quyết nào / edit a conference before any poll opens."""
+    changes = {k: v for k, v in options.items() if v is not None}
+    if "date" in changes:
+        changes["date"] = changes["date"].date()
+    try:
+        with db.transaction() as session:
+            update_conference(session, conference, changes, actor=_actor())
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    _echo_conference(conference)
+
+
+@conference_group.command("list")
+@with_appcontext
+def conference_list() -> None:
+    """Liệt kê hội nghị và cuộc biểu quyết / list conferences and their polls."""
+    with db.transaction() as session:
+        ids = session.scalars(select(Conference.id).order_by(Conference.date, Conference.id)).all()
+    for conference_id in ids:
+        _echo_conference(conference_id)
+
+
 @click.group("operator")
 def operator_group() -> None:
     """Người vận hành (Ban Tổ chức) / operator accounts."""
@@ -143,6 +236,20 @@ def trustee_add(poll: int, pubfile: Path) -> None:
     except ServiceError as exc:
         raise _fail(exc) from None
     click.echo(f"Đã đăng ký / registered: {name} ({key[:16]}…) cho cuộc biểu quyết / poll {poll}")
+
+
+@trustee_group.command("remove")
+@click.argument("poll", type=int)
+@click.argument("trustee", type=int)
+@with_appcontext
+def trustee_remove(poll: int, trustee: int) -> None:
+    """Bỏ một thành viên khi còn nháp (số ở ballot poll show) / unregister a trustee (draft)."""
+    try:
+        with db.transaction() as session:
+            name = remove_trustee(session, poll, trustee, actor=_actor())
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    click.echo(f"Đã bỏ / removed: {name} (cuộc biểu quyết / poll {poll})")
 
 
 @click.group("credentials")
@@ -225,6 +332,218 @@ def poll_close(poll: int) -> None:
         f" {summary['voided']} phiếu xác thực bị hủy / credentials voided"
     )
     click.echo(f"  Đầu chuỗi bảng tin / board head: {summary['board_head']}")
+
+
+def _poll_options(required: bool) -> Any:
+    def decorate(f: Any) -> Any:
+        for option in reversed(
+            (
+                click.option("--title", required=required, help="tên / title"),
+                click.option(
+                    "--rules",
+                    "rules_id",
+                    type=click.Choice(list_rulesets()),
+                    required=required,
+                    help="bộ quy tắc / rule set",
+                ),
+                click.option(
+                    "--members",
+                    type=int,
+                    help="số người được biểu quyết (mặc định: của hội nghị) / electorate",
+                ),
+                click.option("--present", type=int, help="số người có mặt / members present"),
+            )
+        ):
+            f = option(f)
+        return f
+
+    return decorate
+
+
+@poll_group.command("create")
+@click.argument("conference", type=int)
+@_poll_options(required=True)
+@with_appcontext
+def poll_create(conference: int, **options: Any) -> None:
+    """Tạo cuộc biểu quyết nháp ở cuối hội nghị / create a draft poll, last in the conference."""
+    try:
+        with db.transaction() as session:
+            poll = create_poll(session, conference, options, actor=_actor()).id
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    _echo_poll(poll)
+
+
+@poll_group.command("edit")
+@click.argument("poll", type=int)
+@_poll_options(required=False)
+@with_appcontext
+def poll_edit(poll: int, **options: Any) -> None:
+    """Sửa cuộc biểu quyết nháp / edit a draft poll (title, rule set, electorate)."""
+    changes = {k: v for k, v in options.items() if v is not None}
+    try:
+        with db.transaction() as session:
+            update_poll(session, poll, changes, actor=_actor())
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    _echo_poll(poll)
+
+
+def _echo_poll(poll_id: int) -> None:
+    with db.transaction() as session:
+        poll = get_poll(session, poll_id)
+        counts = credential_counts(session, poll_id)
+        click.echo(f"Cuộc biểu quyết / poll {poll.id} [{poll.state}]: {poll.title}")
+        click.echo(f"  Hội nghị / conference {poll.conference_id}: {poll.conference.title}")
+        click.echo(
+            f"  Bộ quy tắc / rules: {poll.rules_id}; được biểu quyết / members {poll.members},"
+            f" có mặt / present {poll.present}"
+        )
+        click.echo("  Đối tượng / subjects:")
+        for s in poll.subjects:
+            extra = [
+                f"{label}={value}"
+                for label, value in (
+                    ("peer_group", s.peer_group),
+                    ("heads", s.heads),
+                    ("part_of", s.part_of),
+                )
+                if value
+            ]
+            if s.disciplined:
+                extra.append("disciplined")
+            role = f", {s.role}" if s.role else ""
+            click.echo(
+                f"    {s.position}. {s.key}: {s.name}{role} [{s.kind}]"
+                + (f" ({', '.join(extra)})" if extra else "")
+            )
+        click.echo("  Ban kiểm phiếu / trustees:")
+        for t in poll.trustees:
+            click.echo(f"    #{t.id} {t.name} ({key_fingerprint(bytes.fromhex(t.public_key))})")
+        click.echo(
+            f"  Phiếu xác thực / credentials: {counts['issued']} phát hành / issued,"
+            f" {counts['used']} đã dùng / used, {counts['voided']} đã hủy / voided"
+        )
+        if poll.fingerprint:
+            click.echo(f"  Dấu vân tay / fingerprint: {poll.fingerprint}")
+        if poll.manifest:
+            committed = json.loads(poll.manifest)["election"]["credentials"]["commitment"]
+            click.echo(f"  Cam kết phiếu xác thực / credential commitment: {committed}")
+        if poll.state == "closed":
+            click.echo(f"  Đầu chuỗi bảng tin / board head: {poll.board_head}")
+
+
+@poll_group.command("show")
+@click.argument("poll", type=int)
+@with_appcontext
+def poll_show(poll: int) -> None:
+    """Xem cuộc biểu quyết: đối tượng, Ban kiểm phiếu, phiếu xác thực / show a poll."""
+    try:
+        _echo_poll(poll)
+    except ServiceError as exc:
+        raise _fail(exc) from None
+
+
+@click.group("subject")
+def subject_group() -> None:
+    """Đối tượng trên phiếu (khi còn nháp) / a draft poll's subjects."""
+
+
+def _subject_options(required: bool) -> Any:
+    def decorate(f: Any) -> Any:
+        for option in reversed(
+            (
+                click.option("--name", required=required, help="tên / name"),
+                click.option(
+                    "--kind",
+                    type=click.Choice(["individual", "collective", "organization"]),
+                    required=required,
+                    help="cá nhân, tập thể, tổ chức / kind",
+                ),
+                click.option("--role", help="chức vụ / role"),
+                click.option(
+                    "--peer-group", help="nhóm so sánh / peer group ('' để bỏ / to clear)"
+                ),
+                click.option(
+                    "--heads", help="mã đơn vị đứng đầu / key of the unit headed ('' to clear)"
+                ),
+                click.option(
+                    "--part-of",
+                    help="mã tổ chức được lãnh đạo / key of the organization led ('' to clear)",
+                ),
+                click.option(
+                    "--disciplined/--not-disciplined",
+                    default=None,
+                    help="bị kỷ luật trong năm / disciplined in the year",
+                ),
+            )
+        ):
+            f = option(f)
+        return f
+
+    return decorate
+
+
+@subject_group.command("add")
+@click.argument("poll", type=int)
+@click.option("--key", help="mã (mặc định: từ tên) / key (default: made from the name)")
+@_subject_options(required=True)
+@with_appcontext
+def subject_add(poll: int, **options: Any) -> None:
+    """Thêm đối tượng vào cuối phiếu / append a subject to a draft poll."""
+    values = {k: v for k, v in options.items() if v is not None}
+    try:
+        with db.transaction() as session:
+            subject = add_subject(session, poll, values, actor=_actor())
+            key, position = subject.key, subject.position
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    click.echo(f"Đã thêm / added {key} ở vị trí / at position {position} (poll {poll})")
+
+
+@subject_group.command("edit")
+@click.argument("poll", type=int)
+@click.argument("key")
+@_subject_options(required=False)
+@with_appcontext
+def subject_edit(poll: int, key: str, **options: Any) -> None:
+    """Sửa đối tượng (mã không đổi) / edit a subject (its key stays)."""
+    changes = {k: v for k, v in options.items() if v is not None}
+    try:
+        with db.transaction() as session:
+            update_subject(session, poll, key, changes, actor=_actor())
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    click.echo(f"Đã lưu / saved {key} (poll {poll})")
+
+
+@subject_group.command("delete")
+@click.argument("poll", type=int)
+@click.argument("key")
+@with_appcontext
+def subject_delete(poll: int, key: str) -> None:
+    """Xóa đối tượng khỏi phiếu / delete a subject from a draft poll."""
+    try:
+        with db.transaction() as session:
+            name = delete_subject(session, poll, key, actor=_actor())
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    click.echo(f"Đã xóa / deleted {key}: {name} (poll {poll})")
+
+
+@subject_group.command("move")
+@click.argument("poll", type=int)
+@click.argument("key")
+@click.argument("direction", type=click.Choice(["up", "down"]))
+@with_appcontext
+def subject_move(poll: int, key: str, direction: Literal["up", "down"]) -> None:
+    """Chuyển đối tượng lên/xuống một vị trí / move a subject up or down one place."""
+    try:
+        with db.transaction() as session:
+            position = move_subject(session, poll, key, direction, actor=_actor()).position
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    click.echo(f"{key}: vị trí / position {position} (poll {poll})")
 
 
 @click.group("count")
@@ -426,6 +745,7 @@ def init_app(app: Flask) -> None:
         trustee_group,
         credentials_group,
         poll_group,
+        subject_group,
         count_group,
         export_command,
         serve_command,

@@ -148,22 +148,39 @@ def parse_conference(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict
     return conference, polls
 
 
-def load_conference_file(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def parse_conference_text(
+    text: str | bytes, name: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Parse and check a conference file's contents; errors start with the file's ``name``."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConferenceFileError(f"{path}: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConferenceFileError(f"{path}: not valid TOML: {exc}") from None
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise ConferenceFileError(f"{name}: not UTF-8 text: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConferenceFileError(f"{name}: not valid TOML: {exc}") from None
     try:
         return parse_conference(data)
     except ConferenceFileError as exc:
-        raise ConferenceFileError(f"{path.name}: {exc}") from None
+        raise ConferenceFileError(f"{name}: {exc}") from None
 
 
-def import_conference(session: Session, path: Path, actor: str = "cli") -> Conference:
-    """Create the conference and its draft polls in the session's current transaction."""
-    fields, polls = load_conference_file(path)
+def load_conference_file(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConferenceFileError(f"{path}: {exc.strerror}") from None
+    return parse_conference_text(data, path.name)
+
+
+def _store(
+    session: Session,
+    fields: dict[str, Any],
+    polls: list[dict[str, Any]],
+    name: str,
+    actor: str,
+) -> Conference:
     conference = Conference(**fields)
     session.add(conference)
     for position, spec in enumerate(polls, start=1):
@@ -185,7 +202,21 @@ def import_conference(session: Session, path: Path, actor: str = "cli") -> Confe
         actor,
         "conference.import",
         conference=conference.id,
-        file=path.name,
+        file=name,
         polls=[p.id for p in conference.polls],
     )
     return conference
+
+
+def import_conference(session: Session, path: Path, actor: str = "cli") -> Conference:
+    """Create the conference and its draft polls in the session's current transaction."""
+    fields, polls = load_conference_file(path)
+    return _store(session, fields, polls, path.name, actor)
+
+
+def import_conference_text(
+    session: Session, text: str | bytes, name: str, actor: str = "cli"
+) -> Conference:
+    """The same from a file's contents (an upload); ``name`` is the file's name for messages."""
+    fields, polls = parse_conference_text(text, name)
+    return _store(session, fields, polls, name, actor)

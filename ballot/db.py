@@ -53,6 +53,13 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a writer: ``BEGIN IMMEDIATE`` on SQLite (a no-op on
+    PostgreSQL, where row locks do this job). Must come before the transaction's first read."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={_IMMEDIATE: True})
+
+
 def write_lock(session: Session, poll_id: int) -> Poll | None:
     """Start the session's transaction holding the lock that serialises writes to one poll.
 

@@ -51,7 +51,9 @@ def _need(condition: bool, reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    _need(shutil.which(CHROMIUM) is not None, f"{CHROMIUM} not installed (apt-get install chromium)")
+    _need(
+        shutil.which(CHROMIUM) is not None, f"{CHROMIUM} not installed (apt-get install chromium)"
+    )
     _need(WORKER_BUNDLE.is_file(), f"{WORKER_BUNDLE} not built (run make, which runs npm)")
     from playwright.sync_api import sync_playwright
 
