@@ -46,6 +46,7 @@ def set_up(out: Path, base_url: str, signing_key: ServiceKey) -> None:
     passphrase = secrets.token_urlsafe(12)
     with db.transaction() as session:
         create_operator(session, "bantochuc", password, actor=ACTOR)
+    with db.transaction() as session:
         conference = import_conference(session, EXAMPLE, actor=ACTOR)
         poll_ids = [poll.id for poll in conference.polls]
     _write_secret(out / "operator.txt", f"bantochuc\n{password}\n")
@@ -92,7 +93,7 @@ def demo_command(ctx: click.Context, host: str, port: int, out: str, no_serve: b
     for poll in polls:
         click.echo(f"Cuộc biểu quyết / poll {poll.id} ({poll.state}): {poll.title}")
         click.echo(f"  Phiếu in (mã QR) / printable slips: {out_dir}/slips-poll-{poll.id}.html")
-        click.echo(f"  Bảng điều khiển / dashboard: {base_url}/operator/polls/{poll.id}")
+        click.echo(f"  Bảng điều khiển / dashboard: {base_url}/operator/polls/{poll.id}/dashboard")
         click.echo(f"  Bảng tin công khai / public board: {base_url}/polls/{poll.id}/board")
     click.echo(f"Khóa Ban kiểm phiếu / trustee keys: {out_dir}/trustees/ (passphrase.txt)")
     click.echo(
