@@ -735,6 +735,26 @@ def serve_command(host: str, port: int, threads: int) -> None:
     click.echo("Đã dừng máy chủ / server stopped")
 
 
+@click.command("check")
+@click.argument("poll", type=int)
+@with_appcontext
+def check_command(poll: int) -> None:
+    """Kiểm tra dấu vết sửa đổi / tamper check: audit log, credentials, board, bundle."""
+    from ballot.check import check_poll
+
+    try:
+        report = check_poll(db.get_session(), poll)
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    for ok, vi, en in report.lines:
+        mark = "[ĐẠT / OK  ]" if ok else "[LỖI / FAIL]"
+        click.echo(f"{mark} {vi}\n             {en}")
+    if not report.ok:
+        click.echo("KẾT LUẬN: CÓ DẤU HIỆU SỬA ĐỔI / VERDICT: TAMPERING DETECTED", err=True)
+        sys.exit(1)
+    click.echo("KẾT LUẬN: không phát hiện sửa đổi / VERDICT: no tampering found")
+
+
 def init_app(app: Flask) -> None:
     from ballot.demo import demo_command
 
@@ -750,6 +770,7 @@ def init_app(app: Flask) -> None:
         export_command,
         serve_command,
         demo_command,
+        check_command,
     ):
         app.cli.add_command(command)
 

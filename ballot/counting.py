@@ -10,6 +10,7 @@ allowed.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,9 +188,12 @@ def add_share(session: Session, poll_id: int, share_data: Any, actor: str = "cli
     row = _count_row(session, poll)
     _not_finished(row)
     key = share_data.get("public_key") if isinstance(share_data, dict) else None
-    trustee = session.scalars(
-        select(Trustee).where(Trustee.poll_id == poll_id, Trustee.public_key == str(key))
-    ).one_or_none()
+    trustee = None
+    # Only a well-formed key is looked up: PostgreSQL refuses text holding a NUL byte.
+    if isinstance(key, str) and re.fullmatch(r"[0-9a-f]{64}", key):
+        trustee = session.scalars(
+            select(Trustee).where(Trustee.poll_id == poll_id, Trustee.public_key == key)
+        ).one_or_none()
     if trustee is None:
         raise CountError(
             400,
@@ -282,6 +286,8 @@ def finish_count(
             signer=signer,
             voided=int(voided or 0),
             created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            # The poll's log up to now; the count.finish event itself follows the bundle.
+            audit_jsonl=audit.chain_jsonl(session, poll_id),
         )
     except CountingError as exc:
         raise CountError(

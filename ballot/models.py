@@ -143,11 +143,20 @@ class Ballot(Base):
 
 
 class AuditEvent(Base):
-    """One operator or system action. The detail never holds a secret."""
+    """One operator or system action, hash-chained (``tally.audit``). Never holds a secret.
+
+    ``chain`` is the poll's id for actions on a poll, 0 for the others (logins, accounts,
+    conferences); ``seq`` counts 1, 2, … within a chain.
+    """
 
     __tablename__ = "audit_event"
+    __table_args__ = (UniqueConstraint("chain", "seq"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chain: Mapped[int] = mapped_column(Integer, default=0)
+    seq: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
     time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(100))

@@ -10,13 +10,14 @@ from pathlib import Path
 MEMBERS = (
     "manifest.json",
     "ballots.jsonl",
+    "audit.jsonl",
     "tally.json",
     "result.json",
     "record.json",
     "record.sig",
 )
 # The files whose SHA-256 the record lists (the record cannot list itself or its signature).
-HASHED_MEMBERS = MEMBERS[:4]
+HASHED_MEMBERS = MEMBERS[:5]
 # A 15-subject ballot is ~30 KB; 1 GiB leaves room for tens of thousands of ballots while
 # refusing a ZIP bomb.
 MAX_MEMBER_BYTES = 1 << 30

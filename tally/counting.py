@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from tally.audit import audit_chain, check_jsonl
 from tally.ballots import VerifiedBallot
 from tally.board import genesis, next_head
 from tally.bundle import HASHED_MEMBERS
@@ -139,8 +140,12 @@ def finish(
     signer: ServiceKey,
     voided: int,
     created_at: str,
+    audit_jsonl: bytes,
 ) -> dict[str, bytes]:
-    """Combine, grade and sign: return every member of the audit bundle."""
+    """Combine, grade and sign: return every member of the audit bundle.
+
+    ``audit_jsonl`` is the poll's hash-chained log of operator actions (``tally.audit``).
+    """
     manifest = parse_manifest(manifest_data)
     if signer.public_key != manifest.signer_public_key:
         raise CountingError("the signing key is not the one named in the manifest")
@@ -153,9 +158,13 @@ def finish(
         result = poll_result(manifest, counts, blanks, cast)
     except ValueError as exc:
         raise CountingError(f"the rule set cannot grade these figures: {exc}") from None
+    audit = check_jsonl(audit_jsonl, audit_chain(manifest_data))
+    if not audit.ok:
+        raise CountingError("the audit log's chain is broken: " + "; ".join(audit.problems))
     files = {
         "manifest.json": canonical_json(manifest_data),
         "ballots.jsonl": ballots_jsonl,
+        "audit.jsonl": audit_jsonl,
         "tally.json": canonical_json(tally_document(aggregate, shares, counts, blanks)),
         "result.json": canonical_json(result),
     }
@@ -167,6 +176,7 @@ def finish(
         ballots_cast=cast,
         voided=voided,
         files={name: sha256_hex(files[name]) for name in HASHED_MEMBERS},
+        audit={"entries": audit.entries, "head": audit.head},
         created_at=created_at,
     )
     record_bytes = canonical_json(record)

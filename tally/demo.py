@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tally.audit import audit_chain, format_time, make_line, to_jsonl
+from tally.audit import genesis as audit_genesis
 from tally.ballots import encrypt_ballot
 from tally.counting import aggregate_for, board_file, finish
 from tally.credentials import Credential
-from tally.manifest import make_manifest, parse_manifest
+from tally.manifest import make_manifest, parse_manifest, poll_fingerprint
 from tally.record import ServiceKey
 from tally.results import SubjectInfo
 from tally.rules import RuleSet, load_ruleset
@@ -34,6 +36,25 @@ class DemoPoll:
     files: dict[str, bytes]
     choices: list[list[int | None]]  # kept only so tests can compare counts with what was cast
     seconds: dict[str, float]  # wall time of each stage: encrypt, accept, count (for tally bench)
+
+
+def demo_audit_log(manifest_data: dict[str, Any], ballots: int) -> bytes:
+    """What the service's log of a poll looks like: opened, closed, counted."""
+    chain = audit_chain(manifest_data)
+    now = format_time(datetime.now(UTC))
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("poll.open", {"fingerprint": poll_fingerprint(manifest_data["election"]).hex()}),
+        ("poll.close", {"ballots": ballots}),
+        ("count.start", {"ballots": ballots}),
+    ]
+    prev = audit_genesis(chain)
+    lines = []
+    for seq, (action, detail) in enumerate(events, start=1):
+        entry = {"chain": chain, "seq": seq, "time": now, "actor": "demo", "action": action}
+        line = make_line({**entry, "detail": {"poll": chain, **detail}}, prev)
+        prev = bytes.fromhex(line["hash"])
+        lines.append(line)
+    return to_jsonl(lines)
 
 
 def demo_subjects(count: int) -> list[SubjectInfo]:
@@ -128,6 +149,7 @@ def run_demo(
         signer=signer,
         voided=0,
         created_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
+        audit_jsonl=demo_audit_log(manifest_data, len(ballots)),
     )
     seconds = {
         "encrypt": encrypted - started,

@@ -99,6 +99,7 @@ def make_record(
     ballots_cast: int,
     voided: int,
     files: dict[str, str],
+    audit: dict[str, Any],
     created_at: str,
 ) -> dict[str, Any]:
     """Assemble the record from the manifest and the result; ``files`` maps name -> SHA-256."""
@@ -133,6 +134,7 @@ def make_record(
         "subjects": result["subjects"],
         "warnings": result["warnings"],
         "board_head": board_head,
+        "audit": {"entries": audit["entries"], "head": audit["head"]},
         "files": dict(sorted(files.items())),
         "signer": {"public_key": signer.hex(), "fingerprint": key_fingerprint(signer)},
         "created_at": created_at,

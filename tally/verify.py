@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tally.audit import AuditCheck, audit_chain, check_jsonl
 from tally.ballots import BallotError, PollContext, VerifiedBallot, verify_ballot
 from tally.board import genesis, next_head
 from tally.bundle import HASHED_MEMBERS, BundleError, read_bundle
@@ -111,7 +112,7 @@ def verify_bundle(
     except BundleError as exc:
         report.add("bundle.members", False, f"gói kiểm toán không đọc được: {exc}", str(exc))
         return report
-    report.add("bundle.members", True, "gói có đủ 6 tệp", "the bundle has exactly its 6 files")
+    report.add("bundle.members", True, "gói có đủ 7 tệp", "the bundle has exactly its 7 files")
 
     manifest = _check_manifest(report, files["manifest.json"])
     if manifest is None:
@@ -121,6 +122,17 @@ def verify_bundle(
 
     board_report, verified = check_board(manifest, files["ballots.jsonl"], workers)
     report.checks += board_report.checks
+    audit = check_jsonl(files["audit.jsonl"], audit_chain(manifest.data))
+    report.add(
+        "audit.chain",
+        audit.ok,
+        f"nhật ký thao tác: chuỗi băm {audit.entries} mục nguyên vẹn"
+        if audit.ok
+        else "audit.jsonl: " + "; ".join(audit.problems),
+        f"operator audit log: hash chain of {audit.entries} entries intact"
+        if audit.ok
+        else "audit.jsonl: " + "; ".join(audit.problems),
+    )
     tally_doc = _load_json(report, "tally.json", files["tally.json"])
     counts_ok = False
     if verified is not None and tally_doc is not None:
@@ -153,7 +165,7 @@ def verify_bundle(
     else:
         report.skip("result.grades", "tally.json / result.json")
 
-    _check_record(report, manifest, files, result, tally_doc, signer_key)
+    _check_record(report, manifest, files, result, tally_doc, signer_key, audit)
     return report
 
 
@@ -360,6 +372,7 @@ def _check_record(
     result: Any,
     tally_doc: Any,
     signer_key: bytes | None,
+    audit: AuditCheck,
 ) -> None:
     record = _load_json(report, "record.json", files["record.json"])
     if not isinstance(record, dict):
@@ -389,6 +402,7 @@ def _check_record(
                 ballots_cast=int(tally_doc["aggregate"]["ballot_count"]),
                 voided=int(record.get("credentials", {}).get("voided", -1)),
                 files={n: sha256_hex(files[n]) for n in HASHED_MEMBERS},
+                audit={"entries": audit.entries, "head": audit.head},
                 created_at=str(record.get("created_at")),
             )
             diff = _differences(expected, record)

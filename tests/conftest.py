@@ -19,7 +19,7 @@ from tally.bundle import HASHED_MEMBERS
 from tally.canonical import canonical_json, sha256_hex
 from tally.counting import aggregate_for, board_file, finish
 from tally.credentials import Credential
-from tally.demo import DemoPoll, demo_subjects, run_demo
+from tally.demo import DemoPoll, demo_audit_log, demo_subjects, run_demo
 from tally.group import Point, base_mul, random_scalar
 from tally.manifest import Manifest, make_manifest, parse_manifest
 from tally.record import ServiceKey
@@ -113,6 +113,7 @@ class PollKit:
             signer=self.signer,
             voided=0,
             created_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC).isoformat(),
+            audit_jsonl=demo_audit_log(self.manifest_data, len(ballots)),
         )
 
 

@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 from conftest import PollKit
 
+from tally.audit import genesis as audit_genesis
+from tally.audit import make_line, to_jsonl
 from tally.ballots import encrypt_ballot, signed_bytes, tracking_code, tracking_hash
-from tally.bundle import MEMBERS, bundle_bytes, read_bundle, write_bundle
+from tally.bundle import HASHED_MEMBERS, bundle_bytes, read_bundle, write_bundle
 from tally.canonical import canonical_json, sha256_hex
 from tally.counting import board_file, poll_result
 from tally.credentials import Credential, commitment
@@ -35,6 +37,7 @@ CHECKS = [
     "ballots.proofs",
     "ballots.credentials",
     "ballots.chain",
+    "audit.chain",
     "tally.aggregate",
     "tally.shares",
     "tally.counts",
@@ -96,7 +99,8 @@ def rerecord(files: dict[str, bytes], signer: ServiceKey) -> None:
         board_head=tally_doc["aggregate"]["board_head"],
         ballots_cast=tally_doc["aggregate"]["ballot_count"],
         voided=record["credentials"]["voided"],
-        files={n: sha256_hex(files[n]) for n in MEMBERS[:4]},
+        files={n: sha256_hex(files[n]) for n in HASHED_MEMBERS},
+        audit=record["audit"],
         created_at=record["created_at"],
     )
     files["record.json"] = canonical_json(rebuilt)
@@ -741,3 +745,39 @@ def test_parallel_verification_gives_the_same_report() -> None:
     two = verify_bundle(bundle_bytes(files), workers=2)
     assert "first #43" in detail(one, "ballots.proofs")
     assert two.to_json() == one.to_json()
+
+
+# --- the operator audit log -------------------------------------------------------------------
+
+
+def test_an_edited_audit_entry_is_caught_by_audit_chain(
+    demo_files: dict[str, bytes], demo_signer: ServiceKey, resealer: Reseal
+) -> None:
+    lines = [json.loads(line) for line in demo_files["audit.jsonl"].splitlines()]
+    lines[1]["actor"] = "someone-else"  # a dishonest operator rewrites who closed the poll
+    demo_files["audit.jsonl"] = b"".join(canonical_json(line) + b"\n" for line in lines)
+    resealer(demo_files, demo_signer)
+    report = verify(demo_files)
+    assert failed(report) == {"audit.chain"}, format_report(report)
+    assert "line 2" in detail(report, "audit.chain")
+
+
+def test_a_deleted_audit_entry_with_the_chain_rebuilt_is_caught_by_record_content(
+    demo_files: dict[str, bytes], demo_signer: ServiceKey, resealer: Reseal
+) -> None:
+    # Rebuilding the chain without an entry is consistent on its own; the signed record's audit
+    # head and count no longer match it (unless the record is re-made, as the next test shows).
+    lines = [json.loads(line) for line in demo_files["audit.jsonl"].splitlines()]
+    entries_kept = [{k: v for k, v in line.items() if k not in ("prev", "hash")} for line in lines]
+    del entries_kept[1]
+    prev = audit_genesis(entries_kept[0]["chain"])
+    rebuilt = []
+    for seq, entry in enumerate(entries_kept, start=1):
+        line = make_line({**entry, "seq": seq}, prev)
+        prev = bytes.fromhex(line["hash"])
+        rebuilt.append(line)
+    demo_files["audit.jsonl"] = to_jsonl(rebuilt)
+    resealer(demo_files, demo_signer)
+    report = verify(demo_files)
+    assert failed(report) == {"record.content"}, format_report(report)
+    assert "audit" in detail(report, "record.content")

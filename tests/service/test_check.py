@@ -1,0 +1,107 @@
+"""``ballot check POLL`` and the audit log's hash chain: deleting or editing an audit entry, a
+ballot or a credential row is caught, on SQLite and PostgreSQL; the bundle carries the log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from ballot import db
+from ballot.models import AuditEvent, Ballot, Credential
+from tally.audit import check_jsonl
+from tally.bundle import read_bundle
+from tally.canonical import parse_json
+
+from .conftest import OpenPoll, run
+from .test_counting import Counting, cast_and_close
+
+
+def check(app: Flask) -> tuple[int, str]:
+    result = app.test_cli_runner().invoke(args=["check", "1"])
+    return result.exit_code, result.output
+
+
+def tamper(app: Flask, change: Callable[[Session], Any]) -> None:
+    with app.app_context(), db.transaction() as session:
+        change(session)
+
+
+def _middle_event(session: Session) -> int:
+    ids = session.scalars(
+        select(AuditEvent.id).where(AuditEvent.chain == 1).order_by(AuditEvent.seq)
+    ).all()
+    assert len(ids) >= 3
+    return ids[len(ids) // 2]
+
+
+def _edit_ballot(session: Session) -> None:
+    row = session.scalars(select(Ballot).where(Ballot.position == 2)).one()
+    row.ballot = row.ballot.replace('"a":"', '"a":"0', 1)[:-1]
+
+
+TAMPERING: dict[str, Callable[[Session], Any]] = {
+    "audit entry deleted": lambda s: s.execute(
+        delete(AuditEvent).where(AuditEvent.id == _middle_event(s))
+    ),
+    "audit entry edited": lambda s: s.execute(
+        update(AuditEvent).where(AuditEvent.id == _middle_event(s)).values(actor="someone-else")
+    ),
+    "ballot deleted": lambda s: s.execute(delete(Ballot).where(Ballot.position == 2)),
+    "ballot edited": _edit_ballot,
+    "credential deleted": lambda s: s.execute(
+        delete(Credential).where(Credential.id == s.scalars(select(Credential.id)).first())
+    ),
+    "credential marked used": lambda s: s.execute(
+        update(Credential).where(Credential.used.is_(False)).values(used=True)
+    ),
+}
+
+
+def test_an_honest_poll_passes(poll: OpenPoll) -> None:
+    cast_and_close(poll)
+    code, output = check(poll.app)
+    assert code == 0, output
+    assert "không phát hiện sửa đổi" in output and "no tampering found" in output
+    assert "chuỗi băm nguyên vẹn" in output
+
+
+@pytest.mark.parametrize("what", list(TAMPERING))
+def test_tampering_is_caught(poll: OpenPoll, what: str) -> None:
+    cast_and_close(poll)
+    tamper(poll.app, TAMPERING[what])
+    code, output = check(poll.app)
+    assert code == 1, output
+    assert "TAMPERING DETECTED" in output and "[LỖI / FAIL]" in output
+
+
+def test_the_bundle_carries_the_chained_log(poll: OpenPoll, tmp_path: Path) -> None:
+    choices = cast_and_close(poll)
+    run(poll.app, "count", "start", "1", "--out-dir", str(tmp_path / "out"))
+    counting = Counting(poll, tmp_path / "out", choices)
+    for k in range(len(counting.poll.trustees)):
+        run(counting.app, "count", "share", "1", str(counting.share_file(k)))
+    run(counting.app, "count", "finish", "1")
+    code, output = check(counting.app)
+    assert code == 0, output
+    assert "gói kiểm toán đã lưu hợp lệ" in output
+
+    client = counting.poll.client
+    files = read_bundle(client.get("/api/polls/1/bundle").data)
+    log = check_jsonl(files["audit.jsonl"], 1)
+    assert log.ok and log.entries >= 5
+    actions = [parse_json(line)["action"] for line in files["audit.jsonl"].splitlines()]
+    assert actions[:1] == ["poll.create"] or "trustee.add" in actions
+    assert {"credentials.mint", "poll.open", "poll.close", "count.start"} <= set(actions)
+    record = parse_json(files["record.json"])
+    assert record["audit"] == {"entries": log.entries, "head": log.head}
+
+    # Editing the log after the count: `ballot check` sees it against the stored bundle too.
+    tamper(counting.app, TAMPERING["audit entry edited"])
+    code, output = check(counting.app)
+    assert code == 1, output
