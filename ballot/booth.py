@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import DBAPIError
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from ballot import db, errors
+from ballot import csrf, db, errors
 from ballot.errors import NotFound, ServiceError
 from ballot.models import Poll
 from tally.canonical import CanonicalError, parse_json
@@ -34,12 +34,14 @@ MAX_CHALLENGE_BYTES = 512 * 1024
 
 
 @bp.errorhandler(ServiceError)
-def _service_error(exc: ServiceError) -> tuple[str, int]:
+def _service_error(exc: ServiceError) -> tuple[str | Response, int]:
+    if request.path.startswith("/api/"):
+        return jsonify(exc.to_json()), exc.status
     return render_template("public_error.html", error=exc), exc.status
 
 
 @bp.errorhandler(DBAPIError)
-def _db_error(_exc: DBAPIError) -> tuple[str, int]:
+def _db_error(_exc: DBAPIError) -> tuple[str | Response, int]:
     return _service_error(errors.database_unavailable())
 
 
@@ -90,6 +92,28 @@ def _check(poll: Poll, text: str) -> dict[str, Any]:
     }
 
 
+@bp.post("/api/polls/<int(max=2147483647):poll_id>/challenges")
+def check_api(poll_id: int) -> tuple[Response, int]:
+    """The booth's inline check of a challenge file: a verdict, nothing stored (JSON, no CSRF:
+    it changes nothing)."""
+    poll = _poll(poll_id)
+    if poll.manifest is None:
+        raise errors.poll_not_open(poll.state)
+    body = request.get_data(cache=False)
+    if len(body) > MAX_CHALLENGE_BYTES:
+        raise errors.too_large(MAX_CHALLENGE_BYTES)
+    result = _check(poll, body.decode("utf-8", "replace"))
+    if result["malformed"]:
+        raise errors.malformed("không phải tệp kiểm tra phiếu (tally-challenge/1)")
+    return jsonify(
+        {
+            "matches": result["ok"],
+            "same_poll": result["same_poll"],
+            "tracking_code": result["tracking_code"],
+        }
+    ), 200
+
+
 @bp.route("/polls/<int(max=2147483647):poll_id>/check", methods=["GET", "POST"])
 def check(poll_id: int) -> tuple[str, int]:
     poll = _poll(poll_id)
@@ -102,6 +126,10 @@ def check(poll_id: int) -> tuple[str, int]:
         if form.validate_on_submit():
             result = _check(poll, form.challenge.data)
             status = 200 if result["ok"] else 422
+            form.challenge.data = ""  # the revealed choices are not kept on the page
         else:
             status = 400
     return render_template("booth/check.html", poll=poll, form=form, result=result), status
+
+
+csrf.exempt(check_api)  # a verdict only: nothing is stored or changed

@@ -8,6 +8,9 @@ The chosen language lives in the session cookie; ``/lang/<code>`` switches it.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from flask import Blueprint, Flask, redirect, request, session
 from flask_babel import Babel
 from werkzeug.wrappers import Response
@@ -38,7 +41,31 @@ def switch(code: str) -> Response:
     return redirect(safe_next(request.args.get("next")))
 
 
+def compile_catalogues(folder: Path) -> None:
+    """Compile a ``.po`` whose ``.mo`` is missing or older (a checkout run without ``make``).
+
+    A read-only installation keeps what it has; its pages then stay Vietnamese.
+    """
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in folder.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        try:
+            if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+                continue
+            with po.open("rb") as source:
+                catalog = read_po(source)
+            tmp = mo.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as out:
+                write_mo(out, catalog, use_fuzzy=True)
+            tmp.replace(mo)  # atomic: two processes starting at once both end with a whole file
+        except OSError:
+            continue
+
+
 def init_app(app: Flask) -> None:
+    compile_catalogues(Path(app.root_path) / "translations")
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     babel.init_app(app, locale_selector=select_locale)

@@ -161,6 +161,7 @@ function buildBallot() {
         choices[i] = j;
         for (const b of group.children) b.setAttribute("aria-checked", String(b === button));
         item.classList.add("done");
+        item.classList.remove("missing");
         updateAnswered();
       });
       group.append(button);
@@ -174,7 +175,16 @@ function buildBallot() {
 function updateAnswered() {
   const done = choices.filter((c) => c !== undefined).length;
   $("answered").textContent = `${msg("answered")}: ${done}/${choices.length}`;
-  $("to-review").disabled = done !== choices.length;
+}
+
+// "Review" with a subject not yet graded: take the voter to it instead of refusing silently.
+function toReview() {
+  const items = document.querySelectorAll("li.subject");
+  const first = choices.findIndex((c) => c === undefined);
+  items.forEach((item, i) => item.classList.toggle("missing", choices[i] === undefined));
+  if (first === -1) return review();
+  $("answered").textContent = msg("missing");
+  items[first].scrollIntoView({ behavior: "smooth", block: "center" });
 }
 
 function review() {
@@ -184,8 +194,15 @@ function review() {
   election.subjects.forEach((subject, i) => {
     const tr = document.createElement("tr");
     const name = document.createElement("th");
-    name.textContent = subject.name;
+    name.textContent = `${i + 1}. ${subject.name}`;
+    if (subject.role) {
+      const role = document.createElement("div");
+      role.className = "subject-role";
+      role.textContent = subject.role;
+      name.append(role);
+    }
     const grade = document.createElement("td");
+    grade.className = "chosen";
     const c = choices[i];
     grade.textContent = c === null ? msg("blank") : gradeName(election.rules.grades[c]);
     tr.append(name, grade);
@@ -258,21 +275,42 @@ async function challenge() {
   const text = JSON.stringify(file, null, 1);
   $("challenge-code").textContent = result.tracking_code;
   $("challenge-json").value = text;
-  const link = $("challenge-download");
-  if (link.href) URL.revokeObjectURL(link.href);
-  link.href = URL.createObjectURL(new Blob([text], { type: "application/json" }));
-  $("challenge-checker").href = cfg.check;
   worker.terminate();
   worker = null;
   show("screen-challenge");
+  // The server's checker re-encrypts the revealed choices (it stores nothing); the voter can also
+  // copy the file and check it offline with `tally check-challenge`.
+  const verdict = $("challenge-verdict");
+  const r = await fetchJson(cfg.check, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: text,
+  }).catch(() => ({ status: 0 }));
+  const matches = r.status === 200 && r.body && r.body.matches === true;
+  verdict.textContent = msg(matches ? "match" : "mismatch");
+  verdict.className = "result " + (matches ? "found" : "missing");
+  verdict.hidden = r.status === 0;
+  const rows = $("challenge-rows").tBodies[0];
+  rows.replaceChildren();
+  manifest.election.subjects.forEach((subject, i) => {
+    const tr = document.createElement("tr");
+    const name = document.createElement("th");
+    name.textContent = `${i + 1}. ${subject.name}`;
+    const grade = document.createElement("td");
+    const c = choices[i];
+    grade.textContent = c === null ? msg("blank") : gradeName(manifest.election.rules.grades[c]);
+    tr.append(name, grade);
+    rows.append(tr);
+  });
+  $("challenge-rows").hidden = !matches;
 }
 
 function clearChallenge() {
-  const link = $("challenge-download");
-  if (link.href) URL.revokeObjectURL(link.href);
-  link.removeAttribute("href");
   $("challenge-json").value = "";
   $("challenge-code").textContent = "";
+  $("challenge-verdict").hidden = true;
+  $("challenge-rows").hidden = true;
+  $("challenge-rows").tBodies[0].replaceChildren();
 }
 
 $("code-form").addEventListener("submit", (event) => {
@@ -281,7 +319,7 @@ $("code-form").addEventListener("submit", (event) => {
   $("code-input").value = "";
   begin(typed);
 });
-$("to-review").addEventListener("click", review);
+$("to-review").addEventListener("click", toReview);
 $("edit").addEventListener("click", () => show("screen-ballot"));
 $("cast").addEventListener("click", cast);
 $("challenge").addEventListener("click", challenge);
@@ -292,6 +330,9 @@ $("challenge-again").addEventListener("click", () => {
 $("done").addEventListener("click", reset);
 $("restart").addEventListener("click", reset);
 $("back-to-review").addEventListener("click", review);
+
+// A slip opened in a booth tab that is already open: start again from that slip.
+window.addEventListener("hashchange", () => location.reload());
 
 // The fragment holds the slip's code: take it, then remove it from the address bar and history.
 const fromFragment = decodeURIComponent(location.hash.slice(1));

@@ -45,7 +45,9 @@ def test_scan_vote_review_cast_receipt_reset(page: Any, served: Served) -> None:
     _open_ballot(page, served, code)
     assert "#" not in page.url  # the code left the address bar at once
     assert page.locator("li.subject").count() == 15
-    assert page.locator("#to-review").is_disabled()
+    page.locator("#to-review").click()  # nothing graded yet: it points at the first subject
+    assert page.locator("#screen-ballot").is_visible()
+    assert page.locator("li.subject.missing").count() == 15
     assert page.get_by_text("Hoàn thành xuất sắc nhiệm vụ").count() == 15
     _fill_ballot(page, ["HTTNV", "HTXSNV", "HTNV", "KHTNV", "BLANK"])
     page.locator("#to-review").click()
@@ -129,6 +131,11 @@ def test_challenge_is_checked_and_never_cast(page: Any, served: Served) -> None:
     challenged = page.locator("#challenge-code").inner_text().strip()
     challenge = page.locator("#challenge-json").input_value()
     assert json.loads(challenge)["format"] == "tally-challenge/1"
+    # The booth had the server check it at once (stored nothing), and shows the verdict.
+    verdict = page.locator("#challenge-verdict")
+    verdict.wait_for(state="visible")
+    assert "KHỚP" in verdict.inner_text() and "KHÔNG" not in verdict.inner_text()
+    assert page.locator("#challenge-rows tr").count() == 15
     assert _board(served)["count"] == 0  # nothing was sent
 
     checker = page.context.new_page()
@@ -154,6 +161,7 @@ def test_challenge_is_checked_and_never_cast(page: Any, served: Served) -> None:
     # Back to the ballot: a fresh encryption is cast, never the challenged one.
     page.locator("#challenge-again").click()
     page.locator("#screen-review").wait_for(state="visible")
+    assert page.locator("#challenge-json").input_value() == ""  # nothing of it left
     page.locator("#cast").click()
     page.locator("#screen-receipt").wait_for(state="visible")
     cast = page.locator("#receipt-code").inner_text().strip()
@@ -169,3 +177,27 @@ def test_closed_poll_page(page: Any, served: Served) -> None:
     assert response is not None and response.status == 409
     assert "đã đóng" in page.locator("#screen-closed").inner_text()
     assert page.locator("li.subject").count() == 0
+
+
+def test_a_draft_polls_booth_still_drops_the_code_from_the_address_bar(
+    page: Any, served: Served
+) -> None:
+    response = page.goto(served.url(f"/booth/2#{served.poll.codes[0]}"))
+    assert response is not None and response.status == 409
+    assert "chưa mở" in page.locator("#screen-closed").inner_text()
+    page.wait_for_function("location.hash === ''")
+    assert "#" not in page.url
+
+
+def test_landscape_tablet_layout(browser: Any, served: Served) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
+    page = context.new_page()
+    try:
+        _open_ballot(page, served, served.poll.codes[0])
+        first = page.locator("li.subject").first.locator("button.grade")
+        boxes = [first.nth(k).bounding_box() for k in range(4)]
+        assert all(b is not None and b["height"] >= 44 for b in boxes)
+        assert len({round(b["y"]) for b in boxes if b}) == 1  # the four grades on one row
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    finally:
+        context.close()
