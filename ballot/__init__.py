@@ -102,7 +102,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(instance)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from ballot import api, auth, booth, cli, counting_views, db, i18n, operator, public
+    from ballot import (
+        api,
+        auth,
+        booth,
+        cli,
+        counting_views,
+        db,
+        i18n,
+        limits,
+        openapi,
+        operator,
+        public,
+    )
 
     db.init_app(app)
     csrf.init_app(app)
@@ -114,6 +126,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)  # operator login and logout
     app.register_blueprint(operator.bp)  # operator pages (login required)
     app.register_blueprint(counting_views.bp)  # counting: operator steps, trustee page, share API
+    app.register_blueprint(openapi.bp)  # GET /api/openapi.json; JSON errors under /api/
+    limits.init_app(app)  # rate limits on the registered views (ballot/limits.py)
     app.jinja_env.globals["current_operator"] = auth.current_operator
     app.after_request(_security_headers)
     app.after_request(_log_request)

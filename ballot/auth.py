@@ -90,7 +90,8 @@ def login() -> Response | tuple[str, int] | str:
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        username = form.username.data.strip()
+        # PostgreSQL refuses text holding a NUL byte; no operator's name has one.
+        username = form.username.data.strip().replace("\x00", "\ufffd")
         with db.transaction() as tx:
             operator = tx.scalar(select(Operator).where(Operator.username == username))
             ok = operator is not None and check_password_hash(

@@ -104,7 +104,12 @@ def check_api(poll_id: int) -> tuple[Response, int]:
         raise errors.too_large(MAX_CHALLENGE_BYTES)
     result = _check(poll, body.decode("utf-8", "replace"))
     if result["malformed"]:
-        raise errors.malformed("không phải tệp kiểm tra phiếu (tally-challenge/1)")
+        raise errors.CastError(
+            400,
+            "malformed_challenge",
+            "Không phải tệp kiểm tra phiếu (tally-challenge/1).",
+            "Not a challenge file (tally-challenge/1).",
+        )
     return jsonify(
         {
             "matches": result["ok"],

@@ -701,6 +701,11 @@ def _url_host(host: str) -> str:
 def serve_command(host: str, port: int, threads: int) -> None:
     """Chạy máy chủ (waitress) / serve the booth and API with waitress (production server)."""
     problem = _schema_problem(db.engine())
+    if problem is None:
+        try:  # a key others can read is refused here, before any page is served
+            ServiceKey.load_or_create(signing_key_path())
+        except KeyFileError as exc:
+            problem = f"khóa ký biên bản / record-signing key: {exc}"
     if problem is not None:
         raise click.ClickException(f"không khởi động máy chủ / not starting the server: {problem}")
 

@@ -45,12 +45,14 @@ class ServiceKey:
             mode = stat.S_IMODE(path.stat().st_mode)
             if mode & 0o077:
                 raise KeyFileError(
-                    f"{path}: mode {mode:o} lets other users read the signing key;"
-                    f" run chmod 600 {path}"
+                    f"{path}: quyền {mode:o} cho người khác đọc khóa ký; chạy chmod 600 {path} /"
+                    f" mode {mode:o} lets other users read the signing key; run chmod 600 {path}"
                 )
             key = serialization.load_pem_private_key(path.read_bytes(), password=None)
             if not isinstance(key, Ed25519PrivateKey):
-                raise KeyFileError(f"{path}: not an Ed25519 private key")
+                raise KeyFileError(
+                    f"{path}: không phải khóa bí mật Ed25519 / not an Ed25519 private key"
+                )
             return cls(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         new = Ed25519PrivateKey.generate()

@@ -237,7 +237,7 @@ async function cast() {
     body,
   }).catch((e) => ({ status: 0, error: e }));
   if (r.status !== 201) {
-    const transient = r.status === 0 || r.status === 503;
+    const transient = r.status === 0 || r.status === 503 || r.status === 429;
     return fail(serverMessage(r.body) || msg("network"), { canReturn: transient });
   }
   code = null;
