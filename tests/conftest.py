@@ -7,9 +7,12 @@ Session-scoped values are never mutated by tests: a test that tampers copies ``f
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import os
+import shutil
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -149,3 +152,41 @@ def kit() -> PollKit:
         for cred, row in zip(credentials, choices, strict=False)
     ]
     return PollKit(manifest_data, manifest, credentials, trustees, signer, choices, ballots)
+
+
+# --- one headless Chromium for the whole session (the booth, the trustee page) -------------------
+
+CHROMIUM = os.environ.get("BALLOT_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+BUILD = Path(__file__).resolve().parent.parent / "ballot" / "static" / "build"
+
+
+def need(condition: bool, reason: str) -> None:
+    """Fail under CI (nothing a test needs may be missing there), else skip with the reason."""
+    if condition:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright; never a downloaded browser. Playwright's sync API
+    allows one instance per thread, so every browser test shares this one."""
+    need(shutil.which(CHROMIUM) is not None, f"{CHROMIUM} not installed (apt-get install chromium)")
+    need((BUILD / "booth-worker.js").is_file(), f"{BUILD} not built (run make, which runs npm)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()

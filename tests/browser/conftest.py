@@ -9,7 +9,6 @@ skipped otherwise. The booth's JavaScript bundle (``make`` builds it with npm) m
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,45 +21,12 @@ from typing import Any
 
 import pytest
 
-from ballot import PROJECT_ROOT, create_app, db
+from ballot import create_app, db
 from tests.service.conftest import EXAMPLE, OpenPoll, prepare_poll, run
 
-CHROMIUM = os.environ.get("BALLOT_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-WORKER_BUNDLE = PROJECT_ROOT / "ballot" / "static" / "build" / "booth-worker.js"
 STARTUP_SECONDS = 20
 # A 10-inch tablet in portrait (CSS pixels).
 TABLET = {"width": 800, "height": 1280}
-
-
-def _need(condition: bool, reason: str) -> None:
-    if condition:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    _need(
-        shutil.which(CHROMIUM) is not None, f"{CHROMIUM} not installed (apt-get install chromium)"
-    )
-    _need(WORKER_BUNDLE.is_file(), f"{WORKER_BUNDLE} not built (run make, which runs npm)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def free_port() -> int:

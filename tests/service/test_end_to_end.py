@@ -13,7 +13,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -527,41 +526,15 @@ def test_whole_conference_over_http(conference: Conference, tmp_path: Path) -> N
 
 # --- the trustees' page in real Chromium ---------------------------------------------------------
 
-CHROMIUM = os.environ.get("BALLOT_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TRUSTEE_BUNDLE = Path(__file__).resolve().parents[2] / "ballot" / "static" / "build" / "trustee.js"
-
-
-def _need(condition: bool, reason: str) -> None:
-    if condition:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
 
 @pytest.fixture
-def chromium_page() -> Iterator[Any]:
-    _need(
-        shutil.which(CHROMIUM) is not None, f"{CHROMIUM} not installed (apt-get install chromium)"
-    )
-    _need(TRUSTEE_BUNDLE.is_file(), f"{TRUSTEE_BUNDLE} not built (run make, which runs npm)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="vi-VN")
-        page.set_default_timeout(60_000)
-        yield page
-        browser.close()
+def chromium_page(browser: Any) -> Iterator[Any]:
+    """A page of the session's shared Chromium (tests/conftest.py)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()
 
 
 def test_trustee_computes_the_share_in_the_browser(chromium_page: Any, tmp_path: Path) -> None:
