@@ -65,6 +65,7 @@ translations: $(STAMP)
 bench: $(STAMP) assets bench-electionguard
 	$(BIN)/tally bench
 	$(BIN)/python bench/booth_browser.py
+	$(BIN)/python bench/count_finish.py --ballots 500 --subjects 15
 	$(BIN)/python bench/load_service.py --db sqlite --clients 100 --ballots 300
 	$(BIN)/python bench/load_service.py --db postgres --clients 100 --ballots 300
 
