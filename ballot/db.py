@@ -40,6 +40,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; fsync at checkpoints
             cur.close()
 
+        @event.listens_for(engine, "handle_error")
+        def _sqlite_read_only(context: Any) -> None:
+            # A connection opened while the file was read-only stays read-only: drop the pool's
+            # connections so that the service recovers by itself once the file is writable.
+            error = context.original_exception
+            if getattr(error, "sqlite_errorname", "").startswith("SQLITE_READONLY"):
+                context.is_disconnect = True
+
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             immediate = conn.get_execution_options().get(_IMMEDIATE, False)

@@ -13,8 +13,8 @@
   error, nothing half-written (no ballot, credential unused, head unchanged), and the next cast
   after recovery succeeds.
 - SQLite: the database locked by another writer beyond the busy timeout, or its file read-only: a
-  503, nothing written. (A known gap, marked xfail: after a read-only spell the pooled
-  connections stay read-only until the service restarts.)
+  503, nothing written; once the file is writable again the next cast succeeds without a
+  restart (the pool drops connections that SQLite opened read-only).
 """
 
 from __future__ import annotations
@@ -552,11 +552,6 @@ def test_sqlite_read_only_file_is_503_and_nothing_written(
     assert again.status_code == 201, again.get_json()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SQLite connections opened while the file was read-only stay read-only in the pool"
-    " (SQLAlchemy does not treat SQLITE_READONLY as a disconnect): 503 until the service restarts",
-)
 def test_sqlite_recovers_without_restart_once_the_file_is_writable(
     sqlite_poll: OpenPoll, tmp_path: Path
 ) -> None:
