@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ballot import audit
 from ballot.models import Conference, Poll, Subject
+from ballot.polls import TEXT_MAX, has_control_characters
 from tally.results import SubjectInfo
 from tally.rules import load_ruleset
 
@@ -41,7 +42,16 @@ def _text(table: Mapping[str, Any], key: str, where: str) -> str:
     value = table[key]
     if not isinstance(value, str) or not value.strip():
         raise ConferenceFileError(f"{where}.{key}: expected a non-empty string")
+    _one_line(value, f"{where}.{key}")
     return value.strip()
+
+
+def _one_line(value: str, where: str) -> None:
+    """The same limits as the forms' (ballot.polls): one line of printable text, not too long."""
+    if has_control_characters(value.strip()):
+        raise ConferenceFileError(f"{where}: holds a control character (ký tự điều khiển)")
+    if len(value.strip()) > TEXT_MAX:
+        raise ConferenceFileError(f"{where}: at most {TEXT_MAX} characters")
 
 
 def _count(table: Mapping[str, Any], key: str, where: str) -> int:
@@ -118,6 +128,9 @@ def parse_conference(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict
             s_where = f"{where}.subjects[{s}]"
             if not isinstance(subject, dict):
                 raise ConferenceFileError(f"{s_where}: expected a table")
+            for field, value in subject.items():
+                if isinstance(value, str):
+                    _one_line(value, f"{s_where}.{field}")
             try:
                 subjects.append(SubjectInfo.from_dict(subject))
             except ValueError as exc:

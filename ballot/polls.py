@@ -63,6 +63,12 @@ def _bad(field_vi: str, field_en: str, problem_vi: str, problem_en: str) -> Serv
     )
 
 
+def has_control_characters(value: str) -> bool:
+    """A name or title is one line of printable text: control characters (a NUL byte, which
+    PostgreSQL refuses; a line break inside a printed name) are refused on every path alike."""
+    return any(unicodedata.category(char) in ("Cc", "Cs") for char in value)
+
+
 def _text(
     value: Any, field_vi: str, field_en: str, *, required: bool = True, max_len: int = TEXT_MAX
 ) -> str:
@@ -71,6 +77,10 @@ def _text(
     if not isinstance(value, str):
         raise _bad(field_vi, field_en, "phải là chuỗi ký tự", "must be text")
     value = value.strip()
+    if has_control_characters(value):
+        raise _bad(
+            field_vi, field_en, "có ký tự điều khiển không hợp lệ", "holds a control character"
+        )
     if required and not value:
         raise _bad(field_vi, field_en, "không được để trống", "must not be empty")
     if len(value) > max_len:

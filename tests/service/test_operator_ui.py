@@ -394,6 +394,33 @@ def test_import_a_conference_file(operator_client: FlaskClient, app: Flask) -> N
     assert actions(app)[-1] == "conference.import"
 
 
+def test_control_characters_are_refused_on_every_path(
+    operator_client: FlaskClient, app: Flask
+) -> None:
+    """A NUL byte (which PostgreSQL refuses) or a line break in a name: a 400 on the form and in
+    an imported file, the same refusal on both databases, nothing stored."""
+    for bad in ("Hội nghị\x00", "Hội nghị\nthứ hai"):
+        response = post(
+            operator_client,
+            "/operator/conferences/new",
+            {**CONFERENCE, "title": bad},
+            token_from="/operator/conferences/new",
+        )
+        assert response.status_code == 400, text(response)[:500]
+        assert "ký tự điều khiển" in text(response)
+    toml = EXAMPLE.read_text(encoding="utf-8").replace(
+        'kind = "organization"', 'kind = "organization"\nrole = "Tỉnh\\u0000"', 1
+    )
+    assert "\\u0000" in toml
+    url = "/operator/conferences/import"
+    response = post(
+        operator_client, url, {"file": (io.BytesIO(toml.encode("utf-8")), "x.toml")}, token_from=url
+    )
+    assert response.status_code == 400 and "ký tự điều khiển" in text(response)
+    with app.app_context():
+        assert db.get_session().scalar(select(func.count()).select_from(Conference)) == 0
+
+
 # --- trustees, slips, open, dashboard, close ----------------------------------------------------
 
 
