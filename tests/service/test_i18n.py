@@ -42,19 +42,25 @@ def test_every_interface_string_has_its_english_translation() -> None:
     root = Path(__file__).resolve().parents[2]
     with open(root / "babel.cfg", encoding="utf-8") as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
-    keywords = {"_": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
+    keywords = {
+        "_": None,
+        "gettext": None,
+        "lazy_gettext": None,
+        "ngettext": (1, 2),
+        "pgettext": ((1, "c"), 2),
+    }
     found = {
-        message if isinstance(message, str) else message[0]
-        for _file, _line, message, _comments, _context in extract_from_dir(
+        (message if isinstance(message, str) else message[0], context)
+        for _file, _line, message, _comments, context in extract_from_dir(
             str(root), method_map, options_map, keywords=keywords
         )
     }
     with open(root / "ballot/translations/en/LC_MESSAGES/messages.po", "rb") as po:
         catalogue = read_po(po)
     untranslated = sorted(
-        m
-        for m in found
-        if not (catalogue.get(m) and catalogue.get(m).string)  # type: ignore[union-attr]
+        (m, c)
+        for m, c in found
+        if not (catalogue.get(m, c) and catalogue.get(m, c).string)  # type: ignore[union-attr]
     )
     assert len(found) > 300
     assert untranslated == []
