@@ -139,7 +139,7 @@ class Ballot(Base):
     ballot: Mapped[str] = mapped_column(Text)  # canonical JSON: ciphertexts, proofs, signature
     tracking_hash: Mapped[str] = mapped_column(String(64))
     head: Mapped[str] = mapped_column(String(64))  # board head after this ballot
-    cast_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # No cast time, no address, no browser: nothing that links a moment or a person to a ballot.
 
 
 class AuditEvent(Base):
