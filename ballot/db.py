@@ -65,7 +65,17 @@ def begin_write(session: Session) -> None:
     """Start the session's transaction as a writer: ``BEGIN IMMEDIATE`` on SQLite (a no-op on
     PostgreSQL, where row locks do this job). Must come before the transaction's first read."""
     if session.get_bind().dialect.name == "sqlite":
-        session.connection(execution_options={_IMMEDIATE: True})
+        _begin_immediate(session)
+
+
+def _begin_immediate(session: Session) -> None:
+    # A second writer's call in a transaction that already began IMMEDIATE (the demo sets up a
+    # poll's trustees, slips and opening in one transaction) has nothing more to do.
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(_IMMEDIATE) is transaction:
+        return
+    session.connection(execution_options={_IMMEDIATE: True})
+    session.info[_IMMEDIATE] = session.get_transaction()
 
 
 def write_lock(session: Session, poll_id: int) -> Poll | None:
@@ -76,7 +86,7 @@ def write_lock(session: Session, poll_id: int) -> Poll | None:
     statement in the transaction. Returns the locked poll, or None if there is no such poll.
     """
     if session.get_bind().dialect.name == "sqlite":
-        session.connection(execution_options={_IMMEDIATE: True})
+        _begin_immediate(session)
         return session.get(Poll, poll_id, populate_existing=True)
     return session.scalars(
         select(Poll)
