@@ -45,8 +45,14 @@ ACCESS_LOG = logging.getLogger("ballot.access")
 
 def _log_request(response: Response) -> Response:
     """One line per request (``ballot serve`` prints them). Never a body: a ballot is only ever
-    logged as its path, and a slip's code travels in the URL fragment, which never reaches us."""
-    ACCESS_LOG.info("%s %s %s", request.method, request.path, response.status_code)
+    logged as its path, and a slip's code travels in the URL fragment, which never reaches us.
+    A credential's public key in the path (the booth's status lookup) is left out: it is on the
+    public board with its ballot, and a logged moment would tie that ballot to a time."""
+    path = request.path
+    key = (request.view_args or {}).get("key")
+    if isinstance(key, str) and key:
+        path = path.replace(key, "<key>")
+    ACCESS_LOG.info("%s %s %s", request.method, path, response.status_code)
     return response
 
 

@@ -267,9 +267,14 @@ def test_public_outputs_link_no_person_or_moment_to_a_ballot(
     ctx = poll.manifest.context
     receipts = []
     moments: list[str] = []  # when each ballot went in, to the microsecond
+    keys: list[str] = []  # the credentials' public keys, on the public board with their ballots
     for k, (address, agent) in enumerate(zip(addresses, agents, strict=True)):
         client = app.test_client()
         ballot = encrypt_ballot(ctx, poll.credential(k), [k % 4] * ctx.subjects)
+        keys.append(ballot["credential"])
+        # The booth looks its slip up first: the credential's key is in that path.
+        looked_up = client.get(f"/api/polls/1/credentials/{ballot['credential']}")
+        assert looked_up.get_json()["status"] == "unused"
         response = client.post(
             "/api/polls/1/ballots",
             json=ballot,
@@ -337,6 +342,9 @@ def test_public_outputs_link_no_person_or_moment_to_a_ballot(
     assert any("POST /api/polls/1/ballots 201" in line for line in access)
     for line in access:
         assert not any(a in line for a in addresses) and not any(a in line for a in agents)
+        # A logged moment next to a credential's key would tie its ballot to a time.
+        assert not any(key in line for key in keys), line
+    assert sum("GET /api/polls/1/credentials/<key> 200" in line for line in access) == 4
     # No audit event mentions a credential: nothing ties a slip to a moment.
     with app.app_context():
         details = json.dumps(
