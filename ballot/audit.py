@@ -4,7 +4,8 @@ Callers pass only public facts, never a secret or a slip code. An action on a po
 ``poll=<id>`` and goes to that poll's chain (exported in the poll's audit bundle); other actions
 (logins, accounts, conferences) go to chain 0. Appends to one chain are serialised: poll actions
 already hold the poll's write lock; on PostgreSQL an advisory lock covers the rest, and SQLite has
-one writer at a time. A unique (chain, seq) constraint refuses a fork in any case.
+one writer at a time. A unique (chain, seq) constraint refuses a fork in any case. Each append
+also writes the chain's head (``audit_head``), so that deleting the newest entries is caught.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from ballot.models import AuditEvent, utcnow
+from ballot.models import AuditEvent, AuditHead, utcnow
 from tally.audit import format_time, genesis, make_line, to_jsonl
 
 _LOCK_SPACE = 0x62616C  # "bal": the advisory-lock namespace of the audit chains
@@ -59,6 +60,17 @@ def record(session: Session, actor: str, action: str, **detail: Any) -> None:
             hash=line["hash"],
         )
     )
+    head = session.get(AuditHead, chain)
+    if head is None:
+        session.add(AuditHead(chain=chain, seq=seq, hash=line["hash"]))
+    else:
+        head.seq, head.hash = seq, line["hash"]
+
+
+def stored_head(session: Session, chain: int) -> tuple[int, str] | None:
+    """The (seq, hash) written with the chain's newest entry, or None for an empty chain."""
+    head = session.get(AuditHead, chain)
+    return None if head is None else (head.seq, head.hash)
 
 
 def chain_lines(session: Session, chain: int) -> list[dict[str, Any]]:

@@ -17,13 +17,14 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ballot import csrf, db, errors
 from ballot.errors import NotFound, ServiceError
-from ballot.models import Poll
+from ballot.models import ChallengedBallot, Poll
 from tally.canonical import CanonicalError, parse_json
 from tally.challenge import ChallengeError, check_challenge_file
 from tally.manifest import parse_manifest
@@ -70,6 +71,26 @@ class ChallengeForm(FlaskForm):  # type: ignore[misc]
     )
 
 
+def _never_cast(poll_id: int, hashed: str) -> None:
+    """A ballot whose choices and randomness were revealed here can prove how it votes: record
+    its tracking hash (nothing else) so that casting it is refused."""
+    session = db.new_session()
+    try:
+        with session.begin():
+            db.begin_write(session)
+            known = session.scalar(
+                select(ChallengedBallot.id).where(
+                    ChallengedBallot.poll_id == poll_id, ChallengedBallot.tracking_hash == hashed
+                )
+            )
+            if known is None:
+                session.add(ChallengedBallot(poll_id=poll_id, tracking_hash=hashed))
+    except IntegrityError:
+        pass  # the same file checked twice at once: recorded by the other request
+    finally:
+        session.close()
+
+
 def _check(poll: Poll, text: str) -> dict[str, Any]:
     """Check a pasted challenge file; the verdict and, if it matches, the revealed choices."""
     assert poll.manifest is not None
@@ -83,6 +104,8 @@ def _check(poll: Poll, text: str) -> dict[str, Any]:
     if result.matches:
         for subject, choice in zip(manifest.subjects, result.choices, strict=True):
             rows.append((subject.name, None if choice is None else grades[choice]))
+    if result.matches:
+        _never_cast(poll.id, result.tracking_hash)
     return {
         "ok": result.matches,
         "malformed": False,
@@ -94,8 +117,8 @@ def _check(poll: Poll, text: str) -> dict[str, Any]:
 
 @bp.post("/api/polls/<int(max=2147483647):poll_id>/challenges")
 def check_api(poll_id: int) -> tuple[Response, int]:
-    """The booth's inline check of a challenge file: a verdict, nothing stored (JSON, no CSRF:
-    it changes nothing)."""
+    """The booth's inline check of a challenge file: a verdict (JSON). A matching file's ballot
+    is recorded as challenged, so it can never be cast; nothing else is stored."""
     poll = _poll(poll_id)
     if poll.manifest is None:
         raise errors.poll_not_open(poll.state)
@@ -137,4 +160,6 @@ def check(poll_id: int) -> tuple[str, int]:
     return render_template("booth/check.html", poll=poll, form=form, result=result), status
 
 
-csrf.exempt(check_api)  # a verdict only: nothing is stored or changed
+# No CSRF token: the only thing stored is that a ballot whose randomness the caller already
+# holds may not be cast, which no other site can use against a voter.
+csrf.exempt(check_api)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from ballot import errors
 from ballot.db import write_lock
 from ballot.errors import CastError, NotFound
-from ballot.models import Ballot, Credential, Poll
+from ballot.models import Ballot, ChallengedBallot, Credential, Poll
 from tally.ballots import BallotError, tracking_code, verify_ballot
 from tally.board import next_head
 from tally.canonical import CanonicalError, canonical_json, parse_json
@@ -118,6 +118,14 @@ def cast(session: Session, poll_id: int, ballot_json: bytes | str) -> Receipt:
                 raise NotFound("cuộc biểu quyết", "poll")
             if locked.state != "open" or locked.board_head is None:
                 raise errors.poll_not_open(locked.state)
+            challenged = session.scalar(
+                select(ChallengedBallot.id).where(
+                    ChallengedBallot.poll_id == poll_id,
+                    ChallengedBallot.tracking_hash == verified.tracking_hash.hex(),
+                )
+            )
+            if challenged is not None:
+                raise errors.challenged_ballot()
             spent = _typing_cast(
                 CursorResult[Any],
                 session.execute(

@@ -42,7 +42,18 @@ class CheckReport:
 
 def _check_audit(report: CheckReport, session: Session, chain: int, what: str) -> None:
     result = check_chain(audit.chain_lines(session, chain), chain)
-    if result.ok:
+    stored = audit.stored_head(session, chain)
+    if result.ok and stored != ((result.entries, result.head) if result.entries else None):
+        seq, head = stored or (0, "-")
+        report.add(
+            False,
+            f"nhật ký {what} bị xóa/sửa ở cuối: đầu chuỗi ghi cùng mục mới nhất là mục {seq} "
+            f"({head}), nhật ký hiện dừng ở mục {result.entries} ({result.head})",
+            f"audit log ({what}) cut or changed at its end: the head written with the newest "
+            f"entry is entry {seq} ({head}), the log now ends at entry {result.entries} "
+            f"({result.head})",
+        )
+    elif result.ok:
         report.add(
             True,
             f"nhật ký {what}: {result.entries} mục, chuỗi băm nguyên vẹn, đầu chuỗi {result.head}",

@@ -88,6 +88,17 @@ def used_credential() -> CastError:
     )
 
 
+def challenged_ballot() -> CastError:
+    return CastError(
+        409,
+        "challenged_ballot",
+        "Phiếu này đã được kiểm tra (lộ lựa chọn) nên không thể bỏ; hãy mã hóa lại phiếu. "
+        "Phiếu xác thực chưa bị dùng.",
+        "This ballot was challenged (its choices were revealed), so it cannot be cast; encrypt "
+        "the ballot again. The credential is still unused.",
+    )
+
+
 def write_conflict() -> CastError:
     return CastError(
         409,

@@ -163,6 +163,29 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
 
 
+class AuditHead(Base):
+    """The newest entry of each audit chain, written in the same transaction as the entry: a
+    deleted last entry no longer matches it (``ballot check``)."""
+
+    __tablename__ = "audit_head"
+
+    chain: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class ChallengedBallot(Base):
+    """A ballot whose choices and randomness were revealed to the service's challenge check: it
+    can never be cast. Only its tracking hash is kept, never what it revealed."""
+
+    __tablename__ = "challenged_ballot"
+    __table_args__ = (UniqueConstraint("poll_id", "tracking_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), index=True)
+    tracking_hash: Mapped[str] = mapped_column(String(64))
+
+
 class PollCount(Base):
     """A closed poll's count: the published aggregate, then the finished audit bundle."""
 

@@ -287,7 +287,9 @@ def paths() -> dict[str, Any]:
                     ),
                     "403": _error("`unknown_credential`, `voided_credential`."),
                     "404": NOT_FOUND,
-                    "409": _error("`credential_used`, `poll_not_open`, `write_conflict`."),
+                    "409": _error(
+                        "`credential_used`, `challenged_ballot`, `poll_not_open`, `write_conflict`."
+                    ),
                     "405": WRONG_METHOD,
                     "413": _error(f"`too_large`: more than {limit_kib} KiB."),
                     "429": RATE_LIMITED,
@@ -387,7 +389,10 @@ def paths() -> dict[str, Any]:
         f"{poll}/challenges": {
             "post": {
                 "operationId": "check_challenge",
-                "summary": "Check a challenged ballot (Benaloh): a verdict; nothing is stored.",
+                "summary": "Check a challenged ballot (Benaloh): a verdict.",
+                "description": "When the file matches, the ballot's tracking hash is recorded"
+                " and casting that ballot is refused (`challenged_ballot`); nothing else is"
+                " stored.",
                 "parameters": [POLL_ID],
                 "requestBody": _json_body(
                     "Challenge", f"A tally-challenge/1 file, at most {MAX_CHALLENGE_KIB} KiB."

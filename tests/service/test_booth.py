@@ -9,6 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+
+from ballot import db
+from ballot.models import ChallengedBallot
+from ballot.models import Credential as CredentialRow
 from tally.ballots import encrypt_ballot, encrypt_ballot_with_randomness, randomness_to_json
 from tally.credentials import Credential
 
@@ -88,6 +93,18 @@ def test_checker_confirms_a_challenge_and_catches_a_lie(poll: OpenPoll) -> None:
     no_token = poll.client.post("/polls/1/check", data={"challenge": json.dumps(challenge)})
     assert no_token.status_code == 400
     assert poll.board()["count"] == 0  # checking never casts
+
+    # The challenged ballot revealed its choices: it can never be cast; the slip still votes.
+    refused = poll.post(challenge["ballot"])
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["code"] == "challenged_ballot"
+    assert poll.board()["count"] == 0
+    with poll.app.app_context():
+        assert db.get_session().scalar(select(func.count()).where(CredentialRow.used)) == 0
+        stored = db.get_session().scalars(select(ChallengedBallot)).all()
+        assert [(c.poll_id, len(c.tracking_hash)) for c in stored] == [(1, 64)]
+    fresh = encrypt_ballot(poll.manifest.context, poll.credential(0), choices)
+    assert poll.post(fresh).status_code == 201
 
 
 def test_tally_check_challenge_command(poll: OpenPoll, tmp_path: Path) -> None:

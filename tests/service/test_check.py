@@ -40,6 +40,17 @@ def _middle_event(session: Session) -> int:
     return ids[len(ids) // 2]
 
 
+def _newest_events(session: Session, chain: int, count: int) -> list[int]:
+    ids = session.scalars(
+        select(AuditEvent.id)
+        .where(AuditEvent.chain == chain)
+        .order_by(AuditEvent.seq.desc())
+        .limit(count)
+    ).all()
+    assert len(ids) == count
+    return list(ids)
+
+
 def _edit_ballot(session: Session) -> None:
     row = session.scalars(select(Ballot).where(Ballot.position == 2)).one()
     row.ballot = row.ballot.replace('"a":"', '"a":"0', 1)[:-1]
@@ -51,6 +62,12 @@ TAMPERING: dict[str, Callable[[Session], Any]] = {
     ),
     "audit entry edited": lambda s: s.execute(
         update(AuditEvent).where(AuditEvent.id == _middle_event(s)).values(actor="someone-else")
+    ),
+    "newest audit entry deleted": lambda s: s.execute(
+        delete(AuditEvent).where(AuditEvent.id.in_(_newest_events(s, 1, 1)))
+    ),
+    "newest service log entry deleted": lambda s: s.execute(
+        delete(AuditEvent).where(AuditEvent.id.in_(_newest_events(s, 0, 1)))
     ),
     "ballot deleted": lambda s: s.execute(delete(Ballot).where(Ballot.position == 2)),
     "ballot edited": _edit_ballot,

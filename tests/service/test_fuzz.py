@@ -539,8 +539,9 @@ def test_mutated_shares_are_refused_and_the_trustee_can_still_send(
 
 def test_mutated_challenges_get_a_verdict_or_a_400(poll: OpenPoll) -> None:
     """The booth's inline Benaloh check (``POST /api/polls/<id>/challenges``): a genuine file
-    matches; a changed one is a verdict of no match or a 400, never a crash, and nothing is
-    stored either way."""
+    matches; a changed one is a verdict of no match or a 400, never a crash. Nothing is stored
+    but the challenged ballots' tracking hashes: the genuine one is then refused at cast, and the
+    slip still votes with a fresh encryption."""
     poll.app.config.update(UNLIMITED)
     ctx = poll.manifest.context
     ballot, randomness = encrypt_ballot_with_randomness(ctx, poll.credential(0), [1] * ctx.subjects)
@@ -568,7 +569,11 @@ def test_mutated_challenges_get_a_verdict_or_a_400(poll: OpenPoll) -> None:
 
     checked()
     assert snapshot(poll.app) == before
-    assert poll.post(ballot).status_code == 201  # (a real booth never casts a challenged one)
+    refused = poll.post(ballot)
+    assert refused.status_code == 409 and api_error(refused)["code"] == "challenged_ballot"
+    assert snapshot(poll.app) == before  # the slip is not burned
+    fresh = encrypt_ballot(ctx, poll.credential(0), [1] * ctx.subjects)
+    assert poll.post(fresh).status_code == 201
 
 
 ODD_TEXT = ("\x00", "a\x00b", "0" * 63 + "\x00", "\ud800", "é" * 64, " " * 64, "", "A" * 64)
