@@ -102,7 +102,16 @@ def board(poll_id: int) -> str:
         search=search,
         query=query,
         finished=_finished(poll_id),
+        commitment=_commitment(poll),
     )
+
+
+def _commitment(poll: Poll) -> str | None:
+    """The credential commitment fixed in the manifest at opening (None before)."""
+    if poll.manifest is None:
+        return None
+    manifest = parse_json(poll.manifest.encode("utf-8"))
+    return str(manifest["election"]["credentials"]["commitment"])
 
 
 def _counted(poll_id: int) -> tuple[Poll, dict[str, Any], dict[str, bytes]]:

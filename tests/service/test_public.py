@@ -12,6 +12,8 @@ from werkzeug.test import TestResponse
 from ballot import db
 from ballot.models import Poll, Trustee
 from tally.ballots import encrypt_ballot
+from tally.bundle import read_bundle
+from tally.canonical import parse_json
 from tally.rules import UNDETERMINED_VI
 
 from .conftest import OpenPoll, prepare_poll, run
@@ -165,6 +167,9 @@ def test_record_after_count(app: Flask, tmp_path: Path) -> None:
     assert html.count('class="signature"') == 3  # two committee members and the chair
     assert "Chủ trì hội nghị" in html
     assert re.search(r'id="record-sha256">[0-9a-f]{64}<', html)
+    # The key an auditor passes to `tally verify --signer-key` is printed in full.
+    record = parse_json(read_bundle(poll.client.get("/api/polls/1/bundle").data)["record.json"])
+    assert f'id="signer-key">{record["signer"]["public_key"]}<' in html
 
     # Subjects in record order, each with its counts, blank and grade.
     rows = re.findall(r'<tr class="subject" data-key="[^"]+">(.*?)</tr>', html, re.S)
@@ -191,6 +196,9 @@ def test_record_after_count(app: Flask, tmp_path: Path) -> None:
 
     board = text_of(poll.client.get("/polls/1/board"))
     assert "/polls/1/record" in board and "/polls/1/results" in board
+    assert 'id="bundle-link" href="/api/polls/1/bundle"' in board
+    commitment = poll.manifest.data["election"]["credentials"]["commitment"]
+    assert f'id="credential-commitment">{commitment}<' in board
 
 
 def test_unknown_poll_is_404(app: Flask) -> None:
