@@ -13,8 +13,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request
-from flask_wtf.csrf import CSRFProtect
+from flask import Flask, Response, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
 csrf = CSRFProtect()
 
@@ -65,6 +65,22 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+def _csrf_error(_exc: CSRFError) -> tuple[str, int]:
+    """A form without its token, on a page with no error handler of its own (the login, the
+    challenge checker): a bilingual page, nothing changed."""
+    from ballot.errors import ServiceError
+
+    error = ServiceError(
+        400,
+        "csrf",
+        "Biểu mẫu thiếu mã bảo vệ hoặc mã đã hết hạn; không có gì thay đổi. Hãy tải lại trang"
+        " rồi thử lại.",
+        "The form's protection token is missing or has expired; nothing was changed. Reload the"
+        " page and try again.",
+    )
+    return render_template("public_error.html", error=error), 400
+
+
 def _security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
@@ -97,6 +113,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         BOOTH_IDLE_SECONDS=int(os.environ.get("BALLOT_BOOTH_IDLE_SECONDS", "180")),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Every page says Referrer-Policy: no-referrer, so browsers send no Referer: Flask-WTF's
+        # HTTPS referrer check would refuse every form. The CSRF token and the SameSite
+        # cookie protect the forms.
+        WTF_CSRF_SSL_STRICT=False,
         JSON_AS_ASCII=False,
     )
     app.config.update(config)
@@ -135,6 +155,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(openapi.bp)  # GET /api/openapi.json; JSON errors under /api/
     limits.init_app(app)  # rate limits on the registered views (ballot/limits.py)
     app.jinja_env.globals["current_operator"] = auth.current_operator
+    app.register_error_handler(CSRFError, _csrf_error)
     app.after_request(_security_headers)
     app.after_request(_log_request)
     cli.init_app(app)
