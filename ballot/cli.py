@@ -556,12 +556,15 @@ def count_group() -> None:
 @click.option(
     "--out-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="thư mục cho Ban kiểm phiếu / folder for the trustees (manifest, ballots, aggregate)",
+    default=None,
+    help="thư mục cho Ban kiểm phiếu / folder for the trustees (manifest, ballots, aggregate);"
+    " mặc định / default: out/poll-<POLL>-count",
 )
 @with_appcontext
-def count_start(poll: int, out_dir: Path) -> None:
+def count_start(poll: int, out_dir: Path | None) -> None:
     """Tính tổng mã hóa và công bố cho Ban kiểm phiếu / publish the aggregate for the trustees."""
+    if out_dir is None:
+        out_dir = Path("out") / f"poll-{poll}-count"
     try:
         with db.transaction() as session:
             published = start_count(session, poll, actor=_actor())

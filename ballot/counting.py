@@ -22,7 +22,7 @@ from ballot.casting import poll_manifest
 from ballot.errors import ServiceError
 from ballot.models import Ballot, CountShare, Credential, Poll, PollCount, Trustee
 from ballot.polls import get_poll
-from tally.bundle import bundle_bytes
+from tally.bundle import bundle_bytes, read_bundle
 from tally.canonical import CanonicalError, canonical_json, parse_json, sha256_hex
 from tally.counting import CountingError, board_aggregate, board_file, finish
 from tally.manifest import Manifest, ManifestError
@@ -243,6 +243,35 @@ def parse_share(data: bytes | str) -> Any:
         ) from None
 
 
+def linked_grades(session: Session, poll: Poll, manifest: Manifest) -> dict[str, str]:
+    """Grades decided in the conference's other counted polls for the subjects this poll's
+    subjects link to (a head's unit, a collective's organization), read from their bundles.
+    A linked subject whose poll is not counted yet is left out: the record says not checked."""
+    own = {s.key for s in manifest.subjects}
+    wanted = {
+        ref for s in manifest.subjects for ref in (s.heads, s.part_of) if ref and ref not in own
+    }
+    found: dict[str, str] = {}
+    if not wanted:
+        return found
+    others = session.execute(
+        select(PollCount.bundle)
+        .join(Poll, Poll.id == PollCount.poll_id)
+        .where(
+            Poll.conference_id == poll.conference_id,
+            Poll.id != poll.id,
+            PollCount.bundle.is_not(None),
+        )
+        .order_by(Poll.id)
+    ).scalars()
+    for bundle in others:
+        result = parse_json(read_bundle(bundle)["result.json"])
+        for row in result["subjects"]:
+            if row["key"] in wanted and row["grade"] in manifest.rules.grade_codes:
+                found.setdefault(row["key"], row["grade"])
+    return found
+
+
 def finish_count(
     session: Session, poll_id: int, signer: ServiceKey, actor: str = "cli"
 ) -> dict[str, Any]:
@@ -288,6 +317,7 @@ def finish_count(
             created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             # The poll's log up to now; the count.finish event itself follows the bundle.
             audit_jsonl=audit.chain_jsonl(session, poll_id),
+            external_grades=linked_grades(session, poll, manifest),
         )
     except CountingError as exc:
         raise CountError(

@@ -6,7 +6,7 @@ The service and ``tally demo-election`` both go through these functions, and the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tally.audit import audit_chain, check_jsonl
@@ -102,8 +102,15 @@ def decrypt_counts(
 
 
 def poll_result(
-    manifest: Manifest, counts: Sequence[Sequence[int]], blanks: Sequence[int], cast: int
+    manifest: Manifest,
+    counts: Sequence[Sequence[int]],
+    blanks: Sequence[int],
+    cast: int,
+    external_grades: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
+    """Grade the poll. ``external_grades``: the grades of linked subjects (a head's unit, a
+    collective's organization) decided in other, already counted polls of the conference;
+    they are written to the result as ``linked`` so that the verifier recomputes the same."""
     evaluated = evaluate_poll(
         manifest.rules,
         manifest.subjects,
@@ -112,6 +119,7 @@ def poll_result(
         cast=cast,
         present=manifest.present,
         members=manifest.members,
+        external_grades=external_grades,
     )
     return {"format": RESULT_FORMAT, "poll": manifest.fingerprint.hex(), **evaluated}
 
@@ -141,6 +149,7 @@ def finish(
     voided: int,
     created_at: str,
     audit_jsonl: bytes,
+    external_grades: Mapping[str, str] | None = None,
 ) -> dict[str, bytes]:
     """Combine, grade and sign: return every member of the audit bundle.
 
@@ -155,7 +164,7 @@ def finish(
         raise CountingError(str(exc)) from None
     cast = int(aggregate["ballot_count"])
     try:
-        result = poll_result(manifest, counts, blanks, cast)
+        result = poll_result(manifest, counts, blanks, cast, external_grades)
     except ValueError as exc:
         raise CountingError(f"the rule set cannot grade these figures: {exc}") from None
     audit = check_jsonl(audit_jsonl, audit_chain(manifest_data))

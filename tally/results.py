@@ -240,6 +240,32 @@ def evaluate_poll(
             and rules.grade_index(own) < rules.grade_index(other)
         )
 
+    # A head's unit or a collective's organization is often graded in another poll of the same
+    # conference: its grade comes in ``external_grades`` once that poll is counted. A link whose
+    # grade is not known is reported as not checked, never skipped silently.
+    links = [
+        (s, ref)
+        for s in subjects
+        for ref in (
+            s.heads if rules.head_not_above_unit else None,
+            s.part_of if rules.collective_not_above_organization else None,
+        )
+        if ref is not None and ref not in grades
+    ]
+    linked = {ref: external.get(ref) for _s, ref in links}
+    for s, ref in links:
+        if external.get(ref) is None:
+            warnings.append(
+                _warning(
+                    f"Chưa đối chiếu “{s.name}” với “{ref}”: “{ref}” được xếp loại ở cuộc biểu"
+                    " quyết khác, chưa kiểm phiếu xong khi lập biên bản này.",
+                    f"“{s.name}” not checked against “{ref}”: “{ref}” is graded in another"
+                    " poll, not yet counted when this record was made.",
+                    "linked_not_checked",
+                    [s.key, ref],
+                )
+            )
+
     if rules.head_not_above_unit:
         for s in subjects:
             if s.heads is None:
@@ -302,6 +328,7 @@ def evaluate_poll(
         "cast": cast,
         "subjects": rows,
         "warnings": warnings,
+        **({"linked": linked} if linked else {}),
     }
 
 

@@ -148,6 +148,7 @@ def verify_bundle(
                 tally_doc["counts"],
                 tally_doc["blanks"],
                 tally_doc["aggregate"]["ballot_count"],
+                _linked_grades(result),
             )
             diff = _differences(expected, result)
         except ValueError as exc:  # e.g. more ballots cast than members present
@@ -167,6 +168,15 @@ def verify_bundle(
 
     _check_record(report, manifest, files, result, tally_doc, signer_key, audit)
     return report
+
+
+def _linked_grades(result: Any) -> dict[str, str] | None:
+    """The grades of linked subjects from other polls that the result says it used (to be
+    compared with those polls' own bundles); the recomputed result must say the same."""
+    linked = result.get("linked") if isinstance(result, dict) else None
+    if not isinstance(linked, dict):
+        return None
+    return {k: v for k, v in linked.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def check_board(

@@ -271,3 +271,19 @@ def test_wrong_shares_are_refused_and_nothing_is_stored(counting: Counting) -> N
         app, "count", "share", "1", str(counting.share_file(0, good))
     )
     assert stored(app) == after
+
+
+def test_count_start_writes_the_trustees_files_to_a_default_folder(
+    poll: OpenPoll, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ballot count start POLL` as the issue writes it: the files go to out/poll-<POLL>-count."""
+    cast_and_close(poll)
+    monkeypatch.chdir(tmp_path)
+    output = run(poll.app, "count", "start", "1")
+    folder = tmp_path / "out" / "poll-1-count"
+    assert str(Path("out") / "poll-1-count") in output
+    assert {p.name for p in folder.iterdir()} >= {
+        "manifest.json",
+        "ballots.jsonl",
+        "aggregate.json",
+    }

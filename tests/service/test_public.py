@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
@@ -12,9 +13,10 @@ from werkzeug.test import TestResponse
 from ballot import db
 from ballot.models import Poll, Trustee
 from tally.ballots import encrypt_ballot
-from tally.bundle import read_bundle
-from tally.canonical import parse_json
+from tally.bundle import bundle_bytes, read_bundle
+from tally.canonical import canonical_json, parse_json
 from tally.rules import UNDETERMINED_VI
+from tally.verify import verify_bundle
 
 from .conftest import OpenPoll, prepare_poll, run
 from .test_counting import Counting, cast_and_close, expected_counts
@@ -208,3 +210,48 @@ def test_unknown_poll_is_404(app: Flask) -> None:
         assert response.status_code == 404
         html = text_of(response)
         assert "Không tìm thấy" in html and "Not found" in html
+
+
+def _result(poll: OpenPoll) -> dict[str, Any]:
+    files = read_bundle(poll.client.get(f"/api/polls/{poll.poll_id}/bundle").data)
+    return parse_json(files["result.json"])  # type: ignore[no-any-return]
+
+
+def test_links_to_subjects_graded_in_other_polls(conference: Flask, tmp_path: Path) -> None:
+    """The sample conference: a member heads the Đảng bộ tỉnh (poll 3), the Standing Committee
+    collective leads it (poll 2). Counted before poll 3, the link is reported as not checked;
+    after it, the Đảng bộ tỉnh's grade is used, recorded in the result, and verified."""
+    app = conference
+    polls = {pid: prepare_poll(app, tmp_path, pid, 5) for pid in (1, 2, 3)}
+
+    finish(polls[2], tmp_path / "out-2")
+    early = _result(polls[2])
+    assert early["linked"] == {"dang-bo-tinh": None}
+    [unchecked] = [w for w in early["warnings"] if w["check"] == "linked_not_checked"]
+    assert unchecked["subjects"] == ["tap-the-btv", "dang-bo-tinh"]
+    record = text_of(polls[2].client.get("/polls/2/record"))
+    assert "Chưa đối chiếu" in record and "not checked" in record
+
+    finish(polls[3], tmp_path / "out-3")
+    organization = _result(polls[3])["subjects"][0]["grade"]
+    assert organization in GRADE_NAMES
+
+    finish(polls[1], tmp_path / "out-1")
+    later = _result(polls[1])
+    assert later["linked"] == {"dang-bo-tinh": organization}
+    assert not [w for w in later["warnings"] if w["check"] == "linked_not_checked"]
+    head = next(s for s in later["subjects"] if s["key"] == "ubtv-01")["grade"]
+    order = list(GRADE_NAMES)
+    above = head is not None and order.index(head) < order.index(organization)
+    flagged = [w for w in later["warnings"] if w["check"] == "head_not_above_unit"]
+    assert bool(flagged) == above
+    bundle = polls[1].client.get("/api/polls/1/bundle").data
+    assert verify_bundle(bundle).ok
+    # The verifier grades again with the linked grade the result names: a result that drops it
+    # (and so its warnings) is not what the rule set gives.
+    files = read_bundle(bundle)
+    changed = parse_json(files["result.json"])
+    del changed["linked"]
+    files["result.json"] = canonical_json(changed)
+    checks = {c.name: c.ok for c in verify_bundle(bundle_bytes(files)).checks}
+    assert checks["result.grades"] is False
