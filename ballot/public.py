@@ -40,7 +40,7 @@ DENOMINATORS: dict[str, tuple[str, str]] = {
     "present": ("Số thành viên có mặt", "members present"),
     "members": ("Tổng số thành viên", "incumbent members"),
 }
-KIND_ORDER = {"organization": 0, "collective": 1, "individual": 2}
+KIND_ORDER = {"organization": 0, "collective": 1, "individual": 2}  # subordinate organizations: 3
 KINDS: dict[str, tuple[str, str]] = {
     "organization": ("Tổ chức", "organization"),
     "collective": ("Tập thể", "collective"),
@@ -134,9 +134,36 @@ def _percent(text: str) -> str:
     return f"{text.replace('.', ',')} %"
 
 
-def _subjects(record: dict[str, Any], grades: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """The record's subjects, organization first, then collectives, then individuals (stable)."""
-    rows = sorted(record["subjects"], key=lambda s: KIND_ORDER.get(s["kind"], len(KIND_ORDER)))
+def record_order(subjects: list[dict[str, Any]], links: dict[str, list[str]]) -> list[int]:
+    """Indexes of ``subjects`` in the record's order: the party organization (the Đảng bộ tỉnh),
+    the leading collective, the members, then subordinate organizations; ballot order within each.
+
+    ``links`` maps a subject's key to the keys it names in ``heads`` / ``part_of``. The main
+    organization is one that a subject of the poll heads or is part of; with no such link, the
+    first organization on the ballot. Every other organization counts as subordinate.
+    """
+    organizations = [s["key"] for s in subjects if s["kind"] == "organization"]
+    linked = {ref for refs in links.values() for ref in refs}
+    main = {key for key in organizations if key in linked} or set(organizations[:1])
+
+    def rank(index: int) -> int:
+        subject = subjects[index]
+        if subject["kind"] == "organization":
+            return 0 if subject["key"] in main else 3
+        return KIND_ORDER.get(subject["kind"], len(KIND_ORDER))
+
+    return sorted(range(len(subjects)), key=rank)
+
+
+def _subjects(
+    record: dict[str, Any], grades: list[dict[str, str]], files: dict[str, bytes]
+) -> list[dict[str, Any]]:
+    manifest = parse_json(files["manifest.json"])
+    links = {
+        s["key"]: [ref for ref in (s.get("heads"), s.get("part_of")) if ref]
+        for s in manifest["election"]["subjects"]
+    }
+    rows = [record["subjects"][i] for i in record_order(record["subjects"], links)]
     names = {g["code"]: g for g in grades}
     out = []
     for s in rows:
@@ -176,7 +203,7 @@ def record(poll_id: int) -> str:
         poll=poll,
         record=rec,
         grades=grades,
-        subjects=_subjects(rec, grades),
+        subjects=_subjects(rec, grades, files),
         record_sha256=sha256_hex(files["record.json"]),
     )
 
@@ -190,5 +217,5 @@ def results(poll_id: int) -> str:
         poll=poll,
         record=rec,
         grades=grades,
-        subjects=_subjects(rec, grades),
+        subjects=_subjects(rec, grades, files),
     )

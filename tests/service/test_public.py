@@ -12,6 +12,7 @@ from werkzeug.test import TestResponse
 
 from ballot import db
 from ballot.models import Poll, Trustee
+from ballot.public import record_order
 from tally.ballots import encrypt_ballot
 from tally.bundle import bundle_bytes, read_bundle
 from tally.canonical import canonical_json, parse_json
@@ -255,3 +256,21 @@ def test_links_to_subjects_graded_in_other_polls(conference: Flask, tmp_path: Pa
     files["result.json"] = canonical_json(changed)
     checks = {c.name: c.ok for c in verify_bundle(bundle_bytes(files)).checks}
     assert checks["result.grades"] is False
+
+
+def test_record_order_puts_subordinate_organizations_last() -> None:
+    """Đảng bộ tỉnh, the Standing Committee collective, the members, subordinate organizations."""
+    ballot = [
+        {"key": "db-huyen-a", "kind": "organization"},
+        {"key": "ubtv-01", "kind": "individual"},
+        {"key": "tap-the", "kind": "collective"},
+        {"key": "dang-bo-tinh", "kind": "organization"},
+        {"key": "ubtv-02", "kind": "individual"},
+        {"key": "db-huyen-b", "kind": "organization"},
+    ]
+    links = {"ubtv-01": ["dang-bo-tinh"], "tap-the": ["dang-bo-tinh"]}
+    ordered = [ballot[i]["key"] for i in record_order(ballot, links)]
+    assert ordered == ["dang-bo-tinh", "tap-the", "ubtv-01", "ubtv-02", "db-huyen-a", "db-huyen-b"]
+    # No link names an organization: the first on the ballot is taken as the main one.
+    ordered = [ballot[i]["key"] for i in record_order(ballot, {})]
+    assert ordered == ["db-huyen-a", "tap-the", "ubtv-01", "ubtv-02", "dang-bo-tinh", "db-huyen-b"]
