@@ -37,6 +37,14 @@ def _database_text(served: Served) -> str:
         return "\n".join(conn.iterdump())
 
 
+def _assert_no_plaintext(text: str, choices: list[int | None]) -> None:
+    """No choice in the clear: not the choices list in any spelling, no revealed randomness (a
+    ballot's own ``answers[].choices`` are ciphertexts with proofs)."""
+    assert '"randomness"' not in text
+    for spelling in (json.dumps(choices), json.dumps(choices, separators=(",", ":"))):
+        assert spelling not in text
+
+
 def test_scan_vote_review_cast_receipt_reset(page: Any, served: Served) -> None:
     code = served.poll.codes[0]
     sent: list[str] = []
@@ -81,6 +89,9 @@ def test_scan_vote_review_cast_receipt_reset(page: Any, served: Served) -> None:
     assert set(ballot) == {"format", "poll", "credential", "answers", "signature"}
     for text in (served.log_text(), _database_text(served)):
         assert code not in text and bare not in text
+        _assert_no_plaintext(text, [1, 0, 2, 3, None] * 3)
+    assert "randomness" not in posted[0]
+    _assert_no_plaintext(posted[0], [1, 0, 2, 3, None] * 3)
     assert "POST /api/polls/1/ballots 201" in served.log_text()
 
 
@@ -131,7 +142,7 @@ def test_challenge_is_checked_and_never_cast(page: Any, served: Served) -> None:
     challenged = page.locator("#challenge-code").inner_text().strip()
     challenge = page.locator("#challenge-json").input_value()
     assert json.loads(challenge)["format"] == "tally-challenge/1"
-    # The booth had the server check it at once (stored nothing), and shows the verdict.
+    # The booth had the server check it at once, and shows the verdict.
     verdict = page.locator("#challenge-verdict")
     verdict.wait_for(state="visible")
     assert "KHỚP" in verdict.inner_text() and "KHÔNG" not in verdict.inner_text()
@@ -167,6 +178,20 @@ def test_challenge_is_checked_and_never_cast(page: Any, served: Served) -> None:
     cast = page.locator("#receipt-code").inner_text().strip()
     assert cast != challenged
     assert [e["tracking_code"] for e in _board(served)["entries"]] == [cast]
+
+    # The server checked the revealed choices but kept none of them, and no randomness: only
+    # the challenged ballot's tracking hash, so that it can never be cast.
+    revealed = json.loads(challenge)
+    for text in (served.log_text(), _database_text(served)):
+        _assert_no_plaintext(text, revealed["choices"])
+        for row in revealed["randomness"]:
+            assert not any(r in text for r in row)
+    with sqlite3.connect(served.database) as conn:
+        stored = conn.execute("SELECT poll_id, tracking_hash FROM challenged_ballot").fetchall()
+    assert [(poll, len(hashed)) for poll, hashed in stored] == [(1, 64)]
+    refused = served.poll.post(revealed["ballot"])
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["code"] == "challenged_ballot"
 
 
 def test_closed_poll_page(page: Any, served: Served) -> None:
