@@ -640,6 +640,25 @@ def export_command(poll: int, out: Path) -> None:
     click.echo(f"Gói kiểm toán / audit bundle: {out} ({len(data)} bytes); tally verify {out}")
 
 
+def startup_problem() -> str | None:
+    """Why the current app must not serve (``ballot serve`` and ``ballot.wsgi`` ask), or None:
+    the database not at the newest revision, or a key file others can read."""
+    problem = _schema_problem(db.engine())
+    if problem is not None:
+        return problem
+    try:  # a key others can read is refused here, before any page is served
+        ServiceKey.load_or_create(signing_key_path())
+    except KeyFileError as exc:
+        return f"khóa ký biên bản / record-signing key: {exc}"
+    session_key = Path(current_app.instance_path) / "secret_key"
+    if session_key.exists() and session_key.stat().st_mode & 0o077:
+        return (
+            f"khóa phiên / session key {session_key}: người khác đọc được; chạy / others can read"
+            f" it; run: chmod 600 {session_key}"
+        )
+    return None
+
+
 def _schema_problem(engine: Engine) -> str | None:
     """Why the database cannot be served (not initialised, out of date, unreachable), or None.
 
@@ -703,12 +722,7 @@ def _url_host(host: str) -> str:
 @with_appcontext
 def serve_command(host: str, port: int, threads: int) -> None:
     """Chạy máy chủ (waitress) / serve the booth and API with waitress (production server)."""
-    problem = _schema_problem(db.engine())
-    if problem is None:
-        try:  # a key others can read is refused here, before any page is served
-            ServiceKey.load_or_create(signing_key_path())
-        except KeyFileError as exc:
-            problem = f"khóa ký biên bản / record-signing key: {exc}"
+    problem = startup_problem()
     if problem is not None:
         raise click.ClickException(f"không khởi động máy chủ / not starting the server: {problem}")
 

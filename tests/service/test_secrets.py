@@ -145,6 +145,41 @@ def test_serve_refuses_a_signing_key_others_can_read(app: Flask, tmp_path: Path)
     assert str(key) in output and "chmod 600" in output
 
 
+def _server_env(app: Flask) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        BALLOT_INSTANCE=app.instance_path,
+        BALLOT_DATABASE_URL=app.config["DATABASE_URL"],
+        BALLOT_KEYS_DIR=app.config["KEYS_DIR"],
+        PYTHONIOENCODING="utf-8",
+    )
+    for name in ("FLASK_APP", "FLASK_DEBUG"):
+        env.pop(name, None)
+    return env
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("which", ["signing key", "session key"])
+def test_the_wsgi_app_for_gunicorn_refuses_a_key_others_can_read(app: Flask, which: str) -> None:
+    """``ballot.wsgi:app`` (gunicorn) makes the checks of ``ballot serve``: it loads with private
+    keys and refuses, naming the file, when the record-signing or session key is readable."""
+    load = [sys.executable, "-c", "import ballot.wsgi; print('loaded', ballot.wsgi.app.name)"]
+    env = _server_env(app)
+    fine = subprocess.run(load, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert fine.returncode == 0 and "loaded ballot" in fine.stdout, fine.stderr
+    key = (
+        Path(app.config["KEYS_DIR"]) / SIGNING_KEY_FILE
+        if which == "signing key"
+        else Path(app.instance_path) / "secret_key"
+    )
+    assert key.exists()
+    key.chmod(0o644)
+    refused = subprocess.run(load, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert refused.returncode != 0 and "loaded" not in refused.stdout
+    assert "not starting the server" in refused.stderr and str(key) in refused.stderr
+    assert "chmod 600" in refused.stderr
+
+
 # --- a whole conference, then a search for every secret ------------------------------------------
 
 OPERATOR_PASSWORD = "Mật-khẩu-người-vận-hành-2023"
