@@ -32,6 +32,17 @@ def test_booth_in_english_keeps_the_rule_sets_grade_names(poll: OpenPoll) -> Non
     assert 'data-lang="en"' in page and "Review ballot" in page and "Xem lại phiếu" not in page
 
 
+def test_voters_and_trustees_pages_offer_the_language_switch(poll: OpenPoll) -> None:
+    for path in ("/booth/1", "/trustee/polls/1", "/polls/1/check"):
+        client = poll.app.test_client()
+        page = client.get(path).get_data(as_text=True)
+        assert f'href="/lang/en?next={path}"' in page, path
+        back = client.get(f"/lang/en?next={path}")
+        assert back.status_code == 302 and back.headers["Location"].endswith(path)
+        english = client.get(path).get_data(as_text=True)
+        assert "<strong>English</strong>" in english and f'href="/lang/vi?next={path}"' in english
+
+
 def test_every_interface_string_has_its_english_translation() -> None:
     """The English catalogue covers every string of the code and templates (run `make
     translations` after changing user-visible text, then translate the new entries)."""
