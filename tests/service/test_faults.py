@@ -7,6 +7,8 @@
   marked used are exactly the ballots' credentials, and the ballots without a receipt reconcile:
   re-cast, each is accepted, or refused as ``credential_used`` exactly when it is on the board.
   The auditor's ``tally.verify.check_board`` accepts the final board.
+- Two ``ballot serve`` processes on one database (SQLite, PostgreSQL): one board and chain, and a
+  slip sent to both at once is accepted exactly once.
 - The database connection lost in the middle of a cast (PostgreSQL: the backend terminated from an
   admin connection just before each statement of the cast's transaction and before its COMMIT;
   or every connection refused for a while): a 503 with the bilingual ``database_unavailable``
@@ -343,6 +345,58 @@ def test_sigkill_mid_burst_keeps_every_receipt_and_reconciles(
 
 
 # --- PostgreSQL: the connection lost during a cast ---------------------------------------------
+
+
+# --- two server processes, one database -------------------------------------------------------
+
+
+def test_two_server_processes_on_one_database_behave_as_one_service(
+    conference: Flask, database_url: str, tmp_path: Path
+) -> None:
+    """Two `ballot serve` processes on the same database (SQLite file, PostgreSQL), tablets sent
+    to either: one board, one chain; a slip sent to both at once is accepted exactly once."""
+    count = 13
+    poll = prepare_poll(conference, tmp_path, 1, count)
+    ctx = poll.manifest.context
+    bodies = [
+        json.dumps(encrypt_ballot(ctx, poll.credential(k), [k % ctx.grades] * ctx.subjects))
+        for k in range(count)
+    ]
+    with (
+        _serving(tmp_path, database_url, "server-a") as a,
+        _serving(tmp_path, database_url, "server-b") as b,
+    ):
+        servers = (a, b)
+        results: list[tuple[int, int, bytes]] = []
+        lock = threading.Lock()
+        start = threading.Barrier(2 * 6 + count - 1)
+
+        def send(k: int, server: Server) -> None:
+            start.wait()
+            status, data = _request(f"{server.base}/api/polls/1/ballots", bodies[k].encode())
+            with lock:
+                results.append((k, status, data))
+
+        # Slip 0 to both servers six times each, slips 1.. alternately, all at once.
+        threads = [threading.Thread(target=send, args=(0, servers[i % 2])) for i in range(12)]
+        threads += [
+            threading.Thread(target=send, args=(k, servers[k % 2])) for k in range(1, count)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        same_slip = [(status, data) for k, status, data in results if k == 0]
+        assert sorted(status for status, _ in same_slip) == [201] + [409] * 11, same_slip
+        for status, data in same_slip:
+            if status == 409:
+                assert json.loads(data)["error"]["code"] == "credential_used"
+        assert all(status == 201 for k, status, _ in results if k != 0), results
+        board_a, board_b = _board(a), _board(b)
+    assert board_a == board_b and board_a["count"] == count
+    _assert_chain(board_a, poll.manifest)
+    _assert_database_agrees(conference, board_a)
+    _assert_auditor_accepts(conference, poll.manifest, board_a)
 
 
 def _assert_unavailable(response: Any) -> None:
