@@ -30,7 +30,7 @@ from ballot.counting import (
     stored_bundle,
     summary_lines,
 )
-from ballot.errors import ServiceError
+from ballot.errors import NotFound, ServiceError
 from ballot.models import Conference, Poll
 from ballot.polls import (
     add_subject,
@@ -777,6 +777,30 @@ def check_command(poll: int) -> None:
     click.echo("KẾT LUẬN: không phát hiện sửa đổi / VERDICT: no tampering found")
 
 
+@click.command("audit")
+@click.argument("poll", type=int, required=False)
+@click.option(
+    "--jsonl", is_flag=True, help="in nguyên các dòng chuỗi băm / the chain's lines as JSONL"
+)
+@with_appcontext
+def audit_command(poll: int | None, jsonl: bool) -> None:
+    """Nhật ký thao tác / the audit log: a poll's chain, or (no POLL) logins, accounts,
+    conferences. Oldest first, with each entry's hash."""
+    from ballot import audit
+
+    session = db.get_session()
+    if poll is not None and session.get(Poll, poll) is None:
+        raise _fail(NotFound(f"cuộc biểu quyết số {poll}", f"poll {poll}"))
+    chain = poll if poll is not None else 0
+    if jsonl:
+        click.echo(audit.chain_jsonl(session, chain).decode("utf-8"), nl=False)
+        return
+    for line in audit.chain_lines(session, chain):
+        detail = json.dumps(line["detail"], ensure_ascii=False, sort_keys=True)
+        click.echo(f"{line['seq']:>4} {line['time']} {line['actor']} {line['action']} {detail}")
+        click.echo(f"     {line['hash']}")
+
+
 def init_app(app: Flask) -> None:
     from ballot.demo import demo_command
 
@@ -793,6 +817,7 @@ def init_app(app: Flask) -> None:
         serve_command,
         demo_command,
         check_command,
+        audit_command,
     ):
         app.cli.add_command(command)
 

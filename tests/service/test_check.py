@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ballot import db
+from ballot import audit, db
 from ballot.models import AuditEvent, Ballot, Credential
 from tally.audit import check_jsonl
 from tally.bundle import read_bundle
@@ -122,3 +122,19 @@ def test_the_bundle_carries_the_chained_log(poll: OpenPoll, tmp_path: Path) -> N
     tamper(counting.app, TAMPERING["audit entry edited"])
     code, output = check(counting.app)
     assert code == 1, output
+
+
+def test_the_audit_log_on_the_command_line(poll: OpenPoll) -> None:
+    """`ballot audit POLL` lists the poll's chain (as the operator's audit page does); `--jsonl`
+    gives exactly the lines that go into the bundle; no POLL: the service's own chain."""
+    cast_and_close(poll)
+    listed = run(poll.app, "audit", "1")
+    for action in ("credentials.mint", "poll.open", "poll.close"):
+        assert action in listed
+    lines = run(poll.app, "audit", "1", "--jsonl")
+    assert check_jsonl(lines.encode("utf-8"), 1).ok
+    with poll.app.app_context():
+        assert lines.encode("utf-8") == audit.chain_jsonl(db.get_session(), 1)
+    assert "conference.import" in run(poll.app, "audit")
+    missing = poll.app.test_cli_runner().invoke(args=["audit", "99"])
+    assert missing.exit_code != 0 and "99" in missing.output
