@@ -23,8 +23,9 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ballot import csrf, db, errors
+from ballot.casting import challenged_ciphertexts
 from ballot.errors import NotFound, ServiceError
-from ballot.models import ChallengedBallot, Poll
+from ballot.models import ChallengedCiphertext, Poll
 from tally.canonical import CanonicalError, parse_json
 from tally.challenge import ChallengeError, check_challenge_file
 from tally.manifest import parse_manifest
@@ -71,20 +72,25 @@ class ChallengeForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-def _never_cast(poll_id: int, hashed: str) -> None:
+def _never_cast(poll_id: int, ciphertexts: list[str]) -> None:
     """A ballot whose choices and randomness were revealed here can prove how it votes: record
-    its tracking hash (nothing else) so that casting it is refused."""
+    its ciphertexts' public ``a`` values (nothing else), so that no ballot reusing any of them
+    is cast, whatever proofs or signature it carries."""
     session = db.new_session()
     try:
         with session.begin():
             db.begin_write(session)
-            known = session.scalar(
-                select(ChallengedBallot.id).where(
-                    ChallengedBallot.poll_id == poll_id, ChallengedBallot.tracking_hash == hashed
+            known = set(
+                session.scalars(
+                    select(ChallengedCiphertext.a).where(
+                        ChallengedCiphertext.poll_id == poll_id,
+                        ChallengedCiphertext.a.in_(ciphertexts),
+                    )
                 )
             )
-            if known is None:
-                session.add(ChallengedBallot(poll_id=poll_id, tracking_hash=hashed))
+            for a in dict.fromkeys(ciphertexts):
+                if a not in known:
+                    session.add(ChallengedCiphertext(poll_id=poll_id, a=a))
     except IntegrityError:
         pass  # the same file checked twice at once: recorded by the other request
     finally:
@@ -105,7 +111,7 @@ def _check(poll: Poll, text: str) -> dict[str, Any]:
         for subject, choice in zip(manifest.subjects, result.choices, strict=True):
             rows.append((subject.name, None if choice is None else grades[choice]))
     if result.matches:
-        _never_cast(poll.id, result.tracking_hash)
+        _never_cast(poll.id, challenged_ciphertexts(parse_json(text.encode("utf-8"))["ballot"]))
     return {
         "ok": result.matches,
         "malformed": False,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from ballot import errors
 from ballot.db import write_lock
 from ballot.errors import CastError, NotFound
-from ballot.models import Ballot, ChallengedBallot, Credential, Poll
+from ballot.models import Ballot, ChallengedCiphertext, Credential, Poll
 from tally.ballots import BallotError, tracking_code, verify_ballot
 from tally.board import next_head
 from tally.canonical import CanonicalError, canonical_json, parse_json
@@ -85,6 +85,14 @@ def parse_ballot_body(body: bytes | str) -> Any:
         raise errors.malformed(f"JSON: {exc}") from None
 
 
+def challenged_ciphertexts(ballot: Any) -> list[str]:
+    """The ``a`` of every ciphertext of a ballot whose challenge matched (its structure was
+    checked by the match), as the cast check compares them: lowercase hex."""
+    return [
+        str(choice["a"]).lower() for answer in ballot["answers"] for choice in answer["choices"]
+    ]
+
+
 def cast(session: Session, poll_id: int, ballot_json: bytes | str) -> Receipt:
     """Accept one ballot for ``poll_id`` or raise :class:`CastError` having changed nothing.
 
@@ -119,10 +127,14 @@ def cast(session: Session, poll_id: int, ballot_json: bytes | str) -> Receipt:
             if locked.state != "open" or locked.board_head is None:
                 raise errors.poll_not_open(locked.state)
             challenged = session.scalar(
-                select(ChallengedBallot.id).where(
-                    ChallengedBallot.poll_id == poll_id,
-                    ChallengedBallot.tracking_hash == verified.tracking_hash.hex(),
+                select(ChallengedCiphertext.id)
+                .where(
+                    ChallengedCiphertext.poll_id == poll_id,
+                    ChallengedCiphertext.a.in_(
+                        [ct.a.hex() for row in verified.ciphertexts for ct in row]
+                    ),
                 )
+                .limit(1)
             )
             if challenged is not None:
                 raise errors.challenged_ballot()

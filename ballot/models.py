@@ -174,16 +174,18 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class ChallengedBallot(Base):
-    """A ballot whose choices and randomness were revealed to the service's challenge check: it
-    can never be cast. Only its tracking hash is kept, never what it revealed."""
+class ChallengedCiphertext(Base):
+    """One ciphertext of a ballot whose choices and randomness were revealed to the service's
+    challenge check. A ballot that reuses any of them (the same ``a = r·G``, so the same revealed
+    randomness) is never cast, however its proofs or signature were redone. Only the public
+    ``a`` is kept, never the choices or the randomness."""
 
-    __tablename__ = "challenged_ballot"
-    __table_args__ = (UniqueConstraint("poll_id", "tracking_hash"),)
+    __tablename__ = "challenged_ciphertext"
+    __table_args__ = (UniqueConstraint("poll_id", "a"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), index=True)
-    tracking_hash: Mapped[str] = mapped_column(String(64))
+    a: Mapped[str] = mapped_column(String(64))
 
 
 class PollCount(Base):

@@ -390,9 +390,9 @@ def paths() -> dict[str, Any]:
             "post": {
                 "operationId": "check_challenge",
                 "summary": "Check a challenged ballot (Benaloh): a verdict.",
-                "description": "When the file matches, the ballot's tracking hash is recorded"
-                " and casting that ballot is refused (`challenged_ballot`); nothing else is"
-                " stored.",
+                "description": "When the file matches, the `a` of every ciphertext of the ballot is"
+                " recorded and casting any ballot that reuses one is refused"
+                " (`challenged_ballot`); nothing else is stored.",
                 "parameters": [POLL_ID],
                 "requestBody": _json_body(
                     "Challenge", f"A tally-challenge/1 file, at most {MAX_CHALLENGE_KIB} KiB."

@@ -29,7 +29,6 @@ class ChallengeResult:
     same_poll: bool
     tracking_code: str
     choices: tuple[int | None, ...]
-    tracking_hash: str = ""  # hex: what the service records so the ballot is never cast
 
 
 def check_challenge_file(manifest: Manifest, data: Any) -> ChallengeResult:
@@ -45,10 +44,9 @@ def check_challenge_file(manifest: Manifest, data: Any) -> ChallengeResult:
         raise ChallengeError("randomness must be a list of lists")
     try:
         rs = [[scalar_from_hex(r) for r in row] for row in randomness]
-        hashed = tracking_hash(ballot)
-        code = tracking_code(hashed)
+        code = tracking_code(tracking_hash(ballot))
     except (GroupError, CanonicalError) as exc:
         raise ChallengeError(str(exc)) from None
     same_poll = ballot.get("poll") == manifest.fingerprint.hex()
     matches = same_poll and check_challenge(manifest.context, ballot, choices, rs)
-    return ChallengeResult(matches, same_poll, code, tuple(choices), hashed.hex())
+    return ChallengeResult(matches, same_poll, code, tuple(choices))

@@ -278,8 +278,9 @@ async function challenge() {
   worker.terminate();
   worker = null;
   show("screen-challenge");
-  // The server's checker re-encrypts the revealed choices (it stores nothing); the voter can also
-  // copy the file and check it offline with `tally check-challenge`.
+  // The server's checker re-encrypts the revealed choices and keeps only the ballot's public
+  // ciphertexts, so that no ballot reusing them is ever cast; the voter can also copy the file
+  // and check it offline with `tally check-challenge`.
   const verdict = $("challenge-verdict");
   const r = await fetchJson(cfg.check, {
     method: "POST",

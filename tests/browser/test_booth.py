@@ -180,15 +180,17 @@ def test_challenge_is_checked_and_never_cast(page: Any, served: Served) -> None:
     assert [e["tracking_code"] for e in _board(served)["entries"]] == [cast]
 
     # The server checked the revealed choices but kept none of them, and no randomness: only
-    # the challenged ballot's tracking hash, so that it can never be cast.
+    # the challenged ballot's ciphertexts (their public a), so that it can never be cast.
     revealed = json.loads(challenge)
     for text in (served.log_text(), _database_text(served)):
         _assert_no_plaintext(text, revealed["choices"])
         for row in revealed["randomness"]:
             assert not any(r in text for r in row)
     with sqlite3.connect(served.database) as conn:
-        stored = conn.execute("SELECT poll_id, tracking_hash FROM challenged_ballot").fetchall()
-    assert [(poll, len(hashed)) for poll, hashed in stored] == [(1, 64)]
+        stored = conn.execute("SELECT poll_id, a FROM challenged_ciphertext").fetchall()
+    assert sorted(stored) == sorted(
+        (1, c["a"]) for answer in revealed["ballot"]["answers"] for c in answer["choices"]
+    )
     refused = served.poll.post(revealed["ballot"])
     assert refused.status_code == 409
     assert refused.get_json()["error"]["code"] == "challenged_ballot"

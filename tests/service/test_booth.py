@@ -4,18 +4,26 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from ballot import db
-from ballot.models import ChallengedBallot
+from ballot.models import ChallengedCiphertext
 from ballot.models import Credential as CredentialRow
-from tally.ballots import encrypt_ballot, encrypt_ballot_with_randomness, randomness_to_json
+from tally.ballots import (
+    encrypt_ballot,
+    encrypt_ballot_with_randomness,
+    randomness_to_json,
+    tracking_hash,
+)
 from tally.credentials import Credential
+from tally.group import L, scalar_from_hex
 
 from .conftest import OpenPoll, csrf_token, run
 
@@ -101,10 +109,50 @@ def test_checker_confirms_a_challenge_and_catches_a_lie(poll: OpenPoll) -> None:
     assert poll.board()["count"] == 0
     with poll.app.app_context():
         assert db.get_session().scalar(select(func.count()).where(CredentialRow.used)) == 0
-        stored = db.get_session().scalars(select(ChallengedBallot)).all()
-        assert [(c.poll_id, len(c.tracking_hash)) for c in stored] == [(1, 64)]
+        stored = db.get_session().scalars(select(ChallengedCiphertext)).all()
+        assert {(c.poll_id, c.a) for c in stored} == {
+            (1, ct["a"]) for answer in challenge["ballot"]["answers"] for ct in answer["choices"]
+        }
     fresh = encrypt_ballot(poll.manifest.context, poll.credential(0), choices)
     assert poll.post(fresh).status_code == 201
+
+
+def test_a_challenged_ballot_redone_around_its_ciphertexts_is_refused(
+    poll: OpenPoll, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoever holds a challenge file and the slip can rebuild the ballot with the revealed
+    randomness (the same ciphertexts, so the same provable vote) and fresh proofs: another
+    tracking hash. It is refused all the same; so is one reusing a single revealed ciphertext."""
+    import tally.ballots
+
+    ctx, choices = poll.manifest.context, [1, 2, 3, 0, None] * 3
+    challenge = _challenge(poll, 2, choices)
+    assert poll.client.post("/api/polls/1/challenges", json=challenge).get_json()["matches"]
+    revealed = [scalar_from_hex(r) for row in challenge["randomness"] for r in row]
+
+    def rebuilt(randomness: list[int]) -> dict[str, Any]:
+        supply = iter(randomness)
+        with monkeypatch.context() as patch:
+            patch.setattr(tally.ballots, "random_scalar", lambda: next(supply))
+            ballot = encrypt_ballot(ctx, poll.credential(2), choices)
+        return ballot
+
+    again = rebuilt(revealed)
+
+    def ciphertexts(ballot: dict[str, Any]) -> list[tuple[str, str]]:
+        return [(c["a"], c["b"]) for answer in ballot["answers"] for c in answer["choices"]]
+
+    assert ciphertexts(again) == ciphertexts(challenge["ballot"])
+    assert tracking_hash(again) != tracking_hash(challenge["ballot"])
+    refused = poll.post(again)
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["code"] == "challenged_ballot"
+    # Only the last subject's last grade reuses its revealed randomness.
+    fresh = [int.from_bytes(os.urandom(32), "little") % L for _ in revealed]
+    partly = rebuilt(fresh[:-1] + revealed[-1:])
+    assert poll.post(partly).get_json()["error"]["code"] == "challenged_ballot"
+    assert poll.board()["count"] == 0
+    assert poll.post(encrypt_ballot(ctx, poll.credential(2), choices)).status_code == 201
 
 
 def test_tally_check_challenge_command(poll: OpenPoll, tmp_path: Path) -> None:

@@ -41,7 +41,15 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import func, select
 
 from ballot import casting, db, limits
-from ballot.models import AuditEvent, Ballot, CountShare, Credential, Poll, PollCount
+from ballot.models import (
+    AuditEvent,
+    Ballot,
+    ChallengedCiphertext,
+    CountShare,
+    Credential,
+    Poll,
+    PollCount,
+)
 from tally.ballots import (
     encrypt_ballot,
     encrypt_ballot_with_randomness,
@@ -90,6 +98,7 @@ def snapshot(app: Flask) -> dict[str, Any]:
             "bundles": s.scalar(count.where(PollCount.bundle.is_not(None))),
             "shares": s.scalar(count.select_from(CountShare)),
             "events": s.scalar(count.select_from(AuditEvent)),
+            "challenged": s.scalar(count.select_from(ChallengedCiphertext)),
         }
 
 
@@ -541,7 +550,7 @@ def test_mutated_shares_are_refused_and_the_trustee_can_still_send(
 def test_mutated_challenges_get_a_verdict_or_a_400(poll: OpenPoll) -> None:
     """The booth's inline Benaloh check (``POST /api/polls/<id>/challenges``): a genuine file
     matches; a changed one is a verdict of no match or a 400, never a crash. Nothing is stored
-    but the challenged ballots' tracking hashes: the genuine one is then refused at cast, and the
+    but the genuine ballot's ciphertexts (their ``a``), once: it is then refused at cast, and the
     slip still votes with a fresh encryption."""
     poll.app.config.update(UNLIMITED)
     ctx = poll.manifest.context
@@ -558,6 +567,8 @@ def test_mutated_challenges_get_a_verdict_or_a_400(poll: OpenPoll) -> None:
     before = snapshot(poll.app)
     response = client.post("/api/polls/1/challenges", json=valid)
     assert response.status_code == 200 and response.get_json()["matches"] is True
+    before["challenged"] += ctx.subjects * ctx.grades
+    assert snapshot(poll.app) == before
 
     @settings(FUZZ, max_examples=300)
     @given(mutated=mutations(valid))

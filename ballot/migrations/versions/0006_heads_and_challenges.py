@@ -1,5 +1,5 @@
-"""The newest entry of each audit chain (a deleted last entry is caught), and the tracking hashes
-of challenged ballots (which can never be cast).
+"""The newest entry of each audit chain (a deleted last entry is caught), and the ciphertexts of
+challenged ballots (a ballot reusing any of them is never cast).
 
 Revision ID: 0006
 Revises: 0005
@@ -25,13 +25,13 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(64), nullable=False),
     )
     op.create_table(
-        "challenged_ballot",
+        "challenged_ciphertext",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("poll_id", sa.Integer, sa.ForeignKey("poll.id"), nullable=False),
-        sa.Column("tracking_hash", sa.String(64), nullable=False),
-        sa.UniqueConstraint("poll_id", "tracking_hash"),
+        sa.Column("a", sa.String(64), nullable=False),
+        sa.UniqueConstraint("poll_id", "a"),
     )
-    op.create_index("ix_challenged_ballot_poll_id", "challenged_ballot", ["poll_id"])
+    op.create_index("ix_challenged_ciphertext_poll_id", "challenged_ciphertext", ["poll_id"])
     # The heads of the chains recorded before this revision.
     op.execute(
         "INSERT INTO audit_head (chain, seq, hash) "
@@ -41,6 +41,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_challenged_ballot_poll_id", table_name="challenged_ballot")
-    op.drop_table("challenged_ballot")
+    op.drop_index("ix_challenged_ciphertext_poll_id", table_name="challenged_ciphertext")
+    op.drop_table("challenged_ciphertext")
     op.drop_table("audit_head")
