@@ -41,10 +41,17 @@ class CheckReport:
 
 
 def _check_audit(report: CheckReport, session: Session, chain: int, what: str) -> None:
-    result = check_chain(audit.chain_lines(session, chain), chain)
+    # The head first, then the lines: an entry appended in between (a login while the check
+    # runs) only makes the chain longer than the head, which is fine; a shorter chain, or another
+    # entry at the head's place, is not.
     stored = audit.stored_head(session, chain)
-    if result.ok and stored != ((result.entries, result.head) if result.entries else None):
-        seq, head = stored or (0, "-")
+    lines = audit.chain_lines(session, chain)
+    result = check_chain(lines, chain)
+    seq, head = stored or (0, "")
+    intact = (stored is not None or not lines) and (
+        seq == 0 or (len(lines) >= seq and lines[seq - 1]["hash"] == head)
+    )
+    if result.ok and not intact:
         report.add(
             False,
             f"nhật ký {what} bị xóa/sửa ở cuối: đầu chuỗi ghi cùng mục mới nhất là mục {seq} "

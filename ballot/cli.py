@@ -730,7 +730,9 @@ def serve_command(host: str, port: int, threads: int) -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     access = logging.StreamHandler(sys.stdout)
-    access.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    # No time on the lines: the k-th accepted cast is board position k, so a time there would tie
+    # each ballot on the public board to a moment in the hall.
+    access.setFormatter(logging.Formatter("%(message)s"))
     ACCESS_LOG.addHandler(access)
     ACCESS_LOG.setLevel(logging.INFO)
     server = create_server(app, host=host, port=port, threads=threads)

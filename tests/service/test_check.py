@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ballot import audit, db
-from ballot.models import AuditEvent, Ballot, Credential
+from ballot.models import AuditEvent, AuditHead, Ballot, Credential
 from tally.audit import check_jsonl
 from tally.bundle import read_bundle
 from tally.canonical import parse_json
@@ -138,3 +138,20 @@ def test_the_audit_log_on_the_command_line(poll: OpenPoll) -> None:
     assert "conference.import" in run(poll.app, "audit")
     missing = poll.app.test_cli_runner().invoke(args=["audit", "99"])
     assert missing.exit_code != 0 and "99" in missing.output
+
+
+def test_an_entry_appended_during_the_check_is_no_false_alarm(poll: OpenPoll) -> None:
+    """An operator logging in while `ballot check` runs appends to the service chain between
+    reading the head and the lines: a chain longer than the head read is not tampering."""
+    cast_and_close(poll)
+    with poll.app.app_context(), db.transaction() as session:
+        lines = audit.chain_lines(session, 1)
+        head = session.get(AuditHead, 1)
+        assert head is not None and len(lines) >= 2
+        head.seq, head.hash = lines[-2]["seq"], lines[-2]["hash"]  # as read one entry earlier
+    code, output = check(poll.app)
+    assert code == 0, output
+    with poll.app.app_context(), db.transaction() as session:
+        session.execute(delete(AuditHead).where(AuditHead.chain == 1))
+    code, output = check(poll.app)
+    assert code == 1 and "TAMPERING DETECTED" in output  # a chain whose head row is gone
