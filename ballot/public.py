@@ -205,6 +205,7 @@ def record(poll_id: int) -> str:
         grades=grades,
         subjects=_subjects(rec, grades, files),
         record_sha256=sha256_hex(files["record.json"]),
+        linked=parse_json(files["result.json"]).get("linked"),
     )
 
 

@@ -80,7 +80,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     path = Path(args.bundle)
     if not path.is_file():
         raise UsageError(f"không có tệp {path}", f"no such file {path}")
-    report = verify_bundle(path, signer_key=pinned, workers=args.workers)
+    linked = [Path(other) for other in args.linked or []]
+    for other in linked:
+        if not other.is_file():
+            raise UsageError(f"không có tệp {other}", f"no such file {other}")
+    report = verify_bundle(path, signer_key=pinned, workers=args.workers, linked=linked)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -279,6 +283,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--signer-key", help="khóa công khai ký biên bản (hex) phải khớp / pin the signer"
     )
     v.add_argument("--workers", type=_positive, default=None, help="số tiến trình / processes")
+    v.add_argument(
+        "--linked",
+        action="append",
+        metavar="BUNDLE",
+        help="gói của cuộc biểu quyết khác cùng hội nghị có mức được dùng (result.linked) /"
+        " another poll's bundle whose grades this result used; repeatable",
+    )
     v.set_defaults(func=cmd_verify)
 
     g = sub.add_parser("grade", help="xếp loại thử từ số phiếu / what-if grade from counts")

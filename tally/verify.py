@@ -104,8 +104,14 @@ def verify_ballots(
 
 
 def verify_bundle(
-    source: Path | bytes, *, signer_key: bytes | None = None, workers: int | None = None
+    source: Path | bytes,
+    *,
+    signer_key: bytes | None = None,
+    workers: int | None = None,
+    linked: Sequence[Path | bytes] = (),
 ) -> Report:
+    """Every check of docs/protocol.md §18. ``linked``: the bundles of the conference's other
+    polls, to check the grades this result took from them (``result.linked``)."""
     report = Report()
     try:
         files = read_bundle(source)
@@ -165,9 +171,66 @@ def verify_bundle(
         )
     else:
         report.skip("result.grades", "tally.json / result.json")
+    if isinstance(result, dict) and "linked" in result:
+        _check_linked(report, manifest, result, linked, signer_key, workers)
 
     _check_record(report, manifest, files, result, tally_doc, signer_key, audit)
     return report
+
+
+def _check_linked(
+    report: Report,
+    manifest: Manifest,
+    result: dict[str, Any],
+    others: Sequence[Path | bytes],
+    signer_key: bytes | None,
+    workers: int | None,
+) -> None:
+    """``result.linked``: grades taken from other polls. Without their bundles the check lists
+    them to be compared; with them, each bundle must verify, be of the same conference, and
+    grade each named subject as claimed."""
+    claimed = result["linked"]
+    if not isinstance(claimed, dict):
+        report.add("result.linked", False, "result.linked không hợp lệ", "malformed result.linked")
+        return
+    listing = ", ".join(f"{key} = {grade or '—'}" for key, grade in sorted(claimed.items()))
+    if not others:
+        report.add(
+            "result.linked",
+            True,
+            f"mức lấy từ cuộc biểu quyết khác: {listing}; chưa đối chiếu (thêm --linked GÓI.zip)",
+            f"grades taken from other polls: {listing};"
+            " not cross-checked (add --linked BUNDLE.zip)",
+        )
+        return
+    graded: dict[str, Any] = {}
+    problems: list[str] = []
+    for k, other in enumerate(others, start=1):
+        sub = verify_bundle(other, signer_key=signer_key, workers=workers)
+        if not sub.ok:
+            problems.append(f"linked bundle {k} does not verify")
+            continue
+        files = read_bundle(other)
+        if parse_json(files["manifest.json"])["conference"] != manifest.data["conference"]:
+            problems.append(f"linked bundle {k} is of another conference")
+            continue
+        for row in parse_json(files["result.json"])["subjects"]:
+            graded[row["key"]] = row["grade"]
+    for key, grade in sorted(claimed.items()):
+        if grade is not None and graded.get(key, grade) != grade:
+            problems.append(f"{key}: the result says {grade}, its poll graded {graded[key]}")
+        elif grade is not None and key not in graded:
+            problems.append(f"{key}: graded {grade} in none of the linked bundles")
+    report.add(
+        "result.linked",
+        not problems,
+        f"mức lấy từ cuộc biểu quyết khác khớp với gói của các cuộc đó: {listing}"
+        if not problems
+        else "result.linked: " + "; ".join(problems),
+        f"grades taken from other polls match their bundles: {listing}"
+        if not problems
+        else "result.linked: " + "; ".join(problems),
+    )
 
 
 def _linked_grades(result: Any) -> dict[str, str] | None:

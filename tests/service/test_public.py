@@ -232,6 +232,7 @@ def test_links_to_subjects_graded_in_other_polls(conference: Flask, tmp_path: Pa
     assert unchecked["subjects"] == ["tap-the-btv", "dang-bo-tinh"]
     record = text_of(polls[2].client.get("/polls/2/record"))
     assert "Chưa đối chiếu" in record and "not checked" in record
+    assert "<li>dang-bo-tinh: chưa kiểm phiếu / not counted yet</li>" in record
 
     finish(polls[3], tmp_path / "out-3")
     organization = _result(polls[3])["subjects"][0]["grade"]
@@ -240,6 +241,9 @@ def test_links_to_subjects_graded_in_other_polls(conference: Flask, tmp_path: Pa
     finish(polls[1], tmp_path / "out-1")
     later = _result(polls[1])
     assert later["linked"] == {"dang-bo-tinh": organization}
+    assert f"<li>dang-bo-tinh: {organization}</li>" in text_of(
+        polls[1].client.get("/polls/1/record")
+    )
     assert not [w for w in later["warnings"] if w["check"] == "linked_not_checked"]
     head = next(s for s in later["subjects"] if s["key"] == "ubtv-01")["grade"]
     order = list(GRADE_NAMES)
@@ -247,7 +251,33 @@ def test_links_to_subjects_graded_in_other_polls(conference: Flask, tmp_path: Pa
     flagged = [w for w in later["warnings"] if w["check"] == "head_not_above_unit"]
     assert bool(flagged) == above
     bundle = polls[1].client.get("/api/polls/1/bundle").data
-    assert verify_bundle(bundle).ok
+    alone = verify_bundle(bundle)
+    assert alone.ok
+    [listed] = [c for c in alone.checks if c.name == "result.linked"]
+    assert f"dang-bo-tinh = {organization}" in listed.detail_en
+    assert "not cross-checked" in listed.detail_en
+    # With the Đảng bộ tỉnh's bundle the claimed grade is checked against it.
+    bundle_3 = polls[3].client.get("/api/polls/3/bundle").data
+    checked = verify_bundle(bundle, linked=[bundle_3])
+    assert checked.ok and "match their bundles" in next(
+        c.detail_en for c in checked.checks if c.name == "result.linked"
+    )
+    # A bundle whose linked grade differs from the Đảng bộ tỉnh's own is caught.
+    wrong = read_bundle(bundle_3)
+    wrong_result = parse_json(wrong["result.json"])
+    wrong_result["subjects"][0]["grade"] = next(g for g in order if g != organization)
+    wrong["result.json"] = canonical_json(wrong_result)
+    refused = verify_bundle(bundle, linked=[bundle_bytes(wrong)])
+    [failed] = [c for c in refused.checks if c.name == "result.linked"]
+    assert not failed.ok and "does not verify" in failed.detail_en
+    # A result naming another grade than the Đảng bộ tỉnh's poll gave is caught by name.
+    lying = read_bundle(bundle)
+    lie = parse_json(lying["result.json"])
+    lie["linked"] = {"dang-bo-tinh": next(g for g in order if g != organization)}
+    lying["result.json"] = canonical_json(lie)
+    caught = verify_bundle(bundle_bytes(lying), linked=[bundle_3])
+    [failed] = [c for c in caught.checks if c.name == "result.linked"]
+    assert not failed.ok and f"its poll graded {organization}" in failed.detail_en
     # The verifier grades again with the linked grade the result names: a result that drops it
     # (and so its warnings) is not what the rule set gives.
     files = read_bundle(bundle)
