@@ -25,6 +25,7 @@ from ballot import audit, db
 from ballot.errors import ServiceError
 from ballot.i18n import safe_next
 from ballot.models import Operator
+from ballot.polls import has_control_characters
 
 bp = Blueprint("auth", __name__, url_prefix="/operator")
 
@@ -39,7 +40,7 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
 
 def create_operator(session: Session, username: str, password: str, actor: str) -> Operator:
     username = username.strip()
-    if not username or len(username) > 100:
+    if not username or len(username) > 100 or has_control_characters(username):
         raise ServiceError(
             400, "bad_username", "Tên đăng nhập không hợp lệ.", "The username is not valid."
         )

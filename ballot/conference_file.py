@@ -48,7 +48,7 @@ def _text(table: Mapping[str, Any], key: str, where: str) -> str:
 
 def _one_line(value: str, where: str) -> None:
     """The same limits as the forms' (ballot.polls): one line of printable text, not too long."""
-    if has_control_characters(value.strip()):
+    if has_control_characters(value):  # stored as written for subjects: check it all
         raise ConferenceFileError(f"{where}: holds a control character (ký tự điều khiển)")
     if len(value.strip()) > TEXT_MAX:
         raise ConferenceFileError(f"{where}: at most {TEXT_MAX} characters")

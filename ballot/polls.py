@@ -546,6 +546,7 @@ def add_trustee(session: Session, poll_id: int, public: Any, actor: str = "cli")
             f"Khóa công khai của thành viên Ban kiểm phiếu không hợp lệ: {exc}",
             f"The trustee's public key is not valid: {exc}",
         ) from None
+    _text(trustee.name, "Tên thành viên Ban kiểm phiếu", "Trustee name")  # printed on the record
     key = trustee.public_key.hex()
     if session.scalar(
         select(Trustee.id).where(Trustee.poll_id == poll_id, Trustee.public_key == key)

@@ -9,11 +9,12 @@ the session key in the instance folder.
 
 from __future__ import annotations
 
-from ballot import create_app
+from ballot import create_app, db
 from ballot.cli import startup_problem
 
 app = create_app()
 with app.app_context():
     _problem = startup_problem()
+    db.engine().dispose()  # no connection from the checks is shared by forked workers
 if _problem is not None:
     raise SystemExit(f"không khởi động máy chủ / not starting the server: {_problem}")

@@ -417,6 +417,14 @@ def test_control_characters_are_refused_on_every_path(
         operator_client, url, {"file": (io.BytesIO(toml.encode("utf-8")), "x.toml")}, token_from=url
     )
     assert response.status_code == 400 and "ký tự điều khiển" in text(response)
+    # A control character that str.strip() would remove at the end is refused all the same.
+    toml = EXAMPLE.read_text(encoding="utf-8").replace(
+        'name = "Đảng bộ tỉnh Bình Phước"', 'name = "Đảng bộ tỉnh Bình Phước\\u001f"', 1
+    )
+    response = post(
+        operator_client, url, {"file": (io.BytesIO(toml.encode("utf-8")), "x.toml")}, token_from=url
+    )
+    assert response.status_code == 400 and "ký tự điều khiển" in text(response)
     with app.app_context():
         assert db.get_session().scalar(select(func.count()).select_from(Conference)) == 0
 

@@ -18,6 +18,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Overwrite the times first: a dropped column's values can linger in the database's pages
+    # until they are reused (run VACUUM on SQLite, VACUUM FULL ballot on PostgreSQL, to be sure).
+    op.execute("UPDATE ballot SET cast_at = '2000-01-01 00:00:00'")
     with op.batch_alter_table("ballot") as batch:
         batch.drop_column("cast_at")
 
