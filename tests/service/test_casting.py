@@ -131,6 +131,7 @@ def test_ballot_for_another_poll_is_refused(poll: OpenPoll, tmp_path: Path) -> N
 
 
 def test_malformed_requests_are_refused(poll: OpenPoll) -> None:
+    before = stored(poll.app)
     for body in (
         b"{not json",
         b"[]",
@@ -143,7 +144,8 @@ def test_malformed_requests_are_refused(poll: OpenPoll) -> None:
         assert response.status_code == 400, body
         assert error_code(response) == "malformed_ballot"
     assert poll.client.post("/api/polls/99/ballots", data=b"{}").status_code in (400, 404)
-    assert stored(poll.app)["ballots"] == 0
+    assert stored(poll.app) == before  # no ballot, no slip used or voided, the head unchanged
+    assert before["ballots"] == before["used"] == 0
 
 
 def test_oversized_body_is_refused(poll: OpenPoll) -> None:
