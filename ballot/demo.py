@@ -87,14 +87,15 @@ def demo_command(ctx: click.Context, host: str, port: int, out: str, no_serve: b
         click.echo("Đã tạo hội nghị mẫu / the sample conference is set up")
     else:
         click.echo("Đã có hội nghị: giữ nguyên / a conference exists already: left unchanged")
-    polls = db.new_session().scalars(select(Poll).order_by(Poll.id)).all()
+    with db.new_session() as fresh:  # a session that sees the set-up's commits
+        polls = [(p.id, p.state, p.title) for p in fresh.scalars(select(Poll).order_by(Poll.id))]
     click.echo("")
     click.echo(f"Người vận hành / operator: {base_url}/operator/ ({out_dir}/operator.txt)")
-    for poll in polls:
-        click.echo(f"Cuộc biểu quyết / poll {poll.id} ({poll.state}): {poll.title}")
-        click.echo(f"  Phiếu in (mã QR) / printable slips: {out_dir}/slips-poll-{poll.id}.html")
-        click.echo(f"  Bảng điều khiển / dashboard: {base_url}/operator/polls/{poll.id}/dashboard")
-        click.echo(f"  Bảng tin công khai / public board: {base_url}/polls/{poll.id}/board")
+    for poll_id, state, title in polls:
+        click.echo(f"Cuộc biểu quyết / poll {poll_id} ({state}): {title}")
+        click.echo(f"  Phiếu in (mã QR) / printable slips: {out_dir}/slips-poll-{poll_id}.html")
+        click.echo(f"  Bảng điều khiển / dashboard: {base_url}/operator/polls/{poll_id}/dashboard")
+        click.echo(f"  Bảng tin công khai / public board: {base_url}/polls/{poll_id}/board")
     click.echo(f"Khóa Ban kiểm phiếu / trustee keys: {out_dir}/trustees/ (passphrase.txt)")
     click.echo(
         "Mở tệp phiếu in trong trình duyệt, bấm (hoặc quét) một mã QR để bỏ phiếu /"

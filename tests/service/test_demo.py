@@ -1,0 +1,52 @@
+"""`ballot demo --no-serve` (what `make demo` runs before serving): the sample conference set up,
+every poll open, slips and trustee keys written privately, and a slip from them casts."""
+
+from __future__ import annotations
+
+import re
+import stat
+from pathlib import Path
+
+from flask import Flask
+
+from ballot import db
+from ballot.models import Poll
+from tally.ballots import encrypt_ballot
+from tally.credentials import Credential
+from tally.manifest import parse_manifest
+from tally.trustees import TrusteeKey
+
+from .conftest import CODE_RE
+
+
+def test_demo_sets_up_the_sample_conference(app: Flask, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = app.test_cli_runner().invoke(args=["demo", "--no-serve", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "/operator/" in result.output and str(out / "slips-poll-1.html") in result.output
+    with app.app_context():
+        polls = db.get_session().query(Poll).order_by(Poll.id).all()
+        assert [p.state for p in polls] == ["open", "open", "open"]
+        members = {p.id: p.members for p in polls}
+    for path in (out / "operator.txt", out / "trustees" / "passphrase.txt"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    passphrase = (out / "trustees" / "passphrase.txt").read_text(encoding="utf-8").strip()
+    for poll_id, count in members.items():
+        slips = out / f"slips-poll-{poll_id}.html"
+        assert stat.S_IMODE(slips.stat().st_mode) == 0o600
+        codes = CODE_RE.findall(slips.read_text(encoding="utf-8"))
+        assert len(codes) == count
+        keys = sorted((out / "trustees").glob(f"poll-{poll_id}-trustee-*.key.json"))
+        assert len(keys) == 3
+        assert TrusteeKey.load(keys[0], passphrase).public.name  # the passphrase opens the keys
+    # A slip of the printed sheet votes.
+    client = app.test_client()
+    manifest = parse_manifest(client.get("/api/polls/1/manifest").get_json())
+    code = CODE_RE.findall((out / "slips-poll-1.html").read_text(encoding="utf-8"))[0]
+    ctx = manifest.context
+    ballot = encrypt_ballot(ctx, Credential.from_code(code), [0] * ctx.subjects)
+    assert client.post("/api/polls/1/ballots", json=ballot).status_code == 201
+    # Run again: the conference is kept as it is.
+    again = app.test_cli_runner().invoke(args=["demo", "--no-serve", "--out", str(out)])
+    assert again.exit_code == 0 and "left unchanged" in again.output
+    assert re.search(r"poll 1 \(open\)", again.output)
