@@ -107,10 +107,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_serve_refuses_a_signing_key_others_can_read(app: Flask, tmp_path: Path) -> None:
-    key = Path(app.config["KEYS_DIR"]) / SIGNING_KEY_FILE
-    key.chmod(0o640)
+def _server_env(app: Flask) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         BALLOT_INSTANCE=app.instance_path,
@@ -121,6 +118,14 @@ def test_serve_refuses_a_signing_key_others_can_read(app: Flask, tmp_path: Path)
     )
     for name in ("FLASK_APP", "FLASK_DEBUG"):
         env.pop(name, None)
+    return env
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_serve_refuses_a_signing_key_others_can_read(app: Flask, tmp_path: Path) -> None:
+    key = Path(app.config["KEYS_DIR"]) / SIGNING_KEY_FILE
+    key.chmod(0o640)
+    env = _server_env(app)
     serve = [sys.executable, "-c", "from ballot.cli import main; main()", "serve"]
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
@@ -143,19 +148,6 @@ def test_serve_refuses_a_signing_key_others_can_read(app: Flask, tmp_path: Path)
     assert not running, "the server started: " + output
     assert server.returncode != 0
     assert str(key) in output and "chmod 600" in output
-
-
-def _server_env(app: Flask) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        BALLOT_INSTANCE=app.instance_path,
-        BALLOT_DATABASE_URL=app.config["DATABASE_URL"],
-        BALLOT_KEYS_DIR=app.config["KEYS_DIR"],
-        PYTHONIOENCODING="utf-8",
-    )
-    for name in ("FLASK_APP", "FLASK_DEBUG"):
-        env.pop(name, None)
-    return env
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
