@@ -68,16 +68,9 @@ CONTENT_SECURITY_POLICY = (
 def _csrf_error(_exc: CSRFError) -> tuple[str, int]:
     """A form without its token, on a page with no error handler of its own (the login, the
     challenge checker): a bilingual page, nothing changed."""
-    from ballot.errors import ServiceError
+    from ballot.errors import csrf_refused
 
-    error = ServiceError(
-        400,
-        "csrf",
-        "Biểu mẫu thiếu mã bảo vệ hoặc mã đã hết hạn; không có gì thay đổi. Hãy tải lại trang"
-        " rồi thử lại.",
-        "The form's protection token is missing or has expired; nothing was changed. Reload the"
-        " page and try again.",
-    )
+    error = csrf_refused()
     return render_template("public_error.html", error=error), 400
 
 

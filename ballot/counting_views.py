@@ -90,17 +90,6 @@ class ShareForm(FlaskForm):  # type: ignore[misc]
 # --- errors --------------------------------------------------------------------------------------
 
 
-def _csrf_refused() -> ServiceError:
-    return ServiceError(
-        400,
-        "csrf",
-        "Biểu mẫu thiếu mã bảo vệ hoặc mã đã hết hạn; không có gì được lưu. Hãy tải lại trang rồi"
-        " thử lại.",
-        "The form's protection token is missing or has expired; nothing was stored. Reload the"
-        " page and try again.",
-    )
-
-
 def _no_file() -> ServiceError:
     return ServiceError(
         400,
@@ -134,7 +123,7 @@ def _service_error(exc: ServiceError) -> tuple[Response | str, int]:
 
 @bp.errorhandler(CSRFError)
 def _csrf_error(_exc: CSRFError) -> tuple[Response | str, int]:
-    return _error_page(_csrf_refused())
+    return _error_page(errors.csrf_refused())
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -177,7 +166,7 @@ def page(poll_id: int) -> tuple[str, int]:
 @login_required
 def start(poll_id: int) -> Redirect | tuple[str, int]:
     if not StartForm().validate_on_submit():
-        raise _csrf_refused()
+        raise errors.csrf_refused()
     try:
         with db.transaction() as tx:
             published = start_count(tx, poll_id, actor=actor())
@@ -211,7 +200,7 @@ def _read_share_upload(form: ShareForm) -> Any:
     """The uploaded share file, parsed; ``ServiceError`` if there is none or it is not JSON."""
     if not form.validate_on_submit():
         if form.csrf_token.errors:
-            raise _csrf_refused()
+            raise errors.csrf_refused()
         raise _no_file()
     return parse_share(form.share.data.read())
 
@@ -235,7 +224,7 @@ def upload_share(poll_id: int) -> Redirect | tuple[str, int]:
 @login_required
 def finish(poll_id: int) -> Redirect | tuple[str, int]:
     if not FinishForm().validate_on_submit():
-        raise _csrf_refused()
+        raise errors.csrf_refused()
     try:
         try:
             key = ServiceKey.load_or_create(signing_key_path())

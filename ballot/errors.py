@@ -115,3 +115,15 @@ def database_unavailable() -> CastError:
         "Cơ sở dữ liệu tạm thời không sẵn sàng; phiếu chưa được ghi, xin thử lại.",
         "The database is temporarily unavailable; the ballot was not stored, please retry.",
     )
+
+
+def csrf_refused() -> ServiceError:
+    """A form posted without its CSRF token, or with an expired one: nothing was changed."""
+    return ServiceError(
+        400,
+        "csrf",
+        "Biểu mẫu thiếu mã bảo vệ hoặc mã đã hết hạn; không có gì thay đổi. Hãy tải lại trang"
+        " rồi thử lại.",
+        "The form's protection token is missing or has expired; nothing was changed. Reload the"
+        " page and try again.",
+    )

@@ -170,16 +170,7 @@ def _service_error(exc: ServiceError) -> tuple[str, int]:
 
 @bp.errorhandler(CSRFError)
 def _csrf_error(_exc: CSRFError) -> tuple[str, int]:
-    return _error_page(
-        ServiceError(
-            400,
-            "csrf",
-            "Biểu mẫu thiếu mã bảo vệ hoặc mã đã hết hạn; không có gì thay đổi. Hãy tải lại"
-            " trang rồi thử lại.",
-            "The form's protection token is missing or has expired; nothing was changed."
-            " Reload the page and try again.",
-        )
-    )
+    return _error_page(errors.csrf_refused())
 
 
 @bp.errorhandler(RequestEntityTooLarge)
