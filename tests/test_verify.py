@@ -781,3 +781,31 @@ def test_a_deleted_audit_entry_with_the_chain_rebuilt_is_caught_by_record_conten
     report = verify(demo_files)
     assert failed(report) == {"record.content"}, format_report(report)
     assert "audit" in detail(report, "record.content")
+
+
+# --- version 1 bundles, written by the version-1 code --------------------------------------------
+
+DATA = Path(__file__).resolve().parent / "data"
+V1_BUNDLES = {
+    "bundle-v1.zip": "4153e89538041f47f2bbfa80de8c217a7773a8251073a118f73add5bfe9007b0",
+    "bundle-v1-warning.zip": "a8219dfb00e15aee81ef1af9207c823671a61acf43c87f784cc3331727e610d8",
+}
+
+
+@pytest.mark.parametrize("name", sorted(V1_BUNDLES))
+def test_a_version_1_bundle_still_verifies(name: str) -> None:
+    report = verify_bundle(DATA / name, signer_key=bytes.fromhex(V1_BUNDLES[name]), workers=1)
+    assert [c.name for c in report.checks] == CHECKS
+    assert report.ok, format_report(report)
+
+
+@pytest.mark.parametrize("name", sorted(V1_BUNDLES))
+def test_a_tampered_version_1_bundle_fails(name: str) -> None:
+    files = read_bundle(DATA / name)
+    result = load(files, "result.json")
+    row = result["subjects"][0]
+    row["grade"] = "KHTNV" if row["grade"] != "KHTNV" else "HTNV"
+    store(files, "result.json", result)
+    report = verify(files)
+    assert not report.ok
+    assert failed(report) == {"result.grades", "record.files", "record.content"}
