@@ -20,8 +20,10 @@ from tally.elgamal import Ciphertext, add_all, encrypt
 from tally.group import G, GroupError, L, Point, random_scalar, scalar_hex, u32
 from tally.proofs import (
     DleqProof,
+    NonceSource,
     ProofError,
     ZeroOneProof,
+    checked_nonce,
     prove_dleq,
     prove_zero_one,
     verify_dleq,
@@ -71,17 +73,35 @@ def signed_bytes(ballot: dict[str, Any]) -> bytes:
 
 
 def encrypt_ballot(
-    ctx: PollContext, credential: Credential, choices: Sequence[int | None]
+    ctx: PollContext,
+    credential: Credential,
+    choices: Sequence[int | None],
+    *,
+    nonces: NonceSource | None = None,
 ) -> dict[str, Any]:
-    """Encrypt, prove and sign; ``choices[i]`` is the grade index for subject i, None for blank."""
-    ballot, _ = encrypt_ballot_with_randomness(ctx, credential, choices)
+    """Encrypt, prove and sign; ``choices[i]`` is the grade index for subject i, None for blank.
+
+    ``nonces`` fixes every random value, for test vectors only (see
+    :func:`encrypt_ballot_with_randomness`); by default they come from the operating system.
+    """
+    ballot, _ = encrypt_ballot_with_randomness(ctx, credential, choices, nonces=nonces)
     return ballot
 
 
 def encrypt_ballot_with_randomness(
-    ctx: PollContext, credential: Credential, choices: Sequence[int | None]
+    ctx: PollContext,
+    credential: Credential,
+    choices: Sequence[int | None],
+    *,
+    nonces: NonceSource | None = None,
 ) -> tuple[dict[str, Any], list[list[int]]]:
-    """As :func:`encrypt_ballot`, also returning the randomness (for a Benaloh challenge only)."""
+    """As :func:`encrypt_ballot`, also returning the randomness (for a Benaloh challenge only).
+
+    A given ``nonces`` source is asked, for subject ``i`` and grade ``j``, for ``"i/j/r"`` (the
+    encryption randomness) and ``"i/j/w"``, ``"i/j/c_sim"``, ``"i/j/s_sim"`` (the 0/1 proof's
+    nonces); for the subject's sum proof, ``"i/sum/w"``, ``"i/sum/c_sim"``, ``"i/sum/s_sim"`` (a
+    blank allowed) or ``"i/sum/w"`` alone (the DLEQ proof of a sum of exactly 1).
+    """
     if len(choices) != ctx.subjects:
         raise BallotError(f"the ballot must rate {ctx.subjects} subjects, got {len(choices)}")
     cred = credential.public_key
@@ -93,12 +113,23 @@ def encrypt_ballot_with_randomness(
             raise BallotError(f"subject {i + 1} must be rated (this rule set allows no blank)")
         if choice is not None and not 0 <= choice < ctx.grades:
             raise BallotError(f"subject {i + 1}: grade index out of range")
-        rs = [random_scalar() for _ in range(ctx.grades)]
+        if nonces is None:
+            rs = [random_scalar() for _ in range(ctx.grades)]
+        else:
+            rs = [checked_nonce(nonces(f"{i}/{j}/r")) for j in range(ctx.grades)]
         cts = []
         for j, r in enumerate(rs):
             m = 1 if choice == j else 0
             ct = encrypt(Y, m, r)
-            proof = prove_zero_one(Y, ct, m, r, TAG_CHOICE, _context(ctx, cred, i, j))
+            proof = prove_zero_one(
+                Y,
+                ct,
+                m,
+                r,
+                TAG_CHOICE,
+                _context(ctx, cred, i, j),
+                nonces=_triple(nonces, f"{i}/{j}"),
+            )
             cts.append((ct, proof))
         total = add_all(ct for ct, _ in cts)
         r_sum = sum(rs) % L
@@ -106,9 +137,20 @@ def encrypt_ballot_with_randomness(
         sum_proof: DleqProof | ZeroOneProof
         if ctx.allow_blank:
             m_sum = 0 if choice is None else 1
-            sum_proof = prove_zero_one(Y, total, m_sum, r_sum, TAG_SUM_ZERO_ONE, sum_context)
+            sum_proof = prove_zero_one(
+                Y,
+                total,
+                m_sum,
+                r_sum,
+                TAG_SUM_ZERO_ONE,
+                sum_context,
+                nonces=_triple(nonces, f"{i}/sum"),
+            )
         else:
-            sum_proof = prove_dleq(r_sum, Y, total.a, total.b - G, TAG_SUM_ONE, sum_context)
+            w = None if nonces is None else nonces(f"{i}/sum/w")
+            sum_proof = prove_dleq(
+                r_sum, Y, total.a, total.b - G, TAG_SUM_ONE, sum_context, nonce=w
+            )
         answers.append(
             {
                 "choices": [{**ct.to_json(), "proof": p.to_json()} for ct, p in cts],
@@ -124,6 +166,12 @@ def encrypt_ballot_with_randomness(
     }
     ballot["signature"] = credential.sign(signed_bytes(ballot)).hex()
     return ballot, randomness
+
+
+def _triple(nonces: NonceSource | None, where: str) -> tuple[int, int, int] | None:
+    if nonces is None:
+        return None
+    return nonces(f"{where}/w"), nonces(f"{where}/c_sim"), nonces(f"{where}/s_sim")
 
 
 def verify_ballot(ctx: PollContext, ballot: Any) -> VerifiedBallot:

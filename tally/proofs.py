@@ -10,10 +10,16 @@ checks the hash (docs/protocol.md, "Proofs"):
 
 Every challenge hashes a domain tag, the caller's context (poll fingerprint, credential, subject and
 grade indexes) and all public values and commitments.
+
+Each prover takes its nonces as a keyword-only argument that defaults to the operating system's
+randomness (as ElectionGuard's do): the test vectors are then made by this code with fixed nonces,
+not by a copy of it. A fixed nonce is for vectors and tests only: a nonce used twice with the same
+secret gives the secret away.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +38,26 @@ from tally.group import (
 
 class ProofError(ValueError):
     """A proof is malformed or does not verify."""
+
+
+# The nonces of a prover that makes many proofs (a ballot, a decryption share): a function from a
+# label such as ``"0/1/w"`` to a scalar. Each such prover documents its labels (docs/protocol.md,
+# section 20).
+NonceSource = Callable[[str], int]
+
+
+def checked_nonce(k: int) -> int:
+    """A caller's fixed nonce, refused unless it is a non-zero scalar below L.
+
+    Zero would make a commitment the identity and the response the bare secret.
+    """
+    if type(k) is not int or not 0 < k < L:
+        raise ValueError("a nonce must be a non-zero scalar below L")
+    return k
+
+
+def _nonce(k: int | None) -> int:
+    return random_scalar() if k is None else checked_nonce(k)
 
 
 def _scalars(data: Any, names: tuple[str, ...]) -> list[int]:
@@ -82,32 +108,51 @@ class ZeroOneProof:
 # --- Schnorr -------------------------------------------------------------------------------------
 
 
-def prove_schnorr(x: int, tag: str, context: bytes) -> SchnorrProof:
+def prove_schnorr(x: int, tag: str, context: bytes, *, nonce: int | None = None) -> SchnorrProof:
+    """Prove knowledge of ``x`` for ``X = x·G``; ``nonce`` is ``w`` (random if not given)."""
     X = base_mul(x)
-    w = random_scalar()
+    w = _nonce(nonce)
     c = hash_to_scalar(tag, context, X.encode(), base_mul(w).encode())
     return SchnorrProof(c, (w + c * x) % L)
 
 
+def schnorr_commitment(X: Point, proof: SchnorrProof) -> Point:
+    """The commitment ``U = s·G − c·X`` a verifier recomputes (``w·G`` for an honest proof)."""
+    return base_mul(proof.s) - X * proof.c
+
+
 def verify_schnorr(X: Point, proof: SchnorrProof, tag: str, context: bytes) -> bool:
-    U = base_mul(proof.s) - X * proof.c
+    U = schnorr_commitment(X, proof)
     return hash_to_scalar(tag, context, X.encode(), U.encode()) == proof.c
 
 
 # --- DLEQ (Chaum-Pedersen) -----------------------------------------------------------------------
 
 
-def prove_dleq(x: int, H: Point, X: Point, Z: Point, tag: str, context: bytes) -> DleqProof:
-    """Prove ``X = x·G`` and ``Z = x·H`` for the same secret ``x``."""
-    w = random_scalar()
+def prove_dleq(
+    x: int,
+    H: Point,
+    X: Point,
+    Z: Point,
+    tag: str,
+    context: bytes,
+    *,
+    nonce: int | None = None,
+) -> DleqProof:
+    """Prove ``X = x·G`` and ``Z = x·H`` for the same secret ``x``; ``nonce`` is ``w``."""
+    w = _nonce(nonce)
     U, V = base_mul(w), H * w
     c = hash_to_scalar(tag, context, H.encode(), X.encode(), Z.encode(), U.encode(), V.encode())
     return DleqProof(c, (w + c * x) % L)
 
 
+def dleq_commitments(H: Point, X: Point, Z: Point, proof: DleqProof) -> tuple[Point, Point]:
+    """The commitments ``(U, V) = (s·G − c·X, s·H − c·Z)`` a verifier recomputes."""
+    return base_mul(proof.s) - X * proof.c, H * proof.s - Z * proof.c
+
+
 def verify_dleq(H: Point, X: Point, Z: Point, proof: DleqProof, tag: str, context: bytes) -> bool:
-    U = base_mul(proof.s) - X * proof.c
-    V = H * proof.s - Z * proof.c
+    U, V = dleq_commitments(H, X, Z, proof)
     c = hash_to_scalar(tag, context, H.encode(), X.encode(), Z.encode(), U.encode(), V.encode())
     return c == proof.c
 
@@ -116,15 +161,28 @@ def verify_dleq(H: Point, X: Point, Z: Point, proof: DleqProof, tag: str, contex
 
 
 def prove_zero_one(
-    Y: Point, ct: Ciphertext, m: int, r: int, tag: str, context: bytes
+    Y: Point,
+    ct: Ciphertext,
+    m: int,
+    r: int,
+    tag: str,
+    context: bytes,
+    *,
+    nonces: tuple[int, int, int] | None = None,
 ) -> ZeroOneProof:
-    """Prove that ``ct`` (made with randomness ``r``) encrypts ``m`` in {0, 1} under ``Y``."""
+    """Prove that ``ct`` (made with randomness ``r``) encrypts ``m`` in {0, 1} under ``Y``.
+
+    ``nonces`` is ``(w, c_sim, s_sim)``: the true branch's nonce, then the simulated branch's
+    challenge and response (all random if not given).
+    """
     if m not in (0, 1):
         raise ValueError("m must be 0 or 1")
     a, b = ct.a, ct.b
     b_minus_g = b - G
-    w = random_scalar()
-    c_sim, s_sim = random_scalar(), random_scalar()
+    if nonces is None:
+        w, c_sim, s_sim = random_scalar(), random_scalar(), random_scalar()
+    else:
+        w, c_sim, s_sim = (checked_nonce(k) for k in nonces)
     real = (base_mul(w), Y * w)
     if m == 0:
         # Branch 1 is simulated: its commitments are made to fit a chosen challenge.
@@ -141,17 +199,24 @@ def prove_zero_one(
     return ZeroOneProof(c_sim, c_real, s_sim, s_real)
 
 
-def verify_zero_one(
-    Y: Point, ct: Ciphertext, proof: ZeroOneProof, tag: str, context: bytes
-) -> bool:
+def zero_one_commitments(
+    Y: Point, ct: Ciphertext, proof: ZeroOneProof
+) -> tuple[Point, Point, Point, Point]:
+    """The commitments ``(A0, B0, A1, B1)`` a verifier recomputes (docs/protocol.md, 7.3)."""
     a, b = ct.a, ct.b
-    commits = (
+    return (
         base_mul(proof.s0) - a * proof.c0,
         Y * proof.s0 - b * proof.c0,
         base_mul(proof.s1) - a * proof.c1,
         Y * proof.s1 - (b - G) * proof.c1,
     )
-    return (proof.c0 + proof.c1) % L == _zero_one_challenge(tag, context, a, b, commits)
+
+
+def verify_zero_one(
+    Y: Point, ct: Ciphertext, proof: ZeroOneProof, tag: str, context: bytes
+) -> bool:
+    commits = zero_one_commitments(Y, ct, proof)
+    return (proof.c0 + proof.c1) % L == _zero_one_challenge(tag, context, ct.a, ct.b, commits)
 
 
 def _zero_one_challenge(

@@ -28,6 +28,7 @@ from tally.group import (
     IDENTITY,
     G,
     GroupError,
+    L,
     Point,
     base_mul,
     decode_scalar,
@@ -38,6 +39,7 @@ from tally.group import (
 )
 from tally.proofs import (
     DleqProof,
+    NonceSource,
     ProofError,
     SchnorrProof,
     prove_dleq,
@@ -106,8 +108,18 @@ class TrusteeKey:
 
     @classmethod
     def generate(cls, name: str) -> TrusteeKey:
-        x = random_scalar()
-        return cls(x, TrusteePublic(name, base_mul(x), prove_schnorr(x, TAG_KEY, b"")))
+        return cls.from_secret(name, random_scalar())
+
+    @classmethod
+    def from_secret(cls, name: str, x: int, *, nonce: int | None = None) -> TrusteeKey:
+        """The key with secret ``x`` and its proof of knowledge (``nonce``: the proof's ``w``).
+
+        A chosen secret is for test vectors and tests; a trustee's device uses :meth:`generate`.
+        """
+        if not 0 < x < L:
+            raise TrusteeError("a trustee's secret must be a non-zero scalar below L")
+        proof = prove_schnorr(x, TAG_KEY, b"", nonce=nonce)
+        return cls(x, TrusteePublic(name, base_mul(x), proof))
 
     def __repr__(self) -> str:
         key = self.public.public_key.hex()[:16]
@@ -115,8 +127,17 @@ class TrusteeKey:
 
     # -- storage ------------------------------------------------------------------------------
 
-    def to_encrypted_json(self, passphrase: str) -> dict[str, Any]:
-        salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
+    def to_encrypted_json(
+        self, passphrase: str, *, salt: bytes | None = None, nonce: bytes | None = None
+    ) -> dict[str, Any]:
+        """The key file; ``salt`` (16 bytes) and ``nonce`` (12) are random unless given (vectors).
+
+        An AES-GCM nonce used twice under one key (same passphrase and salt) breaks the cipher.
+        """
+        salt = secrets.token_bytes(16) if salt is None else salt
+        nonce = secrets.token_bytes(12) if nonce is None else nonce
+        if len(salt) != 16 or len(nonce) != 12:
+            raise TrusteeError("a key file's salt is 16 bytes and its nonce 12")
         key = Scrypt(salt=salt, length=32, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P).derive(
             passphrase.encode("utf-8")
         )
@@ -181,8 +202,14 @@ class TrusteeKey:
 
     # -- decryption ---------------------------------------------------------------------------
 
-    def decrypt_share(self, aggregate: dict[str, Any]) -> dict[str, Any]:
-        """Partial decryption of every aggregate ciphertext, each with its DLEQ proof."""
+    def decrypt_share(
+        self, aggregate: dict[str, Any], *, nonces: NonceSource | None = None
+    ) -> dict[str, Any]:
+        """Partial decryption of every aggregate ciphertext, each with its DLEQ proof.
+
+        A given ``nonces`` source (test vectors only) is asked for ``"i/j/w"``, the nonce of the
+        proof for subject ``i``, grade ``j``; by default the nonces are random.
+        """
         fingerprint, cts = parse_aggregate(aggregate)
         Y = self.public.public_key
         rows = []
@@ -191,7 +218,13 @@ class TrusteeKey:
             for j, ct in enumerate(row):
                 D = ct.a * self._x
                 proof = prove_dleq(
-                    self._x, ct.a, Y, D, TAG_DECRYPT, _share_context(fingerprint, i, j)
+                    self._x,
+                    ct.a,
+                    Y,
+                    D,
+                    TAG_DECRYPT,
+                    _share_context(fingerprint, i, j),
+                    nonce=None if nonces is None else nonces(f"{i}/{j}/w"),
                 )
                 out.append({"d": D.hex(), "proof": proof.to_json()})
             rows.append(out)

@@ -34,8 +34,19 @@ from tally.ballots import (
 )
 from tally.credentials import Credential
 from tally.elgamal import Ciphertext, add_all, encrypt
-from tally.group import G, L, Point, base_mul, random_scalar, scalar_from_hex, scalar_hex, u32
+from tally.group import (
+    G,
+    L,
+    Point,
+    base_mul,
+    hash_to_scalar,
+    random_scalar,
+    scalar_from_hex,
+    scalar_hex,
+    u32,
+)
 from tally.proofs import (
+    NonceSource,
     SchnorrProof,
     ZeroOneProof,
     prove_dleq,
@@ -686,3 +697,98 @@ def test_benaloh_challenge_rejects_an_out_of_range_grade_for_a_blank(joint_key: 
     assert check_challenge(ctx, ballot, [None], randomness)
     assert not check_challenge(ctx, ballot, [GRADES + 3], randomness)
     assert not check_challenge(ctx, ballot, [-1], randomness)
+
+
+# --- explicit nonces (for test vectors) -----------------------------------------------------------
+
+
+def labelled(seed: str) -> NonceSource:
+    """A deterministic nonce source: a scalar per label, different per seed."""
+    return lambda label: hash_to_scalar("test/nonce", seed.encode(), label.encode())
+
+
+def test_schnorr_and_dleq_with_a_given_nonce_are_deterministic() -> None:
+    x, w = random_scalar(), random_scalar()
+    X = base_mul(x)
+    proof = prove_schnorr(x, "tag", b"ctx", nonce=w)
+    assert proof == prove_schnorr(x, "tag", b"ctx", nonce=w)
+    assert verify_schnorr(X, proof, "tag", b"ctx")
+    assert proof != prove_schnorr(x, "tag", b"ctx", nonce=w + 1)
+    assert proof != prove_schnorr(x, "tag", b"ctx") != prove_schnorr(x, "tag", b"ctx")
+    H = base_mul(random_scalar())
+    dleq = prove_dleq(x, H, X, H * x, "tag", b"ctx", nonce=w)
+    assert dleq == prove_dleq(x, H, X, H * x, "tag", b"ctx", nonce=w)
+    assert verify_dleq(H, X, H * x, dleq, "tag", b"ctx")
+    assert dleq != prove_dleq(x, H, X, H * x, "tag", b"ctx", nonce=w + 1)
+
+
+@pytest.mark.parametrize("m", [0, 1])
+def test_zero_one_with_given_nonces_is_deterministic(joint_key: JointKey, m: int) -> None:
+    Y = joint_key.public
+    r = random_scalar()
+    ct = encrypt(Y, m, r)
+    nonces = (random_scalar(), random_scalar(), random_scalar())
+    proof = prove_zero_one(Y, ct, m, r, "tag", b"ctx", nonces=nonces)
+    assert proof == prove_zero_one(Y, ct, m, r, "tag", b"ctx", nonces=nonces)
+    assert verify_zero_one(Y, ct, proof, "tag", b"ctx")
+    # The simulated branch is exactly (c_sim, s_sim).
+    assert ((proof.c1, proof.s1) if m == 0 else (proof.c0, proof.s0)) == nonces[1:]
+    w, c_sim, s_sim = nonces
+    for other in ((w + 1, c_sim, s_sim), (w, c_sim + 1, s_sim), (w, c_sim, s_sim + 1)):
+        assert proof != prove_zero_one(Y, ct, m, r, "tag", b"ctx", nonces=other)
+
+
+@pytest.mark.parametrize("bad", [0, L, L + 1, -1])
+def test_a_prover_refuses_a_nonce_that_is_not_a_non_zero_scalar(
+    joint_key: JointKey, bad: int
+) -> None:
+    # A zero nonce would publish the secret itself as the response.
+    x, ok = random_scalar(), random_scalar()
+    X = base_mul(x)
+    Y = joint_key.public
+    ct = encrypt(Y, 1, x)
+    with pytest.raises(ValueError, match="nonce"):
+        prove_schnorr(x, "tag", b"", nonce=bad)
+    with pytest.raises(ValueError, match="nonce"):
+        prove_dleq(x, G, X, X, "tag", b"", nonce=bad)
+    for nonces in ((bad, ok, ok), (ok, bad, ok), (ok, ok, bad)):
+        with pytest.raises(ValueError, match="nonce"):
+            prove_zero_one(Y, ct, 1, x, "tag", b"", nonces=nonces)
+    ctx = make_ctx(joint_key, 1, True)
+    with pytest.raises(ValueError, match="nonce"):
+        encrypt_ballot(ctx, Credential.generate(), [0], nonces=lambda label: bad)
+
+
+@pytest.mark.parametrize("allow_blank", [False, True])
+def test_a_ballot_from_a_nonce_source_is_deterministic_and_verifies(
+    joint_key: JointKey, allow_blank: bool
+) -> None:
+    ctx = make_ctx(joint_key, 2, allow_blank)
+    cred = Credential.generate()
+    choices: list[int | None] = [2, None] if allow_blank else [2, 0]
+    asked: list[str] = []
+    source = labelled("a")
+
+    def recording(label: str) -> int:
+        asked.append(label)
+        return source(label)
+
+    ballot, randomness = encrypt_ballot_with_randomness(ctx, cred, choices, nonces=recording)
+    assert encrypt_ballot(ctx, cred, choices, nonces=source) == ballot
+    verify_ballot(ctx, ballot)
+    assert check_challenge(ctx, ballot, choices, randomness)
+    assert randomness == [[source(f"{i}/{j}/r") for j in range(GRADES)] for i in range(2)]
+    sum_labels = ("w", "c_sim", "s_sim") if allow_blank else ("w",)
+    expected = [
+        *(
+            f"{i}/{j}/{n}"
+            for i in range(2)
+            for j in range(GRADES)
+            for n in ("r", "w", "c_sim", "s_sim")
+        ),
+        *(f"{i}/sum/{n}" for i in range(2) for n in sum_labels),
+    ]
+    assert sorted(asked) == sorted(expected)
+    assert len(set(asked)) == len(asked)  # no nonce asked for twice
+    other = encrypt_ballot(ctx, cred, choices, nonces=labelled("b"))
+    assert other != ballot and tracking_hash(other) != tracking_hash(ballot)

@@ -20,6 +20,7 @@ from tally.group import (
     L,
     Point,
     base_mul,
+    hash_to_scalar,
     random_scalar,
     scalar_from_hex,
     scalar_hex,
@@ -471,3 +472,57 @@ def test_a_trustee_decrypts_only_the_aggregate_sum(committee: list[TrusteeKey]) 
     assert share["shares"][0][0]["d"] == (total.a * secret_of(committee[0])).hex()
     _, partials = decrypt_all(committee, aggregate)
     assert combine(aggregate, partials, max_count=4) == [[3]]
+
+
+# --- explicit nonces (for test vectors) -----------------------------------------------------------
+
+
+def test_a_key_from_a_given_secret_and_nonce_is_deterministic() -> None:
+    x, w = random_scalar(), random_scalar()
+    key = TrusteeKey.from_secret("Nguyễn Văn A", x, nonce=w)
+    assert key.public == TrusteeKey.from_secret("Nguyễn Văn A", x, nonce=w).public
+    assert key.public.public_key == base_mul(x) and secret_of(key) == x
+    assert TrusteePublic.from_json(key.public.to_json()) == key.public
+    assert TrusteeKey.from_secret("Nguyễn Văn A", x).public.proof != key.public.proof
+    assert scalar_hex(x) not in repr(key) and str(x) not in repr(key)
+    for bad in (0, L):
+        with pytest.raises(TrusteeError, match="non-zero scalar"):
+            TrusteeKey.from_secret("Nguyễn Văn A", bad)
+
+
+def test_a_share_with_given_nonces_is_deterministic(
+    committee: list[TrusteeKey], counted: Counted
+) -> None:
+    aggregate, shares, _, _ = counted
+    asked: list[str] = []
+
+    def nonces(label: str) -> int:
+        asked.append(label)
+        return hash_to_scalar("test/nonce", label.encode())
+
+    share = committee[0].decrypt_share(aggregate, nonces=nonces)
+    assert share == committee[0].decrypt_share(aggregate, nonces=nonces)
+    rows = aggregate["ciphertexts"]
+    assert asked[: sum(map(len, rows))] == [
+        f"{i}/{j}/w" for i, row in enumerate(rows) for j in range(len(row))
+    ]
+    verify_share(aggregate, committee[0].public, share)
+    # The same partial decryptions as a share made with random nonces; other proofs.
+    assert [[d["d"] for d in row] for row in share["shares"]] == [
+        [d["d"] for d in row] for row in shares[0]["shares"]
+    ]
+    assert share["shares"] != shares[0]["shares"]
+
+
+def test_a_key_file_with_a_given_salt_and_nonce_is_deterministic(
+    committee: list[TrusteeKey], sealed: dict[str, Any]
+) -> None:
+    salt, nonce = bytes(range(16)), bytes(range(12))
+    made = committee[0].to_encrypted_json(PASSPHRASE, salt=salt, nonce=nonce)
+    assert made == committee[0].to_encrypted_json(PASSPHRASE, salt=salt, nonce=nonce)
+    assert (made["kdf"]["salt"], made["cipher"]["nonce"]) == (salt.hex(), nonce.hex())
+    assert secret_of(TrusteeKey.from_encrypted_json(made, PASSPHRASE)) == secret_of(committee[0])
+    assert sealed["kdf"]["salt"] != salt.hex()  # by default both are random
+    for bad in ({"salt": salt[:15]}, {"nonce": nonce + b"\x00"}):
+        with pytest.raises(TrusteeError, match="16 bytes"):
+            committee[0].to_encrypted_json(PASSPHRASE, **bad)
