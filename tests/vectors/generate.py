@@ -3,11 +3,11 @@
     PYTHONPATH=. .venv/bin/python tests/vectors/generate.py          # rewrite the JSON files
     PYTHONPATH=. .venv/bin/python tests/vectors/generate.py --check  # exit 1 if any would change
 
-Every random value is fixed. The module functions of ``tally`` draw their nonces from the operating
-system, so the proofs here are computed by the equations of docs/protocol.md with chosen nonces
-(``fixed_scalar``), using only tally's group arithmetic, hashing, encryption, signing and encodings.
-Any nonce gives a valid proof; the nonces are stored next to each proof so that an independent
-implementation can reproduce the bytes exactly, not only check that they verify.
+Every random value is fixed (``fixed_scalar``, ``fixed_bytes``) and handed to tally's own provers,
+key generation, ballot encryption, decryption share and key file through their keyword-only nonce
+arguments: the vectors are made by the code that makes real ballots, not by a copy of it. Any nonce
+gives a valid proof; the nonces are stored next to each proof so that an independent implementation
+can reproduce the bytes exactly, not only check that they verify.
 """
 
 from __future__ import annotations
@@ -21,17 +21,15 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from nacl import bindings as sodium
 
 from tally.ballots import (
-    BALLOT_FORMAT,
     TAG_CHOICE,
     TAG_SUM_ONE,
-    TAG_SUM_ZERO_ONE,
     PollContext,
+    encrypt_ballot_with_randomness,
     signed_bytes,
     tracking_code,
     tracking_hash,
@@ -42,10 +40,17 @@ from tally.credentials import COMMITMENT_TAG, HKDF_INFO, Credential, commitment
 from tally.elgamal import Ciphertext, add_all, encrypt
 from tally.group import IDENTITY, G, L, Point, base_mul, hash_to_scalar, scalar_hex, u32
 from tally.manifest import make_manifest, poll_fingerprint
-from tally.proofs import DleqProof, SchnorrProof, ZeroOneProof
+from tally.proofs import (
+    DleqProof,
+    dleq_commitments,
+    prove_dleq,
+    prove_zero_one,
+    schnorr_commitment,
+    zero_one_commitments,
+)
 from tally.results import SubjectInfo
 from tally.rules import RuleSet
-from tally.trustees import KEY_FORMAT, TAG_DECRYPT, TAG_KEY, TrusteePublic
+from tally.trustees import TAG_DECRYPT, TAG_KEY, TrusteeKey, make_aggregate
 
 HERE = Path(__file__).resolve().parent
 P_FIELD = 2**255 - 19
@@ -67,72 +72,21 @@ def hexs(k: int) -> str:
     return scalar_hex(k)
 
 
-# --- deterministic proofs, by the equations of docs/protocol.md ----------------------------------
+class FixedNonces:
+    """A nonce source for tally's provers: ``fixed_scalar(prefix + label)``, each one recorded."""
 
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.used: dict[str, int] = {}
 
-def schnorr(x: int, w: int, tag: str, context: bytes) -> tuple[SchnorrProof, Point]:
-    X = base_mul(x)
-    U = base_mul(w)
-    c = hash_to_scalar(tag, context, X.encode(), U.encode())
-    return SchnorrProof(c, (w + c * x) % L), U
+    def __call__(self, label: str) -> int:
+        self.used[label] = k = fixed_scalar(self.prefix + label)
+        return k
 
-
-def dleq(
-    x: int, H: Point, w: int, tag: str, context: bytes
-) -> tuple[DleqProof, Point, Point, Point, Point]:
-    """Prove log_G X = log_H Z = x; returns (proof, X, Z, U, V)."""
-    X, Z = base_mul(x), H * x
-    U, V = base_mul(w), H * w
-    c = hash_to_scalar(tag, context, H.encode(), X.encode(), Z.encode(), U.encode(), V.encode())
-    return DleqProof(c, (w + c * x) % L), X, Z, U, V
-
-
-def zero_one(
-    Y: Point,
-    ct: Ciphertext,
-    m: int,
-    r: int,
-    nonces: tuple[int, int, int],
-    tag: str,
-    context: bytes,
-) -> tuple[ZeroOneProof, tuple[Point, Point, Point, Point], int]:
-    """Disjunctive proof that ct encrypts m in {0, 1}; nonces = (w, c_sim, s_sim)."""
-    w, c_sim, s_sim = nonces
-    a, b = ct.a, ct.b
-    real = (base_mul(w), Y * w)
-    if m == 0:
-        sim = (base_mul(s_sim) - a * c_sim, Y * s_sim - (b - G) * c_sim)
-        commits = (*real, *sim)
-    elif m == 1:
-        sim = (base_mul(s_sim) - a * c_sim, Y * s_sim - b * c_sim)
-        commits = (*sim, *real)
-    else:
-        raise ValueError("m must be 0 or 1")
-    c = hash_to_scalar(tag, context, a.encode(), b.encode(), *(p.encode() for p in commits))
-    c_real = (c - c_sim) % L
-    s_real = (w + c_real * r) % L
-    if m == 0:
-        proof = ZeroOneProof(c_real, c_sim, s_real, s_sim)
-    else:
-        proof = ZeroOneProof(c_sim, c_real, s_sim, s_real)
-    return proof, commits, c
-
-
-def ballot_context(fingerprint: bytes, credential: bytes, subject: int, grade: int | None) -> bytes:
-    out = fingerprint + credential + u32(subject)
-    return out if grade is None else out + u32(grade)
-
-
-def nonce_triple(label: str) -> tuple[int, int, int]:
-    return (
-        fixed_scalar(label + "/w"),
-        fixed_scalar(label + "/c_sim"),
-        fixed_scalar(label + "/s_sim"),
-    )
-
-
-def triple_json(t: tuple[int, int, int]) -> dict[str, str]:
-    return {"w": hexs(t[0]), "c_sim": hexs(t[1]), "s_sim": hexs(t[2])}
+    def json(self, where: str) -> dict[str, str]:
+        """The nonces asked for under ``where``, as stored: {"w", "c_sim", "s_sim"} or {"w"}."""
+        names = ("w", "c_sim", "s_sim")
+        return {n: hexs(self.used[f"{where}/{n}"]) for n in names if f"{where}/{n}" in self.used}
 
 
 # --- fixed poll material -------------------------------------------------------------------------
@@ -195,10 +149,9 @@ SIGNER_SEED = fixed_bytes("record-signer/seed", 32)
 PASSPHRASE = "mật khẩu thử nghiệm 2025"
 
 
-def trustee_public(index: int) -> tuple[TrusteePublic, Point]:
-    x = TRUSTEE_SECRETS[index]
-    proof, U = schnorr(x, fixed_scalar(f"trustee/{index + 1}/w"), TAG_KEY, b"")
-    return TrusteePublic(TRUSTEE_NAMES[index], base_mul(x), proof), U
+def trustee_key(index: int) -> TrusteeKey:
+    nonce = fixed_scalar(f"trustee/{index + 1}/w")
+    return TrusteeKey.from_secret(TRUSTEE_NAMES[index], TRUSTEE_SECRETS[index], nonce=nonce)
 
 
 def signer_public_key() -> bytes:
@@ -221,7 +174,7 @@ def poll_manifest() -> dict[str, Any]:
         },
         subjects=SUBJECTS,
         rules=RULES,
-        trustees=[trustee_public(i)[0] for i in range(2)],
+        trustees=[trustee_key(i).public for i in range(2)],
         credential_keys=[Credential(s).public_key for s in CREDENTIAL_SECRETS],
         members=3,
         present=2,
@@ -375,7 +328,8 @@ def vec_credentials() -> dict[str, Any]:
 
 
 def vec_schnorr() -> dict[str, Any]:
-    public, U = trustee_public(0)
+    public = trustee_key(0).public
+    U = schnorr_commitment(public.public_key, public.proof)
     return {
         "description": "Schnorr proof of knowledge of a trustee's secret x (X = xG):"
         " c = H(tag, context, X, U) with U = wG, s = w + c*x mod L."
@@ -393,27 +347,34 @@ def vec_schnorr() -> dict[str, Any]:
 
 def vec_dleq(ctx: PollContext, ballot: dict[str, Any]) -> dict[str, Any]:
     cases = []
-    # 1. A partial decryption: trustee 1 decrypts (subject 0, grade 1) of a one-ballot aggregate.
-    item = ballot["answers"][0]["choices"][1]
-    A = Point.from_hex(item["a"])
-    x = TRUSTEE_SECRETS[0]
-    w = fixed_scalar("dleq/partial-decryption/w")
+    # 1. A partial decryption: trustee 1's share of a one-ballot aggregate (its cells are the
+    # ballot's own ciphertexts), item (subject 0, grade 1) kept; its nonce is labelled ".../w".
+    cells = [[Ciphertext.from_json(c) for c in a["choices"]] for a in ballot["answers"]]
+    aggregate = make_aggregate(ctx.fingerprint, genesis(ctx.fingerprint).hex(), 1, cells)
+    nonces = FixedNonces("dleq/partial-decryption/")
+    trustee = trustee_key(0)
+    share = trustee.decrypt_share(
+        aggregate, nonces=lambda label: nonces("w" if label == "0/1/w" else label)
+    )
+    item = share["shares"][0][1]
+    A, X, Z = cells[0][1].a, trustee.public.public_key, Point.from_hex(item["d"])
+    proof = DleqProof.from_json(item["proof"])
+    U, V = dleq_commitments(A, X, Z, proof)
     context = ctx.fingerprint + u32(0) + u32(1)
-    proof, X, Z, U, V = dleq(x, A, w, TAG_DECRYPT, context)
     cases.append(
         {
             "purpose": "partial decryption D = x_i*A by trustee 1, subject 0, grade 1"
             " (H = A, X = Y_i, Z = D; context = fingerprint || u32(0) || u32(1))",
             "tag": TAG_DECRYPT,
             "context_hex": context.hex(),
-            "x_hex": hexs(x),
-            "w_hex": hexs(w),
+            "x_hex": hexs(TRUSTEE_SECRETS[0]),
+            "w_hex": hexs(nonces.used["w"]),
             "H": A.hex(),
             "X": X.hex(),
             "Z": Z.hex(),
             "commitments": {"U": U.hex(), "V": V.hex()},
             "proof": proof.to_json(),
-            "share_item": {"d": Z.hex(), "proof": proof.to_json()},
+            "share_item": item,
         }
     )
     # 2. A subject sum of exactly 1 in a poll without blanks: H = Y, X = A, Z = B - G, x = r.
@@ -423,9 +384,10 @@ def vec_dleq(ctx: PollContext, ballot: dict[str, Any]) -> dict[str, Any]:
     r = fixed_scalar("dleq/sum-one/r")
     total = encrypt(Y, 1, r)
     w = fixed_scalar("dleq/sum-one/w")
-    context = ballot_context(fingerprint, credential, 3, None)
-    proof, X, Z, U, V = dleq(r, Y, w, TAG_SUM_ONE, context)
-    assert total.a == X and total.b - G == Z
+    context = fingerprint + credential + u32(3)
+    X, Z = total.a, total.b - G
+    proof = prove_dleq(r, Y, X, Z, TAG_SUM_ONE, context, nonce=w)
+    U, V = dleq_commitments(Y, X, Z, proof)
     cases.append(
         {
             "purpose": "a subject's ciphertexts sum to exactly 1 (no blank allowed): the sum"
@@ -458,9 +420,10 @@ def vec_zero_one(ctx: PollContext) -> dict[str, Any]:
     for m, (subject, grade) in ((0, (1, 2)), (1, (0, 3))):
         r = fixed_scalar(f"zero-one/m{m}/r")
         ct = encrypt(Y, m, r)
-        nonces = nonce_triple(f"zero-one/m{m}")
-        context = ballot_context(ctx.fingerprint, credential, subject, grade)
-        proof, commits, c = zero_one(Y, ct, m, r, nonces, TAG_CHOICE, context)
+        w, c_sim, s_sim = (fixed_scalar(f"zero-one/m{m}/{n}") for n in ("w", "c_sim", "s_sim"))
+        context = ctx.fingerprint + credential + u32(subject) + u32(grade)
+        proof = prove_zero_one(Y, ct, m, r, TAG_CHOICE, context, nonces=(w, c_sim, s_sim))
+        commits = zero_one_commitments(Y, ct, proof)
         cases.append(
             {
                 "m": m,
@@ -475,14 +438,14 @@ def vec_zero_one(ctx: PollContext) -> dict[str, Any]:
                 "public_key": Y.hex(),
                 "r_hex": hexs(r),
                 "ciphertext": ct.to_json(),
-                "nonces": triple_json(nonces),
+                "nonces": {"w": hexs(w), "c_sim": hexs(c_sim), "s_sim": hexs(s_sim)},
                 "commitments": {
                     "A0": commits[0].hex(),
                     "B0": commits[1].hex(),
                     "A1": commits[2].hex(),
                     "B1": commits[3].hex(),
                 },
-                "challenge_hex": hexs(c),
+                "challenge_hex": hexs((proof.c0 + proof.c1) % L),
                 "proof": proof.to_json(),
             }
         )
@@ -499,57 +462,23 @@ def vec_zero_one(ctx: PollContext) -> dict[str, Any]:
 def make_ballot(
     ctx: PollContext, credential: Credential, choices: list[int | None]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A ballot with fixed randomness and nonces; returns (ballot, secrets per subject)."""
-    cred = credential.public_key
-    Y = ctx.public_key
-    answers = []
+    """A ballot made by tally with fixed nonces; returns (ballot, secrets per subject)."""
+    nonces = FixedNonces("ballot/")
+    ballot, randomness = encrypt_ballot_with_randomness(ctx, credential, choices, nonces=nonces)
     secrets_out = []
-    for i, choice in enumerate(choices):
-        rs = [fixed_scalar(f"ballot/{i}/{j}/r") for j in range(ctx.grades)]
-        items = []
-        triples = []
-        cts = []
-        for j, r in enumerate(rs):
-            m = 1 if choice == j else 0
-            ct = encrypt(Y, m, r)
-            t = nonce_triple(f"ballot/{i}/{j}")
-            proof, _, _ = zero_one(
-                Y, ct, m, r, t, TAG_CHOICE, ballot_context(ctx.fingerprint, cred, i, j)
-            )
-            items.append({**ct.to_json(), "proof": proof.to_json()})
-            triples.append(triple_json(t))
-            cts.append(ct)
-        total = add_all(cts)
-        r_sum = sum(rs) % L
-        sum_context = ballot_context(ctx.fingerprint, cred, i, None)
-        sum_proof: DleqProof | ZeroOneProof
-        if ctx.allow_blank:
-            t = nonce_triple(f"ballot/{i}/sum")
-            m_sum = 0 if choice is None else 1
-            sum_proof, _, _ = zero_one(Y, total, m_sum, r_sum, t, TAG_SUM_ZERO_ONE, sum_context)
-            sum_nonces: dict[str, str] = triple_json(t)
-        else:
-            w = fixed_scalar(f"ballot/{i}/sum/w")
-            sum_proof = dleq(r_sum, Y, w, TAG_SUM_ONE, sum_context)[0]
-            sum_nonces = {"w": hexs(w)}
-        answers.append({"choices": items, "sum_proof": sum_proof.to_json()})
+    for i, (choice, rs, answer) in enumerate(
+        zip(choices, randomness, ballot["answers"], strict=True)
+    ):
         secrets_out.append(
             {
                 "choice": choice,
                 "randomness": [hexs(r) for r in rs],
-                "choice_proof_nonces": triples,
-                "sum": total.to_json(),
-                "sum_randomness": hexs(r_sum),
-                "sum_proof_nonces": sum_nonces,
+                "choice_proof_nonces": [nonces.json(f"{i}/{j}") for j in range(ctx.grades)],
+                "sum": add_all(Ciphertext.from_json(c) for c in answer["choices"]).to_json(),
+                "sum_randomness": hexs(sum(rs) % L),
+                "sum_proof_nonces": nonces.json(f"{i}/sum"),
             }
         )
-    ballot: dict[str, Any] = {
-        "format": BALLOT_FORMAT,
-        "poll": ctx.fingerprint.hex(),
-        "credential": cred.hex(),
-        "answers": answers,
-    }
-    ballot["signature"] = credential.sign(signed_bytes(ballot)).hex()
     return ballot, secrets_out
 
 
@@ -658,14 +587,12 @@ def vec_canonical() -> dict[str, Any]:
 
 
 def vec_trustee_key() -> dict[str, Any]:
-    public, _ = trustee_public(0)
-    public_json = public.to_json()
     salt = fixed_bytes("trustee-key/salt", 16)
     nonce = fixed_bytes("trustee-key/nonce", 12)
-    n, r, p = 2**16, 8, 1
-    key = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(PASSPHRASE.encode("utf-8"))
-    sealed = AESGCM(key).encrypt(
-        nonce, TRUSTEE_SECRETS[0].to_bytes(32, "little"), canonical_json(public_json)
+    key_file = trustee_key(0).to_encrypted_json(PASSPHRASE, salt=salt, nonce=nonce)
+    kdf = key_file["kdf"]
+    key = Scrypt(salt=salt, length=32, n=kdf["n"], r=kdf["r"], p=kdf["p"]).derive(
+        PASSPHRASE.encode("utf-8")
     )
     return {
         "description": "A trustee's encrypted key file: key = scrypt(UTF-8 passphrase, salt, n, r,"
@@ -674,12 +601,7 @@ def vec_trustee_key() -> dict[str, Any]:
         "passphrase": PASSPHRASE,
         "scrypt_key_hex": key.hex(),
         "x_hex": hexs(TRUSTEE_SECRETS[0]),
-        "key_file": {
-            "format": KEY_FORMAT,
-            "public": public_json,
-            "kdf": {"name": "scrypt", "salt": salt.hex(), "n": n, "r": r, "p": p},
-            "cipher": {"name": "aes-256-gcm", "nonce": nonce.hex(), "ciphertext": sealed.hex()},
-        },
+        "key_file": key_file,
     }
 
 
