@@ -23,7 +23,7 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
-$(JS_BUILD): $(NODE_STAMP) $(wildcard js/*.js)
+$(JS_BUILD): $(NODE_STAMP) $(wildcard js/*.js js/tally/*.js js/pages/*.js)
 	npm run --silent build
 
 $(CATALOGUE): ballot/translations/en/LC_MESSAGES/messages.po | $(STAMP)

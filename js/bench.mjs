@@ -2,7 +2,13 @@
 // grades for the test-vector poll (tests/vectors/ballot.json, subjects repeated), then verify.
 //   node js/bench.mjs [subjects...]
 import fs from "node:fs";
-import { encryptBallot, verifyBallot, pollContext, trackingCode, trackingHash } from "./tally.js";
+import {
+  encryptBallot,
+  verifyBallot,
+  pollContext,
+  trackingCode,
+  trackingHash,
+} from "./tally/index.js";
 
 const vectors = new URL("../tests/vectors/", import.meta.url);
 const base = JSON.parse(fs.readFileSync(new URL("ballot.json", vectors), "utf8")).manifest;

@@ -1,4 +1,4 @@
-// A JSON-in, JSON-out door to js/tally.js for tests in other languages (tests/test_js_crypto.py):
+// A JSON-in, JSON-out door to js/tally/ for tests in other languages (tests/test_js_crypto.py):
 // one request object on standard input, one answer object on standard output. Secrets (the slip
 // code, a passphrase) travel on stdin, never in the command line.
 //
@@ -28,7 +28,7 @@ import {
   verifyBallot,
   verifyShare,
   verifySignature,
-} from "./tally.js";
+} from "./tally/index.js";
 
 async function readStdin() {
   const chunks = [];

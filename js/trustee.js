@@ -1,6 +1,7 @@
 // What the browser trustee page needs (docs/protocol.md 9.2, 13, 14): open the encrypted key file,
 // recompute the aggregate from the board and compare its head with the one announced at close,
-// then produce the partial decryption share. The page imports /static/build/trustee.js.
+// then produce the partial decryption share. Imported by js/pages/trustee-page.js, bundled with it
+// into ballot/static/build/trustee-page.js.
 //
 // Typical use:
 //   const key = await openTrusteeKey(keyFileText, passphrase, {onProgress});
@@ -31,9 +32,9 @@ export {
   fromHex,
   trackingHash,
   trackingCode,
-} from "./tally.js";
+} from "./tally/index.js";
 
-import { canonicalJson, pollFingerprint, sha256Hex, toHex } from "./tally.js";
+import { canonicalJson, pollFingerprint, sha256Hex, toHex } from "./tally/index.js";
 
 /** hex SHA-256 of the canonical JSON of a value (the aggregate_sha256 of a share, 14.2). */
 export function canonicalSha256Hex(value) {

@@ -1,4 +1,4 @@
-"""The browser's cryptography (js/tally.js) against tally: what JavaScript makes, Python accepts.
+"""The browser's cryptography (js/tally/) against tally: what JavaScript makes, Python accepts.
 
 1. The committed JavaScript vectors (tests/vectors/js/, made by tests/vectors/js_generate.mjs)
    verify with tally's own verifier, and a changed byte fails. These need no node.
@@ -250,7 +250,7 @@ def live_poll(subjects: int, allow_blank: bool) -> LivePoll:
 
 @needs_node
 def test_node_unit_tests() -> None:
-    # The JavaScript tests: every Python vector recomputed by js/tally.js, the worker protocol,
+    # The JavaScript tests: every Python vector recomputed by js/tally/, the worker protocol,
     # and tests/vectors/js/ up to date with js_generate.mjs.
     assert NODE is not None
     done = subprocess.run(

@@ -4,8 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import * as T from "../tally.js";
-import { respond } from "../booth-worker.js";
+import * as T from "../tally/index.js";
+import { respond } from "../pages/booth-worker.js";
 import { build, manifests, render, replaySource } from "../../tests/vectors/js_generate.mjs";
 
 const load = (name) =>

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import * as T from "../tally.js";
+import * as T from "../tally/index.js";
 import * as Trustee from "../trustee.js";
 
 const load = (name) =>

@@ -1,4 +1,4 @@
-// The Python protocol vectors (tests/vectors/*.json) against js/tally.js: every value recomputed
+// The Python protocol vectors (tests/vectors/*.json) against js/tally/: every value recomputed
 // by the JavaScript code equals the stored one, proofs are reproduced byte for byte from their
 // stored nonces, and a changed byte is refused.
 
@@ -10,7 +10,7 @@ import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { scrypt } from "@noble/hashes/scrypt.js";
 import { gcm } from "@noble/ciphers/aes.js";
-import * as T from "../tally.js";
+import * as T from "../tally/index.js";
 
 const load = (name) =>
   JSON.parse(fs.readFileSync(new URL(`../../tests/vectors/${name}`, import.meta.url), "utf8"));

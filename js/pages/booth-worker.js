@@ -1,7 +1,7 @@
 // The voting booth's module Web Worker: encrypts, proves and signs the ballot off the page's
 // thread, so the page stays responsive and the slip code and the choices never leave the browser.
 //
-//   new Worker('/static/build/booth-worker.js', {type: 'module'})
+//   new Worker('/public-static/build/booth-worker.js', {type: 'module'})
 //
 // Messages in:
 //   {type: 'credential', manifest, code}
@@ -21,7 +21,7 @@ import {
   trackingHash,
   toHex,
   verifyBallot,
-} from "./tally.js";
+} from "../tally/index.js";
 
 const MESSAGES = {
   code: ["Mã thẻ không hợp lệ", "Invalid slip code"],

@@ -1,7 +1,7 @@
 // The tablet booth. Reads the slip's code from the URL fragment (never sent to the server), drops
 // it from the address bar and history, checks the credential, shows the ballot, and has a Web
-// Worker (build/booth-worker.js, from js/booth-worker.js) encrypt, prove and sign it. Only the
-// ballot JSON leaves the tablet. After a cast, a challenge's end or inactivity the page reloads
+// Worker (build/booth-worker.js, from js/pages/booth-worker.js) encrypt, prove and sign it. Only
+// the ballot JSON leaves the tablet. After a cast, a challenge's end or inactivity the page reloads
 // itself (location.replace), which clears every trace of the voter from memory and history.
 
 const root = document.getElementById("booth");

@@ -19,7 +19,7 @@ import {
   openTrusteeKey,
   parseJson,
   readBoard,
-} from "./build/trustee.js";
+} from "../trustee.js";
 
 const section = document.getElementById("in-browser");
 const keyInput = document.getElementById("key-file");
