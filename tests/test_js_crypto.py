@@ -2,10 +2,11 @@
 
 1. The committed JavaScript vectors (tests/vectors/js/, made by tests/vectors/js_generate.mjs)
    verify with tally's own verifier, and a changed byte fails. These need no node.
-2. Live, with node and node_modules (``make test`` installs them; an ad-hoc run without them
-   skips): node encrypts fresh ballots for manifests made here, node verifies tally's ballots,
-   node decrypts a share with a key file written here, and ``node --test js/test/`` runs the
-   JavaScript unit tests (the Python vectors checked by JavaScript).
+2. Live, with node and node_modules (``make test`` installs them; without them these tests fail
+   under CI and skip elsewhere, as the Chromium tests do): node encrypts fresh ballots for
+   manifests made here, node verifies tally's ballots, node decrypts a share with a key file
+   written here, and ``node --test js/test/`` runs the JavaScript unit tests (the Python vectors
+   checked by JavaScript).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import need
 from nacl import bindings as sodium
 
 from tally.ballots import (
@@ -196,11 +198,19 @@ def test_js_share_changed_byte_fails(path: tuple[Any, ...]) -> None:
 
 NODE = shutil.which("node")
 HAVE_MODULES = (ROOT / "node_modules" / "@noble" / "curves").is_dir()
-needs_node = pytest.mark.skipif(
-    NODE is None or not HAVE_MODULES,
-    reason="node or node_modules missing: run `make node_modules/.installed` (npm ci);"
-    " `make test` installs them, so CI always runs these",
-)
+
+
+@pytest.fixture(scope="module")
+def node_and_modules() -> None:
+    """node and node_modules: missing, they fail the tests under CI and skip them elsewhere."""
+    need(NODE is not None, "node not installed (apt-get install nodejs)")
+    need(
+        HAVE_MODULES,
+        "node_modules missing: run `make node_modules/.installed` (npm ci); `make test` does",
+    )
+
+
+needs_node = pytest.mark.usefixtures("node_and_modules")
 
 
 def node(request: dict[str, Any], *, ok: bool = True) -> Any:
