@@ -177,7 +177,9 @@ def _check_aggregate_against_board(
 ) -> Manifest:
     """Refuse to decrypt unless the aggregate is exactly the sum of a valid board's ballots."""
     try:
-        manifest = parse_manifest(_read_json(manifest_path, "manifest", "manifest"))
+        manifest = parse_manifest(
+            _read_json(manifest_path, "manifest", "manifest"), shipped_rules=True
+        )
         board = ballots_path.read_bytes()
     except (ManifestError, OSError) as exc:
         raise UsageError(

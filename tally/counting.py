@@ -1,7 +1,8 @@
 """From accepted ballots to the audit bundle: board file, aggregate, shares, result, signed record.
 
 The service and ``tally demo-election`` both go through these functions, and the verifier
-(tally.verify) recomputes each step from the bundle alone.
+(tally.verify) recomputes each step from the bundle alone. ``finish`` writes protocol version 2
+(``tally-result/2``, ``tally-record/2``); the verifier also rebuilds version 1's forms.
 """
 
 from __future__ import annotations
@@ -15,13 +16,19 @@ from tally.board import genesis, next_head
 from tally.bundle import HASHED_MEMBERS
 from tally.canonical import canonical_json, parse_json, sha256_hex
 from tally.elgamal import ZERO, Ciphertext
-from tally.manifest import Manifest, parse_manifest
-from tally.record import ServiceKey, make_record
-from tally.results import evaluate_poll
+from tally.manifest import Manifest, ManifestError, parse_manifest
+from tally.record import ServiceKey, make_record, signature_file
+from tally.results import RESULT_FORMATS, evaluate_poll, warnings_v1
+from tally.rules import is_shipped
 from tally.trustees import TrusteeError, combine, make_aggregate, verify_share
 
-RESULT_FORMAT = "tally-result/1"
-TALLY_FORMAT = "tally-tally/1"
+PROTOCOL_VERSIONS = (1, 2)
+PROTOCOL_VERSION = 2  # what finish writes
+RESULT_FORMAT = RESULT_FORMATS[PROTOCOL_VERSION]
+TALLY_FORMAT = "tally-tally/1"  # the same in both versions
+TALLY_FIELDS = ("format", "aggregate", "shares", "counts", "blanks")
+SHARE_FIELDS = ("format", "poll", "trustee", "public_key", "aggregate_sha256", "shares")
+SHARE_ITEM_FIELDS = ("d", "proof")
 
 
 class CountingError(ValueError):
@@ -84,6 +91,12 @@ def decrypt_counts(
     manifest: Manifest, aggregate: dict[str, Any], shares: Sequence[dict[str, Any]]
 ) -> tuple[list[list[int]], list[int]]:
     """Check every trustee's share, combine them, and return (counts, blanks) per subject."""
+    for n, item in enumerate(shares, start=1):
+        problem = _share_fields_problem(item)
+        if problem:
+            who = item.get("trustee") if isinstance(item, dict) else None
+            named = f" (trustee {who})" if isinstance(who, str) else ""
+            raise CountingError(f"share {n}{named}: {problem}")
     by_key = {s.get("public_key"): s for s in shares if isinstance(s, dict)}
     partials = []
     for trustee in manifest.trustees:
@@ -101,16 +114,49 @@ def decrypt_counts(
     return counts, blanks
 
 
+def _share_fields_problem(share: Any) -> str:
+    """A share in tally.json has exactly the fields of docs/protocol.md §14.2, at every level."""
+    if not isinstance(share, dict) or set(share) != set(SHARE_FIELDS):
+        return f"not an object with exactly the fields {', '.join(SHARE_FIELDS)}"
+    rows = share["shares"]
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        return "shares is not a list of lists"
+    for i, row in enumerate(rows, start=1):
+        for j, item in enumerate(row, start=1):
+            if not isinstance(item, dict) or set(item) != set(SHARE_ITEM_FIELDS):
+                return f"subject {i}, grade {j}: not an object with exactly the fields d, proof"
+    return ""
+
+
+def exact_share(share: Any) -> Any:
+    """The share reduced to exactly its specified fields: a trustee's tool may have added
+    others, which verify_share ignores and tally.json must not carry. A share lacking a field
+    is returned as it is, to be refused by decrypt_counts."""
+    try:
+        rows = [
+            [{k: item[k] for k in SHARE_ITEM_FIELDS} for item in row] for row in share["shares"]
+        ]
+        return {**{k: share[k] for k in SHARE_FIELDS if k != "shares"}, "shares": rows}
+    except (KeyError, TypeError):
+        return share
+
+
 def poll_result(
     manifest: Manifest,
     counts: Sequence[Sequence[int]],
     blanks: Sequence[int],
     cast: int,
     external_grades: Mapping[str, str] | None = None,
+    *,
+    protocol: int = PROTOCOL_VERSION,
 ) -> dict[str, Any]:
-    """Grade the poll. ``external_grades``: the grades of linked subjects (a head's unit, a
-    collective's organization) decided in other, already counted polls of the conference;
-    they are written to the result as ``linked`` so that the verifier recomputes the same."""
+    """Grade the poll: result.json of the given protocol version (docs/protocol.md §15).
+
+    ``external_grades``: the grades of linked subjects (a head's unit, a collective's
+    organization) decided in other, already counted polls of the conference; they are written
+    to the result as ``linked`` so that the verifier recomputes the same."""
+    if protocol not in PROTOCOL_VERSIONS:
+        raise ValueError(f"unknown protocol version {protocol!r}")
     evaluated = evaluate_poll(
         manifest.rules,
         manifest.subjects,
@@ -121,7 +167,16 @@ def poll_result(
         members=manifest.members,
         external_grades=external_grades,
     )
-    return {"format": RESULT_FORMAT, "poll": manifest.fingerprint.hex(), **evaluated}
+    if protocol == 1:
+        names = {s.key: s.name for s in manifest.subjects}
+        evaluated["warnings"] = warnings_v1(evaluated["warnings"], names)  # type: ignore[arg-type]
+    else:
+        evaluated["rules"] = {
+            "id": manifest.rules.id,
+            "version": manifest.rules.version,
+            "shipped": is_shipped(manifest.rules),
+        }
+    return {"format": RESULT_FORMATS[protocol], "poll": manifest.fingerprint.hex(), **evaluated}
 
 
 def tally_document(
@@ -150,21 +205,30 @@ def finish(
     created_at: str,
     audit_jsonl: bytes,
     external_grades: Mapping[str, str] | None = None,
+    protocol: int = PROTOCOL_VERSION,
 ) -> dict[str, bytes]:
     """Combine, grade and sign: return every member of the audit bundle.
 
     ``audit_jsonl`` is the poll's hash-chained log of operator actions (``tally.audit``).
+    ``protocol`` 1 writes version 1's result and record (tests of the verifier's version 1).
     """
-    manifest = parse_manifest(manifest_data)
+    if protocol not in PROTOCOL_VERSIONS:
+        raise CountingError(f"unknown protocol version {protocol!r}")
+    try:
+        manifest = parse_manifest(manifest_data, shipped_rules=True)
+    except ManifestError as exc:
+        raise CountingError(f"the manifest does not verify: {exc}") from None
     if signer.public_key != manifest.signer_public_key:
         raise CountingError("the signing key is not the one named in the manifest")
     try:
+        # Only the specified fields of each share go into tally.json (and are verified there).
+        shares = [exact_share(s) for s in shares]
         counts, blanks = decrypt_counts(manifest, aggregate, shares)
     except TrusteeError as exc:
         raise CountingError(str(exc)) from None
     cast = int(aggregate["ballot_count"])
     try:
-        result = poll_result(manifest, counts, blanks, cast, external_grades)
+        result = poll_result(manifest, counts, blanks, cast, external_grades, protocol=protocol)
     except ValueError as exc:
         raise CountingError(f"the rule set cannot grade these figures: {exc}") from None
     audit = check_jsonl(audit_jsonl, audit_chain(manifest_data))
@@ -187,10 +251,11 @@ def finish(
         files={name: sha256_hex(files[name]) for name in HASHED_MEMBERS},
         audit={"entries": audit.entries, "head": audit.head},
         created_at=created_at,
+        protocol=protocol,
     )
     record_bytes = canonical_json(record)
     files["record.json"] = record_bytes
-    files["record.sig"] = (signer.sign(record_bytes).hex() + "\n").encode("ascii")
+    files["record.sig"] = signature_file(signer.sign(record_bytes))
     return files
 
 

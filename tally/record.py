@@ -1,14 +1,18 @@
 """The counting record (biên bản kiểm phiếu) and the service key that signs it.
 
 ``record.json`` is canonical JSON; ``record.sig`` is the hex Ed25519 signature of exactly those
-bytes by the service key whose public key is in the manifest and on the printed record.
+bytes by the service key whose public key is in the manifest and on the printed record, in
+lowercase hex with one newline. Version 2 (``tally-record/2``) carries the result's warnings as
+facts, without their sentences, and says whether the rule set is one shipped with tally.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +20,15 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-RECORD_FORMAT = "tally-record/1"
+from tally.rules import RuleSet, is_shipped
+
+# record.json's format per protocol version.
+RECORD_FORMATS: Mapping[int, str] = {1: "tally-record/1", 2: "tally-record/2"}
+RECORD_FORMAT = RECORD_FORMATS[2]
+TITLE_VI = "BIÊN BẢN KIỂM PHIẾU"
+TITLE_EN = "Counting record"
+
+_SIGNATURE_FILE = re.compile(r"[0-9a-f]{128}\n")
 
 
 class KeyFileError(ValueError):
@@ -83,13 +95,33 @@ def key_fingerprint(public_key: bytes) -> str:
     return ":".join(digest[i : i + 4] for i in range(0, 32, 4))
 
 
-def verify_record_signature(public_key: bytes, record_bytes: bytes, signature_hex: str) -> bool:
+def signature_file(signature: bytes) -> bytes:
+    """``record.sig``: the signature in lowercase hex and one newline (129 bytes)."""
+    return (signature.hex() + "\n").encode("ascii")
+
+
+def read_signature_file(data: bytes) -> bytes:
+    """The signature in ``record.sig``, which must be exactly ``signature_file``'s form."""
+    text = data.decode("ascii", "replace")
+    if _SIGNATURE_FILE.fullmatch(text) is None:
+        raise ValueError("not exactly 128 lowercase hex digits and one newline")
+    return bytes.fromhex(text[:128])
+
+
+def verify_signature(public_key: bytes, record_bytes: bytes, signature: bytes) -> bool:
     try:
-        signature = bytes.fromhex(signature_hex.strip())
         Ed25519PublicKey.from_public_bytes(public_key).verify(signature, record_bytes)
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+def verify_record_signature(public_key: bytes, record_bytes: bytes, signature_hex: str) -> bool:
+    """Check a signature given as lowercase hex (surrounding whitespace ignored)."""
+    text = signature_hex.strip()
+    if re.fullmatch(r"[0-9a-f]{128}", text) is None:
+        return False
+    return verify_signature(public_key, record_bytes, bytes.fromhex(text))
 
 
 def make_record(
@@ -103,23 +135,31 @@ def make_record(
     files: dict[str, str],
     audit: dict[str, Any],
     created_at: str,
+    protocol: int = 2,
 ) -> dict[str, Any]:
-    """Assemble the record from the manifest and the result; ``files`` maps name -> SHA-256."""
+    """Assemble the record from the manifest and the result; ``files`` maps name -> SHA-256.
+
+    ``protocol`` 1 writes version 1's record (for the verifier of old bundles)."""
+    if protocol not in RECORD_FORMATS:
+        raise ValueError(f"unknown protocol version {protocol!r}")
     election = manifest["election"]
     minted = election["credentials"]["count"]
     rules = election["rules"]
     signer = bytes.fromhex(manifest["signer"]["public_key"])
+    rules_fields = {"id": rules["id"], "version": rules["version"], "basis": rules["basis"]}
+    if protocol >= 2:
+        rules_fields["shipped"] = is_shipped(RuleSet.from_dict(rules))
     return {
-        "format": RECORD_FORMAT,
-        "title_vi": "BIÊN BẢN KIỂM PHIẾU",
-        "title_en": "Counting record",
+        "format": RECORD_FORMATS[protocol],
+        "title_vi": TITLE_VI,
+        "title_en": TITLE_EN,
         "conference": manifest["conference"],
         "poll": {
             "id": election["poll_id"],
             "title": election["title"],
             "fingerprint": fingerprint.hex(),
         },
-        "rules": {"id": rules["id"], "version": rules["version"], "basis": rules["basis"]},
+        "rules": rules_fields,
         "counting_committee": [
             {"name": t["name"], "key_fingerprint": key_fingerprint(bytes.fromhex(t["public_key"]))}
             for t in election["trustees"]

@@ -4,6 +4,12 @@ Checks are reported, never applied: a warning names the subjects and the figures
 stay as decided; the deciding authority decides. The output holds only ints, strings, booleans and
 null, so it can be written as canonical JSON (percentages are strings with two decimals, rounded
 half up exactly).
+
+The result holds facts, not sentences. What a reader sees, each warning and each decision in
+Vietnamese and English, is rendered from those facts (``render_warning``, ``render_decision``,
+``render_texts``) by the templates of docs/rules.md, so that no prose is signed (protocol
+version 2). A version-1 result carried each warning's rendered text (``message_vi``,
+``message_en``); ``warnings_v1`` writes it, by the same templates.
 """
 
 from __future__ import annotations
@@ -12,15 +18,45 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
-from tally.rules import EXCELLENT, GOOD, RuleSet, decide, format_fraction_ratio
+from tally.rules import (
+    EXCELLENT,
+    GOOD,
+    UNDETERMINED_EN,
+    UNDETERMINED_VI,
+    RuleSet,
+    decide,
+    format_fraction_ratio,
+    format_half,
+)
 
 KINDS: tuple[str, ...] = ("individual", "collective", "organization")
+
+# result.json's format per protocol version; version 2 has no prose in its warnings.
+RESULT_FORMATS: Mapping[int, str] = {1: "tally-result/1", 2: "tally-result/2"}
+
+# The reported checks, in the order their warnings are listed.
+CHECKS: tuple[str, ...] = (
+    "quorum",
+    "excellent_ceiling",
+    "linked_not_checked",
+    "head_not_above_unit",
+    "collective_not_above_organization",
+    "disciplined_max_grade",
+)
 
 _ROUNDING_TEXT = {
     "floor": ("làm tròn xuống", "rounded down"),
     "half_up": ("làm tròn đến số nguyên gần nhất, 0,5 làm tròn lên", "rounded to nearest, half up"),
     "ceil": ("làm tròn lên", "rounded up"),
+}
+
+DENOMINATOR_TEXT: Mapping[str, tuple[str, str]] = {
+    "valid": ("số phiếu hợp lệ", "valid votes"),
+    "cast": ("số phiếu thu về", "ballots cast"),
+    "present": ("số đồng chí có mặt", "members present"),
+    "members": ("số ủy viên đương nhiệm", "incumbent members"),
 }
 
 
@@ -156,8 +192,8 @@ def _decimal(value: Fraction, sep: str) -> str:
     return f"{whole}{sep}{frac:0{digits}d}" if digits else str(whole)
 
 
-def _warning(vi: str, en: str, check: str, keys: Sequence[str]) -> dict[str, object]:
-    return {"check": check, "subjects": list(keys), "message_vi": vi, "message_en": en}
+def _warning(check: str, keys: Sequence[str], **facts: object) -> dict[str, object]:
+    return {"check": check, "subjects": list(keys), **facts}
 
 
 def evaluate_poll(
@@ -171,7 +207,10 @@ def evaluate_poll(
     members: int,
     external_grades: Mapping[str, str] | None = None,
 ) -> dict[str, object]:
-    """Decide every subject of one poll and report the checks; see ``docs/rules.md``."""
+    """Decide every subject of one poll and report the checks; see ``docs/rules.md``.
+
+    The warnings are facts (version 2's form); ``warnings_v1`` gives version 1's texts.
+    """
     if not len(subjects) == len(counts) == len(blanks):
         raise ValueError(
             f"got {len(subjects)} subjects, {len(counts)} rows of counts and {len(blanks)} blanks;"
@@ -224,11 +263,15 @@ def evaluate_poll(
             }
         )
 
+    fraction = format_fraction_ratio(rules.quorum)
     warnings: list[dict[str, object]] = []
     if not met:
-        warnings.append(_quorum_warning(rules, present, members, required))
+        warnings.append(
+            _warning(
+                "quorum", [], present=present, members=members, required=required, fraction=fraction
+            )
+        )
     warnings += _ceiling_warnings(rules, subjects, grades)
-    names = {s.key: s.name for s in subjects}
 
     def known(key: str) -> str | None:
         return grades[key] if key in grades else external.get(key)
@@ -244,27 +287,18 @@ def evaluate_poll(
     # conference: its grade comes in ``external_grades`` once that poll is counted. A link whose
     # grade is not known is reported as not checked, never skipped silently.
     links = [
-        (s, ref)
+        (s, ref, link)
         for s in subjects
-        for ref in (
-            s.heads if rules.head_not_above_unit else None,
-            s.part_of if rules.collective_not_above_organization else None,
+        for ref, link in (
+            (s.heads if rules.head_not_above_unit else None, "heads"),
+            (s.part_of if rules.collective_not_above_organization else None, "part_of"),
         )
         if ref is not None and ref not in grades
     ]
-    linked = {ref: external.get(ref) for _s, ref in links}
-    for s, ref in links:
+    linked = {ref: external.get(ref) for _s, ref, _link in links}
+    for s, ref, link in links:
         if external.get(ref) is None:
-            warnings.append(
-                _warning(
-                    f"Chưa đối chiếu “{s.name}” với “{ref}”: “{ref}” được xếp loại ở cuộc biểu"
-                    " quyết khác, chưa kiểm phiếu xong khi lập biên bản này.",
-                    f"“{s.name}” not checked against “{ref}”: “{ref}” is graded in another"
-                    " poll, not yet counted when this record was made.",
-                    "linked_not_checked",
-                    [s.key, ref],
-                )
-            )
+            warnings.append(_warning("linked_not_checked", [s.key, ref], link=link))
 
     if rules.head_not_above_unit:
         for s in subjects:
@@ -272,16 +306,8 @@ def evaluate_poll(
                 continue
             own, unit = grades[s.key], known(s.heads)
             if above(own, unit):
-                unit_name = names.get(s.heads, s.heads)
                 warnings.append(
-                    _warning(
-                        f"Người đứng đầu “{s.name}” được xếp loại {own}, cao hơn đơn vị do mình"
-                        f" đứng đầu “{unit_name}” ({unit}).",
-                        f"Head “{s.name}” is graded {own}, above the unit they head"
-                        f" “{unit_name}” ({unit}).",
-                        "head_not_above_unit",
-                        [s.key, s.heads],
-                    )
+                    _warning("head_not_above_unit", [s.key, s.heads], grade=own, other_grade=unit)
                 )
     if rules.collective_not_above_organization:
         for s in subjects:
@@ -289,15 +315,12 @@ def evaluate_poll(
                 continue
             own, org = grades[s.key], known(s.part_of)
             if above(own, org):
-                org_name = names.get(s.part_of, s.part_of)
                 warnings.append(
                     _warning(
-                        f"Tập thể “{s.name}” được xếp loại {own}, cao hơn tổ chức đảng do tập thể"
-                        f" lãnh đạo “{org_name}” ({org}).",
-                        f"Collective “{s.name}” is graded {own}, above the organization it leads"
-                        f" “{org_name}” ({org}).",
                         "collective_not_above_organization",
                         [s.key, s.part_of],
+                        grade=own,
+                        other_grade=org,
                     )
                 )
     cap = rules.disciplined_max_grade
@@ -306,14 +329,7 @@ def evaluate_poll(
             own = grades[s.key]
             if s.disciplined and above(own, cap):
                 warnings.append(
-                    _warning(
-                        f"“{s.name}” bị kỷ luật trong năm nhưng được xếp loại {own},"
-                        f" cao hơn mức tối đa {cap}.",
-                        f"“{s.name}” was disciplined in the year but is graded {own},"
-                        f" above the maximum {cap}.",
-                        "disciplined_max_grade",
-                        [s.key],
-                    )
+                    _warning("disciplined_max_grade", [s.key], grade=own, max_grade=cap)
                 )
 
     return {
@@ -322,7 +338,7 @@ def evaluate_poll(
             "members": members,
             "present": present,
             "required": required,
-            "fraction": format_fraction_ratio(rules.quorum),
+            "fraction": fraction,
             "met": met,
         },
         "cast": cast,
@@ -332,18 +348,6 @@ def evaluate_poll(
     }
 
 
-def _quorum_warning(rules: RuleSet, present: int, members: int, required: int) -> dict[str, object]:
-    fraction = format_fraction_ratio(rules.quorum)
-    return _warning(
-        f"Không đủ số lượng tham dự: có mặt {present}/{members} đồng chí, cần ít nhất {required}"
-        f" ({fraction} số ủy viên đương nhiệm).",
-        f"Quorum not met: {present} of {members} members present, at least {required}"
-        f" ({fraction} of incumbent members) required.",
-        "quorum",
-        [],
-    )
-
-
 def _ceiling_warnings(
     rules: RuleSet, subjects: Sequence[SubjectInfo], grades: Mapping[str, str | None]
 ) -> list[dict[str, object]]:
@@ -351,28 +355,183 @@ def _ceiling_warnings(
     for s in subjects:
         if s.peer_group is not None:
             groups.setdefault(s.peer_group, []).append(s)
-    share_vi = _decimal(rules.excellent_ceiling * 100, ",") + "%"
-    share_en = _decimal(rules.excellent_ceiling * 100, ".") + "%"
-    rounding = rules.ceiling_rounding
-    rounding_vi, rounding_en = _ROUNDING_TEXT[rounding]
     out = []
     for group, members in groups.items():
         excellent = [s.key for s in members if grades[s.key] == EXCELLENT]
         good = sum(1 for s in members if grades[s.key] == GOOD)
-        exact = rules.excellent_ceiling * good
-        ceiling = round_fraction(exact, rounding)
+        product = rules.excellent_ceiling * good
+        ceiling = round_fraction(product, rules.ceiling_rounding)
         if len(excellent) <= ceiling:
             continue
         out.append(
             _warning(
-                f"Nhóm “{group}”: {len(excellent)} được xếp loại {EXCELLENT}, vượt mức tối đa"
-                f" {ceiling} ({share_vi} × {good} {GOOD} = {_decimal(exact, ',')},"
-                f" {rounding_vi} ({rounding})).",
-                f"Peer group “{group}”: {len(excellent)} graded {EXCELLENT}, above the ceiling of"
-                f" {ceiling} ({share_en} × {good} {GOOD} = {_decimal(exact, '.')},"
-                f" {rounding_en} ({rounding})).",
                 "excellent_ceiling",
                 excellent,
+                peer_group=group,
+                good=good,
+                share=format_fraction_ratio(rules.excellent_ceiling),
+                product=format_fraction_ratio(product),
+                rounding=rules.ceiling_rounding,
+                ceiling=ceiling,
             )
         )
     return out
+
+
+# --- the sentences, rendered from the facts (docs/rules.md, "Texts") ----------------------------
+
+
+@dataclass(frozen=True)
+class Text:
+    """One sentence in both languages."""
+
+    vi: str
+    en: str
+
+
+@dataclass(frozen=True)
+class ResultTexts:
+    """Every sentence of a result or record: its warnings in order, each subject's decision."""
+
+    warnings: tuple[Text, ...]
+    decisions: Mapping[str, Text]  # by subject key
+
+
+def _fraction(text: object) -> Fraction:
+    if not isinstance(text, str) or "/" not in text:
+        raise ValueError(f"expected a fraction p/q, got {text!r}")
+    num, den = text.split("/", 1)
+    return Fraction(int(num), int(den))
+
+
+def render_warning(warning: Mapping[str, Any], names: Mapping[str, str]) -> Text:
+    """A warning's sentence from its facts; ``names`` maps subject keys to names (a key that is
+    not a subject of the poll stands for itself)."""
+    check = warning["check"]
+    keys = list(warning["subjects"])
+
+    def name(i: int) -> str:
+        return names.get(keys[i], keys[i])
+
+    if check == "quorum":
+        present, members = warning["present"], warning["members"]
+        required, fraction = warning["required"], warning["fraction"]
+        return Text(
+            f"Không đủ số lượng tham dự: có mặt {present}/{members} đồng chí, cần ít nhất"
+            f" {required} ({fraction} số ủy viên đương nhiệm).",
+            f"Quorum not met: {present} of {members} members present, at least {required}"
+            f" ({fraction} of incumbent members) required.",
+        )
+    if check == "excellent_ceiling":
+        group, good, ceiling = warning["peer_group"], warning["good"], warning["ceiling"]
+        share, product = _fraction(warning["share"]) * 100, _fraction(warning["product"])
+        rounding = warning["rounding"]
+        rounding_vi, rounding_en = _ROUNDING_TEXT[rounding]
+        return Text(
+            f"Nhóm “{group}”: {len(keys)} được xếp loại {EXCELLENT}, vượt mức tối đa {ceiling}"
+            f" ({_decimal(share, ',')}% × {good} {GOOD} = {_decimal(product, ',')},"
+            f" {rounding_vi} ({rounding})).",
+            f"Peer group “{group}”: {len(keys)} graded {EXCELLENT}, above the ceiling of"
+            f" {ceiling} ({_decimal(share, '.')}% × {good} {GOOD} = {_decimal(product, '.')},"
+            f" {rounding_en} ({rounding})).",
+        )
+    if check == "linked_not_checked":
+        own, ref = name(0), keys[1]
+        return Text(
+            f"Chưa đối chiếu “{own}” với “{ref}”: “{ref}” được xếp loại ở cuộc biểu"
+            " quyết khác, chưa kiểm phiếu xong khi lập biên bản này.",
+            f"“{own}” not checked against “{ref}”: “{ref}” is graded in another"
+            " poll, not yet counted when this record was made.",
+        )
+    if check == "head_not_above_unit":
+        grade, other = warning["grade"], warning["other_grade"]
+        return Text(
+            f"Người đứng đầu “{name(0)}” được xếp loại {grade}, cao hơn đơn vị do mình"
+            f" đứng đầu “{name(1)}” ({other}).",
+            f"Head “{name(0)}” is graded {grade}, above the unit they head “{name(1)}” ({other}).",
+        )
+    if check == "collective_not_above_organization":
+        grade, other = warning["grade"], warning["other_grade"]
+        return Text(
+            f"Tập thể “{name(0)}” được xếp loại {grade}, cao hơn tổ chức đảng do tập thể"
+            f" lãnh đạo “{name(1)}” ({other}).",
+            f"Collective “{name(0)}” is graded {grade}, above the organization it leads"
+            f" “{name(1)}” ({other}).",
+        )
+    if check == "disciplined_max_grade":
+        grade, cap = warning["grade"], warning["max_grade"]
+        return Text(
+            f"“{name(0)}” bị kỷ luật trong năm nhưng được xếp loại {grade},"
+            f" cao hơn mức tối đa {cap}.",
+            f"“{name(0)}” was disciplined in the year but is graded {grade},"
+            f" above the maximum {cap}.",
+        )
+    raise ValueError(f"unknown check {check!r}")
+
+
+def render_decision(row: Mapping[str, Any]) -> Text:
+    """How one subject's grade was reached, from its ``steps`` (a row of ``subjects``)."""
+    steps = list(row["steps"])
+    grade = row["grade"]
+    d = row["denominator_value"]
+    half = format_half(d)
+    dn_vi, dn_en = DENOMINATOR_TEXT[row["denominator"]]
+    of_vi = f"nhiều hơn một nửa mẫu số ({dn_vi} = {d}, một nửa là {half.replace('.', ',')})"
+    of_en = f"more than half of the denominator ({dn_en} = {d}, half is {half})"
+    if grade is None:
+        return Text(
+            f"{UNDETERMINED_VI}: không mức nào riêng và không tổng cộng dồn nào {of_vi}.",
+            f"{UNDETERMINED_EN[0].upper()}{UNDETERMINED_EN[1:]}: neither a grade alone nor a"
+            f" running total is {of_en}.",
+        )
+    last = steps[-1]
+    if last["stage"] == "single":
+        votes = last["votes"]
+        return Text(
+            f"{grade}: riêng mức {grade} được {votes} phiếu, {of_vi}.",
+            f"{grade}: the votes for {grade} alone ({votes}) are {of_en}.",
+        )
+    parts = " + ".join(f"{s['grade']} {s['votes']}" for s in steps if s["stage"] == "cumulative")
+    running = last["running_total"]
+    return Text(
+        f"{grade}: không mức nào riêng được nhiều hơn một nửa; cộng dồn từ mức cao xuống,"
+        f" {parts} = {running}, {of_vi}.",
+        f"{grade}: no grade alone has more than half; adding from the best grade down,"
+        f" {parts} = {running}, {of_en}.",
+    )
+
+
+def _names(doc: Mapping[str, Any]) -> dict[str, str]:
+    return {row["key"]: row["name"] for row in doc["subjects"]}
+
+
+def warnings_v1(
+    warnings: Sequence[Mapping[str, Any]], names: Mapping[str, str]
+) -> list[dict[str, object]]:
+    """Version 1's form of the warnings: each check and subjects with its rendered sentence."""
+    out: list[dict[str, object]] = []
+    for w in warnings:
+        text = render_warning(w, names)
+        out.append(
+            {
+                "check": w["check"],
+                "subjects": list(w["subjects"]),
+                "message_vi": text.vi,
+                "message_en": text.en,
+            }
+        )
+    return out
+
+
+def render_texts(doc: Mapping[str, Any]) -> ResultTexts:
+    """The sentences of a result or record (``result.json``, ``record.json``; version 1 or 2):
+    its warnings in order and each subject's decision, for a page to show."""
+    names = _names(doc)
+    warnings = []
+    for w in doc["warnings"]:
+        if "message_vi" in w and "message_en" in w:  # version 1: the text is in the document
+            warnings.append(Text(str(w["message_vi"]), str(w["message_en"])))
+        else:
+            warnings.append(render_warning(w, names))
+    decisions = {row["key"]: render_decision(row) for row in doc["subjects"]}
+    return ResultTexts(tuple(warnings), decisions)

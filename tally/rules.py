@@ -7,6 +7,8 @@ can ever decide a grade.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.resources
 import itertools
 import re
@@ -15,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from importlib.resources.abc import Traversable
+
+from tally.canonical import canonical_json
 
 GRADE_CODES: tuple[str, ...] = ("HTXSNV", "HTTNV", "HTNV", "KHTNV")
 
@@ -105,7 +109,29 @@ class RuleSet:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> RuleSet:
+        """Lenient, as a TOML file: optional keys may be missing, fractions unreduced."""
         return _from_mapping(data)
+
+    @classmethod
+    def from_json(cls, data: object) -> RuleSet:
+        """Strict, as a manifest carries it: exactly ``to_dict()``'s form (docs/rules.md, "The
+        JSON form"): every key present, fractions reduced, nothing that writes differently."""
+        if not isinstance(data, Mapping):
+            raise ValueError("rule set: expected an object")
+        _check_keys(data, (*_REQUIRED, *_OPTIONAL), (), "rule set: ")
+        rules = _from_mapping(data)
+        for key, value in rules.to_dict().items():
+            if canonical_json(data[key]) != canonical_json(value):
+                raise ValueError(
+                    f"{key}: {data[key]!r} is not in the JSON form of a rule set"
+                    f" (it would be {value!r})"
+                )
+        return rules
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 (hex) of the canonical JSON form: what "the same rule set" means."""
+        return hashlib.sha256(canonical_json(self.to_dict())).hexdigest()
 
 
 _REQUIRED = (
@@ -127,7 +153,8 @@ _GRADE_KEYS = ("code", "name_vi", "name_en")
 
 
 def format_fraction_ratio(value: Fraction) -> str:
-    """``Fraction(2, 3)`` -> ``"2/3"``; always ``p/q`` so the file form never varies."""
+    """``Fraction(2, 3)`` -> ``"2/3"``, ``1`` -> ``"1/1"``: always ``p/q`` in lowest terms, so the
+    JSON form never varies."""
     return f"{value.numerator}/{value.denominator}"
 
 
@@ -259,10 +286,12 @@ def _rulesets_dir() -> Traversable:
 
 
 def list_rulesets() -> list[str]:
+    """The ids of the current rule sets (a superseded version, ``<id>@<version>.toml``, is not
+    offered for new polls but stays shipped: see ``shipped_rulesets``)."""
     return sorted(
         entry.name.removesuffix(".toml")
         for entry in _rulesets_dir().iterdir()
-        if entry.name.endswith(".toml") and entry.is_file()
+        if entry.name.endswith(".toml") and "@" not in entry.name and entry.is_file()
     )
 
 
@@ -279,6 +308,49 @@ def load_ruleset(rule_id: str) -> RuleSet:
     if rules.id != rule_id:
         raise ValueError(f"rule set file {rule_id}.toml declares id {rules.id!r}")
     return rules
+
+
+# --- shipped rule sets: an id of ours names exactly one content per version ---------------------
+
+
+@functools.cache
+def shipped_rulesets() -> Mapping[tuple[str, str], RuleSet]:
+    """Every rule set shipped in ``tally/rulesets`` by (id, version): the current ones and every
+    superseded version, kept as ``<id>@<version>.toml`` so that old manifests keep verifying."""
+    shipped = {(r.id, r.version): r for r in (load_ruleset(i) for i in list_rulesets())}
+    for entry in _rulesets_dir().iterdir():
+        if entry.name.endswith(".toml") and "@" in entry.name and entry.is_file():
+            rules = parse_ruleset(entry.read_text(encoding="utf-8"))
+            if entry.name != f"{rules.id}@{rules.version}.toml":
+                raise ValueError(f"rule set file {entry.name} declares {rules.id} {rules.version}")
+            shipped[(rules.id, rules.version)] = rules
+    return shipped
+
+
+def is_shipped(rules: RuleSet) -> bool:
+    """True iff this is, word for word, a rule set shipped with tally under its id and version."""
+    shipped = shipped_rulesets().get((rules.id, rules.version))
+    return shipped is not None and shipped.digest == rules.digest
+
+
+def check_origin(rules: RuleSet) -> bool:
+    """A shipped rule set's id is reserved: under it only the shipped content of a shipped
+    version is accepted. Returns whether the rule set is shipped (False: a local rule set, with
+    an id that tally does not ship)."""
+    versions = {v for (i, v) in shipped_rulesets() if i == rules.id}
+    if not versions:
+        return False
+    if rules.version not in versions:
+        raise ValueError(
+            f"{rules.id} is a rule set shipped with tally, but not in version {rules.version!r}"
+            f" (shipped: {', '.join(sorted(versions))}); a rule set of one's own needs its own id"
+        )
+    if not is_shipped(rules):
+        raise ValueError(
+            f"rule set {rules.id} version {rules.version} differs from the one shipped with tally"
+            " under that id and version; a rule set of one's own needs an id tally does not ship"
+        )
+    return True
 
 
 @dataclass(frozen=True)

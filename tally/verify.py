@@ -2,7 +2,9 @@
 
 Each check has a stable name (``ballots.proofs``, ``record.signature``, …) and a detail in
 Vietnamese and English. A check whose inputs failed an earlier check is reported as not run (and
-counts as failed), so the first failing check names the file that is wrong.
+counts as failed), so the first failing check names the file that is wrong. Every form is exact
+(docs/protocol.md §17, §18): canonical members, exact fields, lowercase hex. A bundle of protocol
+version 1 or 2 is checked against its own version (§1.1), told by its result's format.
 """
 
 from __future__ import annotations
@@ -19,10 +21,22 @@ from tally.ballots import BallotError, PollContext, VerifiedBallot, verify_ballo
 from tally.board import genesis, next_head
 from tally.bundle import HASHED_MEMBERS, BundleError, read_bundle
 from tally.canonical import CanonicalError, canonical_json, parse_json, sha256_hex
-from tally.counting import CountingError, board_aggregate, decrypt_counts, poll_result
+from tally.counting import (
+    TALLY_FIELDS,
+    TALLY_FORMAT,
+    CountingError,
+    board_aggregate,
+    decrypt_counts,
+    poll_result,
+)
 from tally.manifest import Manifest, ManifestError, parse_manifest
-from tally.record import key_fingerprint, make_record, verify_record_signature
+from tally.record import key_fingerprint, make_record, read_signature_file, verify_signature
+from tally.results import RESULT_FORMATS
+from tally.rules import is_shipped
 from tally.trustees import TrusteeError
+
+# The fields of every line of ballots.jsonl.
+BOARD_LINE_FIELDS = {"index", "ballot", "tracking_hash", "chain"}
 
 
 @dataclass
@@ -120,8 +134,11 @@ def verify_bundle(
         return report
     report.add("bundle.members", True, "gói có đủ 7 tệp", "the bundle has exactly its 7 files")
 
-    manifest = _check_manifest(report, files["manifest.json"])
+    manifest_doc = _load_json(report, "manifest.json", files["manifest.json"])
+    manifest = None if manifest_doc is _NOT_JSON else _check_manifest(report, manifest_doc)
     if manifest is None:
+        if manifest_doc is _NOT_JSON:
+            report.skip("manifest", "manifest.json")
         for name in ("ballots", "tally", "result", "record"):
             report.skip(name, "manifest.json")
         return report
@@ -129,17 +146,22 @@ def verify_bundle(
     board_report, verified = check_board(manifest, files["ballots.jsonl"], workers)
     report.checks += board_report.checks
     audit = check_jsonl(files["audit.jsonl"], audit_chain(manifest.data))
+    problems = [*_line_problems(files["audit.jsonl"], audit_line=True), *audit.problems]
     report.add(
         "audit.chain",
-        audit.ok,
+        not problems,
         f"nhật ký thao tác: chuỗi băm {audit.entries} mục nguyên vẹn"
-        if audit.ok
-        else "audit.jsonl: " + "; ".join(audit.problems),
+        if not problems
+        else "audit.jsonl: " + "; ".join(problems),
         f"operator audit log: hash chain of {audit.entries} entries intact"
-        if audit.ok
-        else "audit.jsonl: " + "; ".join(audit.problems),
+        if not problems
+        else "audit.jsonl: " + "; ".join(problems),
     )
     tally_doc = _load_json(report, "tally.json", files["tally.json"])
+    if tally_doc is _NOT_JSON:
+        tally_doc = None
+    else:
+        _check_tally_fields(report, tally_doc)
     counts_ok = False
     if verified is not None and tally_doc is not None:
         counts_ok = _check_tally(report, manifest, verified, tally_doc)
@@ -147,6 +169,11 @@ def verify_bundle(
         report.skip("tally", "ballots.jsonl / tally.json")
 
     result = _load_json(report, "result.json", files["result.json"])
+    if result is _NOT_JSON:
+        result = None
+    # The bundle's protocol version is its result's: tally-result/1 is version 1; anything else
+    # is checked as version 2 (so a wrong format shows up in result.grades as "format").
+    protocol = 1 if isinstance(result, dict) and result.get("format") == RESULT_FORMATS[1] else 2
     if counts_ok and result is not None and tally_doc is not None:
         try:
             expected = poll_result(
@@ -155,6 +182,7 @@ def verify_bundle(
                 tally_doc["blanks"],
                 tally_doc["aggregate"]["ballot_count"],
                 _linked_grades(result),
+                protocol=protocol,
             )
             diff = _differences(expected, result)
         except ValueError as exc:  # e.g. more ballots cast than members present
@@ -163,9 +191,10 @@ def verify_bundle(
             "result.grades",
             not diff,
             "xếp loại, cảnh báo và số đại biểu có mặt đúng theo bộ quy tắc"
+            f" (giao thức phiên bản {protocol})"
             if not diff
             else "result.json khác với kết quả tính lại theo bộ quy tắc ở: " + ", ".join(diff),
-            "grades, warnings and quorum follow the rule set"
+            f"grades, warnings and quorum follow the rule set (protocol version {protocol})"
             if not diff
             else "result.json differs from the rule set's result in: " + ", ".join(diff),
         )
@@ -174,7 +203,7 @@ def verify_bundle(
     if isinstance(result, dict) and "linked" in result:
         _check_linked(report, manifest, result, linked, signer_key, workers)
 
-    _check_record(report, manifest, files, result, tally_doc, signer_key, audit)
+    _check_record(report, manifest, files, result, tally_doc, signer_key, audit, protocol)
     return report
 
 
@@ -256,58 +285,133 @@ def check_board(
     return report, _check_ballots(report, manifest, entries, workers)
 
 
-def _check_manifest(report: Report, data: bytes) -> Manifest | None:
+def _check_manifest(report: Report, data: Any) -> Manifest | None:
     try:
-        manifest = parse_manifest(parse_json(data))
-    except ValueError as exc:
-        kind = exc if isinstance(exc, ManifestError) else f"not valid JSON: {exc}"
-        report.add(
-            "manifest", False, f"manifest.json không hợp lệ: {kind}", f"manifest.json: {kind}"
-        )
+        manifest = parse_manifest(data, shipped_rules=True)
+    except ManifestError as exc:
+        report.add("manifest", False, f"manifest.json không hợp lệ: {exc}", f"manifest.json: {exc}")
         return None
     n = len(manifest.trustees)
+    rules = manifest.rules
+    if is_shipped(rules):
+        origin_vi = f"bộ quy tắc {rules.id} phiên bản {rules.version} đúng như bản đi kèm tally"
+        origin_en = f"rule set {rules.id} version {rules.version} as shipped with tally"
+    else:
+        origin_vi = (
+            f"bộ quy tắc {rules.id} phiên bản {rules.version} KHÔNG đi kèm tally"
+            " (nội dung là của manifest, đọc trong manifest.json)"
+        )
+        origin_en = (
+            f"rule set {rules.id} version {rules.version} is NOT shipped with tally"
+            " (its content is the manifest's own: read it in manifest.json)"
+        )
     report.add(
         "manifest",
         True,
         f"manifest.json hợp lệ: {n} khóa thành viên Ban kiểm phiếu có chứng minh, khóa chung đúng,"
-        f" {len(manifest.credentials)} thẻ biểu quyết khớp cam kết;"
+        f" {len(manifest.credentials)} thẻ biểu quyết khớp cam kết; {origin_vi};"
         f" dấu vân tay cuộc biểu quyết {manifest.fingerprint.hex()}",
         f"manifest.json valid: {n} trustee keys with proofs, joint key correct,"
-        f" {len(manifest.credentials)} credentials match the commitment;"
+        f" {len(manifest.credentials)} credentials match the commitment; {origin_en};"
         f" poll fingerprint {manifest.fingerprint.hex()}",
     )
     return manifest
 
 
-def _load_json(report: Report, name: str, data: bytes) -> Any:
+class _NotJson:
+    """What a member that is not JSON at all parses to (JSON's null is a value)."""
+
+
+_NOT_JSON: Any = _NotJson()
+
+
+def _canonical_problem(value: Any, data: bytes) -> str:
     try:
-        return parse_json(data)
+        same = canonical_json(value) == data
+    except CanonicalError as exc:
+        return f"not canonical JSON ({exc})"
+    return "" if same else "not canonical JSON (docs/protocol.md §5)"
+
+
+def _load_json(report: Report, name: str, data: bytes) -> Any:
+    """Parse a JSON member. Reported (as ``name``) only on failure: not JSON, which the later
+    checks cannot use, or not canonical, which they still check."""
+    try:
+        value = parse_json(data)
     except ValueError as exc:
         report.add(name, False, f"{name} không phải JSON: {exc}", f"{name} is not JSON: {exc}")
-        return None
+        return _NOT_JSON
+    problem = _canonical_problem(value, data)
+    if problem:
+        report.add(
+            name,
+            False,
+            f"{name} không ở dạng JSON chuẩn tắc (docs/protocol.md §5)",
+            f"{name} is {problem}",
+        )
+    return value
+
+
+def _check_tally_fields(report: Report, tally_doc: Any) -> None:
+    """``tally.json`` (only on failure): exactly its fields, its format."""
+    if not isinstance(tally_doc, dict):
+        problem = "not an object"
+    elif set(tally_doc) != set(TALLY_FIELDS):
+        extra = sorted(set(tally_doc) - set(TALLY_FIELDS))
+        missing = [f for f in TALLY_FIELDS if f not in tally_doc]
+        problem = "; ".join(
+            ([f"unexpected field(s) {', '.join(extra)}"] if extra else [])
+            + ([f"missing field(s) {', '.join(missing)}"] if missing else [])
+        )
+    elif tally_doc["format"] != TALLY_FORMAT:
+        problem = f"format {tally_doc['format']!r} is not {TALLY_FORMAT}"
+    else:
+        return
+    report.add("tally.json", False, f"tally.json: {problem}", f"tally.json: {problem}")
+
+
+def _line_problems(data: bytes, *, audit_line: bool = False) -> list[str]:
+    """A JSON-lines member: every line canonical JSON followed by a newline (none empty). For
+    audit.jsonl also: ``chain`` and ``seq`` are integers (a JSON true is not 1)."""
+    problems = []
+    if data and not data.endswith(b"\n"):
+        problems.append("the last line does not end with a newline")
+    for n, line in enumerate(data.split(b"\n")[:-1] if data else [], start=1):
+        try:
+            value = parse_json(line)
+        except ValueError:
+            problems.append(f"line {n}: not JSON")
+            continue
+        problem = _canonical_problem(value, line)
+        if problem:
+            problems.append(f"line {n}: {problem}")
+        if audit_line and isinstance(value, dict):
+            for name in ("chain", "seq"):
+                if name in value and (type(value[name]) is not int):
+                    problems.append(f"line {n}: {name} is not an integer")
+    return problems
 
 
 def _load_lines(report: Report, data: bytes) -> list[dict[str, Any]] | None:
+    problems = _line_problems(data)
     entries = []
-    for n, line in enumerate(data.splitlines(), start=1):
+    for n, line in enumerate(data.split(b"\n")[:-1] if data else [], start=1):
         try:
             entry = parse_json(line)
         except ValueError:
             entry = None
-        if not isinstance(entry, dict) or set(entry) != {
-            "index",
-            "ballot",
-            "tracking_hash",
-            "chain",
-        }:
-            report.add(
-                "ballots.format",
-                False,
-                f"ballots.jsonl dòng {n} không đúng định dạng",
-                f"ballots.jsonl line {n} is malformed",
-            )
-            return None
+        if not isinstance(entry, dict) or set(entry) != BOARD_LINE_FIELDS:
+            problems.insert(0, f"line {n} is malformed")
+            break
         entries.append(entry)
+    if problems:
+        report.add(
+            "ballots.format",
+            False,
+            "ballots.jsonl không đúng định dạng: " + "; ".join(problems),
+            "ballots.jsonl: " + "; ".join(problems),
+        )
+        return None
     return entries
 
 
@@ -446,6 +550,7 @@ def _check_record(
     tally_doc: Any,
     signer_key: bytes | None,
     audit: AuditCheck,
+    protocol: int,
 ) -> None:
     record = _load_json(report, "record.json", files["record.json"])
     if not isinstance(record, dict):
@@ -477,6 +582,7 @@ def _check_record(
                 files={n: sha256_hex(files[n]) for n in HASHED_MEMBERS},
                 audit={"entries": audit.entries, "head": audit.head},
                 created_at=str(record.get("created_at")),
+                protocol=protocol,
             )
             diff = _differences(expected, record)
             voided = record["credentials"]["voided"]
@@ -498,12 +604,20 @@ def _check_record(
         report.skip("record.content", "result.json / tally.json")
 
     public = manifest.signer_public_key
-    good = verify_record_signature(
-        public, files["record.json"], files["record.sig"].decode("ascii", "replace")
-    )
+    try:
+        signature = read_signature_file(files["record.sig"])
+    except ValueError as exc:
+        signature = None
+        form = str(exc)
+    good = signature is not None and verify_signature(public, files["record.json"], signature)
     pinned = signer_key is None or signer_key == public
     fp = key_fingerprint(public)
-    if not good:
+    if signature is None:
+        vi, en = (
+            "record.sig: không đúng dạng (đúng 128 chữ số hex thường và một dấu xuống dòng)",
+            f"record.sig: {form}",
+        )
+    elif not good:
         vi, en = (
             f"record.sig: chữ ký sai với khóa {fp}",
             f"record.sig: signature fails with key {fp}",

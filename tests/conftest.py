@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +26,8 @@ from tally.demo import DemoPoll, demo_audit_log, demo_subjects, run_demo
 from tally.group import Point, base_mul, random_scalar
 from tally.manifest import Manifest, make_manifest, parse_manifest
 from tally.record import ServiceKey
-from tally.rules import load_ruleset
+from tally.results import SubjectInfo
+from tally.rules import RuleSet, load_ruleset
 from tally.trustees import TrusteeKey
 from tally.verify import verify_ballots
 
@@ -152,6 +153,60 @@ def kit() -> PollKit:
         for cred, row in zip(credentials, choices, strict=False)
     ]
     return PollKit(manifest_data, manifest, credentials, trustees, signer, choices, ballots)
+
+
+# --- any poll, through the real counting path ---------------------------------------------------
+
+
+def build_bundle(
+    *,
+    rules: RuleSet,
+    subjects: Sequence[SubjectInfo],
+    choices: Sequence[Sequence[int | None]],
+    members: int,
+    present: int,
+    signer: ServiceKey,
+    protocol: int = 2,
+    external_grades: Mapping[str, str] | None = None,
+    poll_id: str = "7",
+) -> dict[str, bytes]:
+    """A complete bundle for these subjects and choices (one ballot per row), made as the
+    service makes it: keys, slips, ballots verified and chained, shares with proofs, finish."""
+    trustees = [TrusteeKey.generate(f"Thành viên {k + 1}") for k in range(2)]
+    credentials = [Credential.generate() for _ in choices]
+    manifest_data = make_manifest(
+        poll_id=poll_id,
+        title="Phiếu biểu quyết kiểm thử",
+        conference={"title": "Hội nghị kiểm thử", "body": "Ban Thường vụ", "date": "2025-12-01"},
+        subjects=subjects,
+        rules=rules,
+        trustees=[k.public for k in trustees],
+        credential_keys=[c.public_key for c in credentials],
+        members=members,
+        present=present,
+        signer_public_key=signer.public_key,
+    )
+    manifest = parse_manifest(manifest_data)
+    ballots = [
+        encrypt_ballot(manifest.context, c, row)
+        for c, row in zip(credentials, choices, strict=True)
+    ]
+    accepted = [vb for vb, _ in verify_ballots(manifest.context, ballots, workers=1)]
+    assert all(vb is not None for vb in accepted)
+    jsonl, head = board_file(manifest.fingerprint, ((b, tracking_hash(b)) for b in ballots))
+    aggregate = aggregate_for(manifest, head, [vb for vb in accepted if vb is not None])
+    return finish(
+        manifest_data,
+        jsonl,
+        aggregate,
+        [k.decrypt_share(aggregate) for k in trustees],
+        signer=signer,
+        voided=0,
+        created_at="2025-12-01T10:00:00+00:00",
+        audit_jsonl=demo_audit_log(manifest_data, len(ballots)),
+        external_grades=external_grades,
+        protocol=protocol,
+    )
 
 
 # --- one headless Chromium for the whole session (the booth, the trustee page) -------------------

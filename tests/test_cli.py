@@ -218,3 +218,49 @@ def test_keygen_refuses_a_short_passphrase(
     code, _, err = run(capsys, "trustee", "keygen", "--out", str(tmp_path / "k"))
     assert code == 2 and "at least" in err
     assert not (tmp_path / "k").exists()
+
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_verify_a_version_1_bundle_pinned_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    signer = "4153e89538041f47f2bbfa80de8c217a7773a8251073a118f73add5bfe9007b0"
+    code, out, _ = run(
+        capsys, "verify", str(DATA / "bundle-v1.zip"), "--signer-key", signer, "--json"
+    )
+    report = json.loads(out)
+    assert code == 0 and report["ok"] is True
+    [grades] = [c for c in report["checks"] if c["name"] == "result.grades"]
+    assert "protocol version 1" in grades["detail"]
+
+
+def test_verify_an_upper_case_signature_exits_1_naming_record_sig(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with zipfile.ZipFile(DATA / "bundle-v1.zip") as zf:
+        files = {name: zf.read(name) for name in zf.namelist()}
+    files["record.sig"] = files["record.sig"].upper()
+    path = tmp_path / "upper.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    code, out, _ = run(capsys, "verify", str(path))
+    assert code == 1
+    assert "record.signature" in out
+    assert "record.sig: not exactly 128 lowercase hex digits and one newline" in out
+
+
+def test_demo_election_writes_protocol_version_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_path = tmp_path / "demo.zip"
+    code, _, _ = run(
+        capsys, "demo-election", "--subjects", "2", "--voters", "3", "--out", str(out_path)
+    )
+    assert code == 0
+    with zipfile.ZipFile(out_path) as zf:
+        result, record = json.loads(zf.read("result.json")), json.loads(zf.read("record.json"))
+    assert (result["format"], record["format"]) == ("tally-result/2", "tally-record/2")
+    assert not any("message_vi" in w or "message_en" in w for w in result["warnings"])
+    code, out, _ = run(capsys, "verify", str(out_path))
+    assert code == 0 and "protocol version 2" in out

@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import math
+import re
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
+from pathlib import Path
+from typing import Any
 
 import pytest
+from conftest import build_bundle
 
-from tally.results import SubjectInfo, evaluate_poll, percent
+from tally.bundle import bundle_bytes, read_bundle
+from tally.canonical import canonical_json
+from tally.demo import DemoPoll
+from tally.record import ServiceKey
+from tally.results import (
+    SubjectInfo,
+    evaluate_poll,
+    percent,
+    render_decision,
+    render_texts,
+    render_warning,
+)
 from tally.rules import RuleSet, load_ruleset
+from tally.verify import verify_bundle
 
 QD124 = load_ruleset("qd124-2023")
 
@@ -43,9 +61,16 @@ def poll(
 
 
 def warnings(result: dict[str, object], check: str) -> list[dict[str, object]]:
+    """The warnings of one check, each with its sentences rendered (as a page shows them)."""
     found = result["warnings"]
     assert isinstance(found, list)
-    return [w for w in found if w["check"] == check]
+    names = {str(r["key"]): str(r["name"]) for r in subjects_of(result)}
+    out = []
+    for w in found:
+        if w["check"] == check:
+            text = render_warning(w, names)
+            out.append({**w, "message_vi": text.vi, "message_en": text.en})
+    return out
 
 
 def checks(result: dict[str, object]) -> list[object]:
@@ -442,3 +467,368 @@ def test_subject_info_round_trip_and_validation() -> None:
         with pytest.raises(ValueError) as err:
             SubjectInfo.from_dict(data)
         assert message in str(err.value)
+
+
+# --- result.json rebuilt byte for byte from the specification alone ------------------------------
+#
+# An independent path: this code does not call tally.results or tally.rules. It follows
+# docs/rules.md ("Results in result.json", "Warnings", "Texts") and docs/protocol.md §15, and takes
+# the sentences' templates from the tables of docs/rules.md itself, so the spec, the code and the
+# bundles agree byte for byte.
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+DATA = Path(__file__).resolve().parent / "data"
+_ROW = re.compile(r"^\| `([a-z_]+)`[^|]* \| `(.*)` \| `(.*)` \|$")
+
+
+def spec_templates() -> dict[str, tuple[str, str]]:
+    """Every three-column row of the "Texts" section: check, rounding, decision, denominator."""
+    text = (DOCS / "rules.md").read_text(encoding="utf-8")
+    section = text[text.index("### Texts") :]
+    rows = {}
+    for line in section.splitlines():
+        match = _ROW.match(line)
+        if match:
+            rows[match.group(1)] = (match.group(2), match.group(3))
+    return rows
+
+
+def spec_decimal(value: Fraction, sep: str) -> str:
+    for digits in range(64):
+        scaled = value * 10**digits
+        if scaled.denominator == 1:
+            n = scaled.numerator
+            return f"{n // 10**digits}{sep}{n % 10**digits:0{digits}d}" if digits else str(n)
+    return f"{value.numerator}/{value.denominator}"
+
+
+def spec_fraction(text: str) -> Fraction:
+    p, q = text.split("/")
+    return Fraction(int(p), int(q))
+
+
+def spec_warning_texts(w: dict[str, Any], names: dict[str, str]) -> tuple[str, str]:
+    """The two sentences of a warning (version 2 facts) by the templates of docs/rules.md."""
+    templates = spec_templates()
+    keys = w["subjects"]
+    values: dict[str, Any] = {k: v for k, v in w.items() if k not in ("check", "subjects")}
+    values["n"] = len(keys)
+    if keys:
+        values["name0"] = names.get(keys[0], keys[0])
+    if len(keys) > 1:
+        values["name1"] = names.get(keys[1], keys[1])
+        values["key1"] = keys[1]
+    out = []
+    for lang, sep in ((0, ","), (1, ".")):
+        if w["check"] == "excellent_ceiling":
+            values["share_percent"] = spec_decimal(spec_fraction(w["share"]) * 100, sep)
+            values["product"] = spec_decimal(spec_fraction(w["product"]), sep)
+            values["rounding_text"] = templates[w["rounding"]][lang]
+        out.append(templates[w["check"]][lang].format(**values))
+    return out[0], out[1]
+
+
+def spec_result(files: dict[str, bytes]) -> bytes:
+    """result.json from manifest.json and tally.json (and, for linked grades, result.linked)."""
+    manifest, tally_doc = json.loads(files["manifest.json"]), json.loads(files["tally.json"])
+    linked_given = json.loads(files["result.json"]).get("linked", {})
+    version = 1 if json.loads(files["result.json"])["format"] == "tally-result/1" else 2
+    election, fingerprint = (
+        manifest["election"],
+        hashlib.sha256(canonical_json(manifest["election"])).hexdigest(),
+    )
+    rules, codes = election["rules"], election["grades"]
+    members, present = election["electorate"]["members"], election["electorate"]["present"]
+    cast = tally_doc["aggregate"]["ballot_count"]
+    p, q = (int(x) for x in rules["quorum"].split("/"))
+    required = -(-p * members // q)
+    rank = {code: i for i, code in enumerate(codes)}
+    rows, grade_of = [], {}
+    for subject, counts, blank in zip(
+        election["subjects"], tally_doc["counts"], tally_doc["blanks"], strict=True
+    ):
+        d = {"valid": sum(counts), "cast": cast, "present": present, "members": members}[
+            rules["denominator"]
+        ]
+        half = str(d // 2) + (".5" if d % 2 else "")
+        steps: list[dict[str, Any]] = []
+        grade = None
+        for code, votes in zip(codes, counts, strict=True):
+            passes = 2 * votes > d
+            steps.append(
+                {"stage": "single", "grade": code, "votes": votes, "running_total": None}
+                | {"half": half, "passes": passes}
+            )
+            if passes:
+                grade = code
+                break
+        if grade is None:
+            running = 0
+            for code, votes in zip(codes, counts, strict=True):
+                running += votes
+                passes = 2 * running > d
+                steps.append(
+                    {"stage": "cumulative", "grade": code, "votes": votes}
+                    | {"running_total": running, "half": half, "passes": passes}
+                )
+                if passes:
+                    grade = code
+                    break
+        hundredths = [(20000 * v + d) // (2 * d) if d else 0 for v in counts]
+        grade_of[subject["key"]] = grade
+        rows.append(
+            {
+                "key": subject["key"],
+                "name": subject["name"],
+                "kind": subject["kind"],
+                "counts": counts,
+                "blank": blank,
+                "percentages": [f"{h // 100}.{h % 100:02d}" for h in hundredths],
+                "denominator": rules["denominator"],
+                "denominator_value": d,
+                "grade": grade,
+                "steps": steps,
+            }
+        )
+    external = {k: v for k, v in linked_given.items() if v is not None}
+
+    def better(own: str | None, other: str | None) -> bool:
+        return own is not None and other is not None and rank[own] < rank[other]
+
+    warnings: list[dict[str, Any]] = []
+    if present < required:
+        warnings.append(
+            {"check": "quorum", "subjects": []}
+            | {"present": present, "members": members, "required": required}
+            | {"fraction": rules["quorum"]}
+        )
+    groups: list[str] = []
+    for s in election["subjects"]:
+        if s["peer_group"] is not None and s["peer_group"] not in groups:
+            groups.append(s["peer_group"])
+    for group in groups:
+        in_group = [s["key"] for s in election["subjects"] if s["peer_group"] == group]
+        excellent = [k for k in in_group if grade_of[k] == "HTXSNV"]
+        good = sum(1 for k in in_group if grade_of[k] == "HTTNV")
+        product = spec_fraction(rules["excellent_ceiling"]) * good
+        ceiling = {
+            "floor": math.floor(product),
+            "half_up": math.floor(product + Fraction(1, 2)),
+            "ceil": math.ceil(product),
+        }[rules["ceiling_rounding"]]
+        if len(excellent) > ceiling:
+            warnings.append(
+                {"check": "excellent_ceiling", "subjects": excellent, "peer_group": group}
+                | {"good": good, "share": rules["excellent_ceiling"]}
+                | {"product": f"{product.numerator}/{product.denominator}"}
+                | {"rounding": rules["ceiling_rounding"], "ceiling": ceiling}
+            )
+    linked: dict[str, str | None] = {}
+    enabled = {
+        "heads": rules["head_not_above_unit"],
+        "part_of": rules["collective_not_above_organization"],
+    }
+    for s in election["subjects"]:
+        for link in ("heads", "part_of"):
+            ref = s[link]
+            if enabled[link] and ref is not None and ref not in grade_of:
+                linked[ref] = external.get(ref)
+                if ref not in external:
+                    warnings.append(
+                        {"check": "linked_not_checked", "subjects": [s["key"], ref], "link": link}
+                    )
+    for link, check in (
+        ("heads", "head_not_above_unit"),
+        ("part_of", "collective_not_above_organization"),
+    ):
+        if not enabled[link]:
+            continue
+        for s in election["subjects"]:
+            ref = s[link]
+            if ref is None:
+                continue
+            own, other = grade_of[s["key"]], grade_of.get(ref, external.get(ref))
+            if better(own, other):
+                warnings.append(
+                    {"check": check, "subjects": [s["key"], ref], "grade": own}
+                    | {"other_grade": other}
+                )
+    cap = rules["disciplined_max_grade"]
+    for s in election["subjects"]:
+        if cap is not None and s["disciplined"] and better(grade_of[s["key"]], cap):
+            warnings.append(
+                {"check": "disciplined_max_grade", "subjects": [s["key"]]}
+                | {"grade": grade_of[s["key"]], "max_grade": cap}
+            )
+    rule_fields: dict[str, Any] = {"id": rules["id"], "version": rules["version"]}
+    if version == 1:
+        names = {r["key"]: r["name"] for r in rows}
+        for i, w in enumerate(warnings):
+            vi, en = spec_warning_texts(w, names)
+            warnings[i] = {"check": w["check"], "subjects": w["subjects"]}
+            warnings[i] |= {"message_vi": vi, "message_en": en}
+    else:
+        rule_fields["shipped"] = rules["id"] in ("qd124-2023", "qd366-2025")
+    result: dict[str, Any] = {
+        "format": f"tally-result/{version}",
+        "poll": fingerprint,
+        "rules": rule_fields,
+        "quorum": {"members": members, "present": present, "required": required}
+        | {"fraction": rules["quorum"], "met": present >= required},
+        "cast": cast,
+        "subjects": rows,
+        "warnings": warnings,
+    }
+    if linked:
+        result["linked"] = linked
+    return json.dumps(result, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def every_warning_poll(protocol: int) -> dict[str, bytes]:
+    """A poll with a warning of every kind: quorum not met (6 of 10), a peer group over its
+    ceiling, a head and a collective above their organization, a disciplined head above the cap,
+    and a unit graded in a poll not counted yet."""
+    subjects = [
+        SubjectInfo("tinh", "Đảng bộ tỉnh", "organization"),
+        SubjectInfo("btv", "Tập thể Ban Thường vụ", "collective", part_of="tinh"),
+        person("bt", heads="tinh", disciplined=True, peer_group="ubtv"),
+        person("pbt", heads="db-khoi", peer_group="ubtv"),
+        person("uv", peer_group="ubtv"),
+    ]
+    choices: list[list[int | None]] = [
+        [1, 0, 0, 1, 0],
+        [1, 0, 0, 1, 0],
+        [1, 0, 0, 1, 1],
+        [1, 1, 0, 2, 0],
+        [2, 0, 1, None, 0],
+        [None, 0, 0, 1, 0],
+    ]
+    return build_bundle(
+        rules=QD124,
+        subjects=subjects,
+        choices=choices,
+        members=10,
+        present=6,
+        signer=ServiceKey.generate(),
+        protocol=protocol,
+    )
+
+
+@pytest.mark.parametrize("protocol", [1, 2])
+def test_every_warning_result_is_rebuilt_byte_for_byte_from_the_spec(protocol: int) -> None:
+    files = every_warning_poll(protocol)
+    result = json.loads(files["result.json"])
+    assert [w["check"] for w in result["warnings"]] == [
+        "quorum",
+        "excellent_ceiling",
+        "linked_not_checked",
+        "head_not_above_unit",
+        "collective_not_above_organization",
+        "disciplined_max_grade",
+    ]
+    assert result["linked"] == {"db-khoi": None}
+    assert spec_result(files) == files["result.json"]
+    assert verify_bundle(bundle_bytes(files), workers=1).ok
+
+
+@pytest.mark.parametrize("name", ["bundle-v1.zip", "bundle-v1-warning.zip"])
+def test_a_version_1_result_is_rebuilt_byte_for_byte_from_the_spec(name: str) -> None:
+    files = read_bundle(DATA / name)
+    assert spec_result(files) == files["result.json"]
+
+
+def test_a_demo_result_is_rebuilt_byte_for_byte_from_the_spec(demo: DemoPoll) -> None:
+    assert json.loads(demo.files["result.json"])["format"] == "tally-result/2"
+    assert spec_result(dict(demo.files)) == demo.files["result.json"]
+
+
+def test_rendered_sentences_follow_the_templates_of_the_spec() -> None:
+    # Version 2 keeps facts; the page's sentences are exactly version 1's (same templates).
+    v1 = json.loads(every_warning_poll(1)["result.json"])
+    v2_files = every_warning_poll(2)
+    v2 = json.loads(v2_files["result.json"])
+    texts = render_texts(v2)
+    names = {r["key"]: r["name"] for r in v2["subjects"]}
+    assert [(t.vi, t.en) for t in texts.warnings] == [
+        spec_warning_texts(w, names) for w in v2["warnings"]
+    ]
+    assert [(t.vi, t.en) for t in texts.warnings] == [
+        (w["message_vi"], w["message_en"]) for w in v1["warnings"]
+    ]
+    assert not any("message_vi" in w or "message_en" in w for w in v2["warnings"])
+    # A version-1 document renders its own sentences.
+    assert render_texts(v1).warnings == texts.warnings
+    record = json.loads(v2_files["record.json"])
+    assert record["format"] == "tally-record/2" and record["warnings"] == v2["warnings"]
+    assert render_texts(record) == texts
+
+
+def spec_decision(row: dict[str, Any]) -> tuple[str, str]:
+    """A subject's decision sentences by the templates of docs/rules.md."""
+    templates = spec_templates()
+    steps = row["steps"]
+    last = steps[-1]
+    kind = "undetermined" if row["grade"] is None else last["stage"]
+    out = []
+    for lang, sep in ((0, ","), (1, ".")):
+        values = {
+            "grade": row["grade"],
+            "votes": last["votes"],
+            "running_total": last["running_total"],
+            "parts": " + ".join(
+                f"{s['grade']} {s['votes']}" for s in steps if s["stage"] == "cumulative"
+            ),
+            "denominator_text": templates[row["denominator"]][lang],
+            "D": row["denominator_value"],
+            "half": last["half"].replace(".", sep),
+        }
+        out.append(templates[kind][lang].format(**values))
+    return out[0], out[1]
+
+
+@pytest.mark.parametrize(
+    ("counts", "blank", "rules_id", "vi"),
+    [
+        (
+            [10, 20, 13, 2],
+            0,
+            "qd124-2023",
+            "HTTNV: không mức nào riêng được nhiều hơn một nửa; cộng dồn từ mức cao xuống,"
+            " HTXSNV 10 + HTTNV 20 = 30, nhiều hơn một nửa mẫu số (số phiếu hợp lệ = 45,"
+            " một nửa là 22,5).",
+        ),
+        (
+            [30, 10, 5, 0],
+            0,
+            "qd124-2023",
+            "HTXSNV: riêng mức HTXSNV được 30 phiếu, nhiều hơn một nửa mẫu số"
+            " (số phiếu hợp lệ = 45, một nửa là 22,5).",
+        ),
+        (
+            [0, 0, 0, 0],
+            3,
+            "qd124-2023",
+            "Chưa xác định, báo cáo cấp có thẩm quyền xem xét: không mức nào riêng và không tổng"
+            " cộng dồn nào nhiều hơn một nửa mẫu số (số phiếu hợp lệ = 0, một nửa là 0).",
+        ),
+        (
+            [6, 4, 0, 0],
+            0,
+            "qd366-2025",
+            "Chưa xác định, báo cáo cấp có thẩm quyền xem xét: không mức nào riêng và không tổng"
+            " cộng dồn nào nhiều hơn một nửa mẫu số (số đồng chí có mặt = 20, một nửa là 10).",
+        ),
+    ],
+    ids=["cumulative", "single", "all-blank", "present-at-half"],
+)
+def test_decision_sentences(counts: list[int], blank: int, rules_id: str, vi: str) -> None:
+    rules = load_ruleset(rules_id)
+    cast = sum(counts) + blank
+    result = evaluate_poll(
+        rules, [person("a")], [counts], [blank], cast=cast, present=max(cast, 20), members=50
+    )
+    [row] = subjects_of(result)
+    text = render_decision(row)
+    assert text.vi == vi
+    assert (text.vi, text.en) == spec_decision(row)  # type: ignore[arg-type]
+    assert render_texts(result).decisions == {"a": text}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.resources
 import json
+import re
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -16,10 +19,13 @@ from tally.rules import (
     UNDETERMINED_VI,
     Decision,
     RuleSet,
+    check_origin,
     decide,
+    is_shipped,
     list_rulesets,
     load_ruleset,
     parse_ruleset,
+    shipped_rulesets,
 )
 
 QD124 = load_ruleset("qd124-2023")
@@ -318,3 +324,96 @@ def test_decided_grade_is_the_first_running_total_over_half(counts: list[int], b
     for code, n in zip(GRADE_CODES, counts, strict=True):
         if n * 2 > total:
             assert code == d.grade
+
+
+# --- the JSON form of a rule set (a manifest's election.rules) ---------------------------------
+
+
+def json_form(**changes: object) -> dict[str, object]:
+    data = QD124.to_dict()
+    data.update(changes)
+    return data
+
+
+def test_the_json_form_round_trips_exactly() -> None:
+    for rule_id in list_rulesets():
+        rules = load_ruleset(rule_id)
+        assert RuleSet.from_json(json.loads(json.dumps(rules.to_dict()))) == rules
+        assert len(rules.to_dict()) == 15
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (json_form(quorum="4/6"), "quorum: '4/6' is not in the JSON form of a rule set"),
+        (json_form(quorum="1"), "quorum: '1' is not in the JSON form"),
+        (json_form(quorum="02/3"), "quorum: '02/3' is not in the JSON form"),
+        (json_form(excellent_ceiling="0.2"), "excellent_ceiling: expected a fraction as a string"),
+        (json_form(excellent_ceiling=0.2), "excellent_ceiling: expected a fraction as a string"),
+        (json_form(quorum="3/2"), "quorum: 3/2 must be between 0 and 1"),
+        (json_form(colour="red"), "unknown key(s): colour"),
+        ({k: v for k, v in json_form().items() if k != "quorum"}, "missing key(s): quorum"),
+        (json_form(allow_blank=1), "allow_blank: expected true or false"),
+        (json_form(disciplined_max_grade="TOT"), "disciplined_max_grade: 'TOT' is not one of"),
+        (json_form(version=" "), "version: expected a non-empty string"),
+        ([], "rule set: expected an object"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_the_json_form_is_strict(data: object, message: str) -> None:
+    with pytest.raises(ValueError) as err:
+        RuleSet.from_json(data)
+    assert message in str(err.value)
+
+
+def test_whole_and_zero_fractions_are_written_p_over_q() -> None:
+    rules = RuleSet.from_json(json_form(quorum="1/1", excellent_ceiling="0/1"))
+    assert (rules.quorum, rules.excellent_ceiling) == (Fraction(1), Fraction(0))
+    assert RuleSet.from_json(rules.to_dict()) == rules
+
+
+# --- shipped rule sets and reserved ids (docs/protocol.md §11.4) ------------------------------
+
+
+def test_the_spec_lists_exactly_the_shipped_rule_sets_and_their_digests() -> None:
+    spec = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text("utf-8")
+    section = spec[spec.index("### 11.4 Shipped rule sets") : spec.index("## 12. Ballots")]
+    rows = re.findall(r"^\| `([a-z0-9-]+)` \| `([^`]+)` \| `([0-9a-f]{64})` \|$", section, re.M)
+    assert {(i, v): d for i, v, d in rows} == {
+        key: rules.digest for key, rules in shipped_rulesets().items()
+    }
+    assert rows
+
+
+def test_a_shipped_rule_set_is_shipped_and_a_changed_one_is_refused() -> None:
+    assert check_origin(QD124) is True and is_shipped(QD124)
+    changed = dataclasses.replace(QD124, allow_blank=False)
+    assert not is_shipped(changed)
+    with pytest.raises(ValueError, match="differs from the one shipped with tally"):
+        check_origin(changed)
+    with pytest.raises(ValueError, match="not in version '9'"):
+        check_origin(dataclasses.replace(QD124, version="9"))
+    local = dataclasses.replace(QD124, id="tinh-rieng")
+    assert check_origin(local) is False and not is_shipped(local)
+
+
+def test_a_superseded_version_stays_shipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Version 2 of qd124-2023 replaces the file; version 1 is kept as qd124-2023@1.toml.
+    (tmp_path / "qd124-2023@1.toml").write_text(QD124_TEXT, encoding="utf-8")
+    (tmp_path / "qd124-2023.toml").write_text(
+        QD124_TEXT.replace('version = "1"', 'version = "2"').replace(
+            'ceiling_rounding = "floor"', 'ceiling_rounding = "half_up"'
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setattr("tally.rules._rulesets_dir", lambda: tmp_path)
+    shipped_rulesets.cache_clear()
+    try:
+        assert list_rulesets() == ["qd124-2023"]
+        assert load_ruleset("qd124-2023").version == "2"
+        assert sorted(shipped_rulesets()) == [("qd124-2023", "1"), ("qd124-2023", "2")]
+        assert check_origin(QD124) is True  # an old manifest still verifies
+    finally:
+        shipped_rulesets.cache_clear()

@@ -8,6 +8,7 @@ catches the lie and no other.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import json
 import zipfile
@@ -16,19 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PollKit
+from conftest import PollKit, build_bundle, reseal
 
 from tally.audit import genesis as audit_genesis
 from tally.audit import make_line, to_jsonl
 from tally.ballots import encrypt_ballot, signed_bytes, tracking_code, tracking_hash
 from tally.bundle import HASHED_MEMBERS, bundle_bytes, read_bundle, write_bundle
 from tally.canonical import canonical_json, sha256_hex
-from tally.counting import board_file, poll_result
+from tally.counting import CountingError, board_file, finish, poll_result
 from tally.credentials import Credential, commitment
-from tally.demo import DemoPoll, run_demo
+from tally.demo import DemoPoll, demo_subjects, run_demo
 from tally.group import G, Point
 from tally.manifest import parse_manifest
 from tally.record import ServiceKey, make_record
+from tally.rules import load_ruleset
 from tally.verify import Report, format_report, verify_bundle
 
 CHECKS = [
@@ -88,7 +90,7 @@ def store(files: dict[str, bytes], name: str, value: Any) -> None:
     files[name] = canonical_json(value)
 
 
-def rerecord(files: dict[str, bytes], signer: ServiceKey) -> None:
+def rerecord(files: dict[str, bytes], signer: ServiceKey, protocol: int = 2) -> None:
     """Rebuild record.json from the (possibly lying) other members and sign it."""
     manifest = parse_manifest(load(files, "manifest.json"))
     tally_doc, record = load(files, "tally.json"), load(files, "record.json")
@@ -102,6 +104,7 @@ def rerecord(files: dict[str, bytes], signer: ServiceKey) -> None:
         files={n: sha256_hex(files[n]) for n in HASHED_MEMBERS},
         audit=record["audit"],
         created_at=record["created_at"],
+        protocol=protocol,
     )
     files["record.json"] = canonical_json(rebuilt)
     files["record.sig"] = (signer.sign(files["record.json"]).hex() + "\n").encode("ascii")
@@ -544,13 +547,16 @@ def test_a_broken_trustee_proof_in_the_manifest_is_caught(demo_files: dict[str, 
     assert "proof of knowledge" in detail(report, "manifest")
 
 
-@pytest.mark.parametrize("data", [b"not json", b"[]", b"{}"])
-def test_a_malformed_manifest_is_caught_by_manifest(
-    demo_files: dict[str, bytes], data: bytes
+@pytest.mark.parametrize(
+    ("data", "check"),
+    [(b"not json", "manifest.json"), (b"[]", "manifest"), (b"{}", "manifest")],
+)
+def test_a_malformed_manifest_is_caught(
+    demo_files: dict[str, bytes], data: bytes, check: str
 ) -> None:
     demo_files["manifest.json"] = data
     report = verify(demo_files)
-    assert failed(report) == {"manifest"}
+    assert failed(report) == {check}
     assert not report.ok
 
 
@@ -809,3 +815,499 @@ def test_a_tampered_version_1_bundle_fails(name: str) -> None:
     report = verify(files)
     assert not report.ok
     assert failed(report) == {"result.grades", "record.files", "record.content"}
+
+
+def test_a_version_1_bundle_is_checked_as_version_1() -> None:
+    report = verify_bundle(DATA / "bundle-v1-warning.zip", workers=1)
+    assert "(protocol version 1)" in detail(report, "result.grades")
+    files = read_bundle(DATA / "bundle-v1-warning.zip")
+    [warning] = load(files, "result.json")["warnings"]
+    assert set(warning) == {"check", "subjects", "message_vi", "message_en"}
+
+
+# --- strict forms: exact fields, canonical members, lowercase hex (docs/protocol.md §11, 14, 17) --
+
+
+def _manifest(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, bytes]], None]:
+    def apply(files: dict[str, bytes]) -> None:
+        manifest = load(files, "manifest.json")
+        change(manifest)
+        store(files, "manifest.json", manifest)
+
+    return apply
+
+
+def _tally(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, bytes]], None]:
+    def apply(files: dict[str, bytes]) -> None:
+        tally_doc = load(files, "tally.json")
+        change(tally_doc)
+        store(files, "tally.json", tally_doc)
+
+    return apply
+
+
+def _pretty(name: str) -> Callable[[dict[str, bytes]], None]:
+    def apply(files: dict[str, bytes]) -> None:
+        files[name] = json.dumps(load(files, name), ensure_ascii=False, indent=1).encode()
+
+    return apply
+
+
+def _escaped(name: str) -> Callable[[dict[str, bytes]], None]:
+    """The same JSON value with every non-ASCII character as a \\u escape."""
+
+    def apply(files: dict[str, bytes]) -> None:
+        value = load(files, name)
+        files[name] = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+        assert files[name] != canonical_json(value)
+
+    return apply
+
+
+def _lines(name: str, change: Callable[[list[bytes]], None]) -> Callable[[dict[str, bytes]], None]:
+    def apply(files: dict[str, bytes]) -> None:
+        lines = files[name].split(b"\n")[:-1]
+        change(lines)
+        files[name] = b"".join(line + b"\n" for line in lines)
+
+    return apply
+
+
+def _spaced(lines: list[bytes]) -> None:
+    lines[1] = json.dumps(json.loads(lines[1]), ensure_ascii=False).encode()
+
+
+def _crlf(lines: list[bytes]) -> None:
+    lines[0] += b"\r"
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(doc: dict[str, Any]) -> None:
+        target = doc
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return change
+
+
+def _upper(path: tuple[Any, ...]) -> Callable[[dict[str, Any]], None]:
+    def change(doc: dict[str, Any]) -> None:
+        target = doc
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = target[path[-1]].upper()
+
+    return change
+
+
+# (id, change, the one failing check, words of its detail). Each bundle is re-sealed (file hashes
+# and signature redone), so the named check is the one that catches it.
+STRICT: list[tuple[str, Callable[[dict[str, bytes]], None], str, str]] = [
+    (
+        "manifest-extra-field",
+        _manifest(_set(("notes",), "x")),
+        "manifest",
+        "manifest.json: manifest: unexpected field(s) notes",
+    ),
+    (
+        "signer-extra-field",
+        _manifest(_set(("signer", "comment"), "x")),
+        "manifest",
+        "manifest.json: signer: unexpected field(s) comment",
+    ),
+    (
+        "signer-uppercase-hex",
+        _manifest(_upper(("signer", "public_key"))),
+        "manifest",
+        "manifest.json: signer.public_key: expected 32 bytes in lowercase hex",
+    ),
+    (
+        "conference-not-text",
+        _manifest(_set(("conference", "date"), 2025)),
+        "manifest",
+        "conference: expected an object whose values are strings",
+    ),
+    (
+        "manifest-pretty",
+        _pretty("manifest.json"),
+        "manifest.json",
+        "manifest.json is not canonical JSON",
+    ),
+    (
+        "tally-extra-field",
+        _tally(_set(("note",), "x")),
+        "tally.json",
+        "tally.json: unexpected field(s) note",
+    ),
+    (
+        "tally-format",
+        _tally(_set(("format",), "tally-tally/2")),
+        "tally.json",
+        "tally.json: format 'tally-tally/2' is not tally-tally/1",
+    ),
+    (
+        "tally-pretty",
+        _pretty("tally.json"),
+        "tally.json",
+        "tally.json is not canonical JSON",
+    ),
+    (
+        "share-extra-field",
+        _tally(_set(("shares", 1, "note"), "x")),
+        "tally.shares",
+        "share 2 (trustee Thành viên Ban kiểm phiếu 2): not an object with exactly the fields",
+    ),
+    (
+        "share-item-extra-field",
+        _tally(_set(("shares", 0, "shares", 0, 0, "x"), 1)),
+        "tally.shares",
+        "subject 1, grade 1: not an object with exactly the fields d, proof",
+    ),
+    (
+        "result-pretty",
+        _pretty("result.json"),
+        "result.json",
+        "result.json is not canonical JSON",
+    ),
+    (
+        "result-ascii-escapes",
+        _escaped("result.json"),
+        "result.json",
+        "result.json is not canonical JSON",
+    ),
+    (
+        "ballots-line-not-canonical",
+        _lines("ballots.jsonl", _spaced),
+        "ballots.format",
+        "ballots.jsonl: line 2: not canonical JSON",
+    ),
+    (
+        "ballots-crlf",
+        _lines("ballots.jsonl", _crlf),
+        "ballots.format",
+        "ballots.jsonl: line 1: not canonical JSON",
+    ),
+    (
+        "audit-line-not-canonical",
+        _lines("audit.jsonl", _spaced),
+        "audit.chain",
+        "audit.jsonl: line 2: not canonical JSON",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "check", "words"), [c[1:] for c in STRICT], ids=[c[0] for c in STRICT]
+)
+def test_a_strict_form_is_refused_by_its_own_check(
+    demo_files: dict[str, bytes],
+    demo_signer: ServiceKey,
+    resealer: Reseal,
+    change: Callable[[dict[str, bytes]], None],
+    check: str,
+    words: str,
+) -> None:
+    assert verify(demo_files).ok
+    change(demo_files)
+    resealer(demo_files, demo_signer)
+    report = verify(demo_files)
+    assert failed(report) == {check}, format_report(report)
+    assert words in detail(report, check)
+
+
+def test_a_final_line_without_newline_is_refused(
+    demo_files: dict[str, bytes], demo_signer: ServiceKey, resealer: Reseal
+) -> None:
+    demo_files["ballots.jsonl"] = demo_files["ballots.jsonl"].rstrip(b"\n")
+    demo_files["audit.jsonl"] = demo_files["audit.jsonl"].rstrip(b"\n")
+    resealer(demo_files, demo_signer)
+    report = verify(demo_files)
+    assert failed(report) == {"ballots.format", "audit.chain"}, format_report(report)
+    assert "the last line does not end with a newline" in detail(report, "ballots.format")
+    assert "the last line does not end with a newline" in detail(report, "audit.chain")
+
+
+def test_an_audit_seq_of_true_is_not_the_integer_1(
+    demo_files: dict[str, bytes], demo_signer: ServiceKey, resealer: Reseal
+) -> None:
+    # The chain recomputed over "seq": true is self-consistent; JSON true is still not 1.
+    lines = [json.loads(line) for line in demo_files["audit.jsonl"].splitlines()]
+    entries_kept = [{k: v for k, v in line.items() if k not in ("prev", "hash")} for line in lines]
+    entries_kept[0]["seq"] = True
+    prev = audit_genesis(entries_kept[0]["chain"])
+    rebuilt = []
+    for entry in entries_kept:
+        line = make_line(entry, prev)
+        prev = bytes.fromhex(line["hash"])
+        rebuilt.append(line)
+    demo_files["audit.jsonl"] = to_jsonl(rebuilt)
+    resealer(demo_files, demo_signer, audit={"entries": len(rebuilt), "head": prev.hex()})
+    report = verify(demo_files)
+    assert failed(report) == {"audit.chain"}, format_report(report)
+    assert "line 1: seq is not an integer" in detail(report, "audit.chain")
+
+
+def test_a_pretty_printed_record_validly_signed_is_refused_by_record_json(
+    demo_files: dict[str, bytes], demo_signer: ServiceKey
+) -> None:
+    _pretty("record.json")(demo_files)
+    demo_files["record.sig"] = (demo_signer.sign(demo_files["record.json"]).hex() + "\n").encode()
+    report = verify(demo_files)
+    assert failed(report) == {"record.json"}, format_report(report)
+    assert "record.json is not canonical JSON" in detail(report, "record.json")
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        lambda sig: sig.upper() + "\n",
+        lambda sig: sig,
+        lambda sig: sig + "\r\n",
+        lambda sig: " " + sig + "\n",
+        lambda sig: sig + "\n\n",
+    ],
+    ids=["uppercase", "no-newline", "crlf", "leading-space", "two-newlines"],
+)
+def test_a_valid_signature_in_another_form_is_refused_by_record_signature(
+    demo_files: dict[str, bytes], form: Callable[[str], str]
+) -> None:
+    sig = demo_files["record.sig"].decode().strip()
+    demo_files["record.sig"] = form(sig).encode()
+    report = verify(demo_files)
+    assert failed(report) == {"record.signature"}, format_report(report)
+    assert "record.sig: not exactly 128 lowercase hex digits and one newline" in detail(
+        report, "record.signature"
+    )
+
+
+def test_a_result_of_an_unknown_format_is_refused_by_result_grades(
+    demo_files: dict[str, bytes], demo_signer: ServiceKey
+) -> None:
+    result = load(demo_files, "result.json")
+    result["format"] = "tally-result/3"
+    store(demo_files, "result.json", result)
+    rerecord(demo_files, demo_signer)
+    report = verify(demo_files)
+    assert failed(report) == {"result.grades"}, format_report(report)
+    assert "format" in detail(report, "result.grades")
+
+
+def test_a_version_1_record_over_a_version_2_result_is_refused_by_record_content(
+    demo_files: dict[str, bytes], demo_signer: ServiceKey
+) -> None:
+    rerecord(demo_files, demo_signer, protocol=1)
+    report = verify(demo_files)
+    assert failed(report) == {"record.content"}, format_report(report)
+    assert "format" in detail(report, "record.content")
+    assert "rules" in detail(report, "record.content")
+
+
+def test_finish_keeps_only_a_shares_specified_fields(kit: PollKit) -> None:
+    # A trustee tool may add fields that verify_share ignores; tally.json carries none of them.
+    files = kit.bundle_files()
+    tally_doc = load(files, "tally.json")
+    manifest = parse_manifest(load(files, "manifest.json"))
+    shares = [{**copy.deepcopy(s), "tool": "v9"} for s in tally_doc["shares"]]
+    shares[0]["shares"][0][0] = {**shares[0]["shares"][0][0], "note": "x"}
+    again = finish(
+        manifest.data,
+        files["ballots.jsonl"],
+        tally_doc["aggregate"],
+        shares,
+        signer=kit.signer,
+        voided=0,
+        created_at="2025-01-02T03:04:05+00:00",
+        audit_jsonl=files["audit.jsonl"],
+    )
+    assert load(again, "tally.json")["shares"] == tally_doc["shares"]
+    assert verify(again).ok
+
+
+# --- rule sets: a shipped id names exactly its shipped content (docs/protocol.md §11.4) ----------
+
+
+def _rules(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, bytes]], None]:
+    return _manifest(lambda m: change(m["election"]["rules"]))
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (
+            _rules(_set(("title_en",), "Annual rating, our way")),
+            "rule set qd124-2023 version 1 differs from the one shipped with tally",
+        ),
+        (
+            _rules(_set(("excellent_ceiling",), "1/4")),
+            "rule set qd124-2023 version 1 differs from the one shipped with tally",
+        ),
+        (
+            _rules(_set(("version",), "2")),
+            "qd124-2023 is a rule set shipped with tally, but not in version '2'",
+        ),
+        (
+            _rules(_set(("quorum",), "4/6")),
+            "quorum: '4/6' is not in the JSON form of a rule set (it would be '2/3')",
+        ),
+        (
+            _rules(lambda r: r.pop("disciplined_max_grade")),
+            "rule set: missing key(s): disciplined_max_grade",
+        ),
+    ],
+    ids=[
+        "changed-title",
+        "changed-ceiling",
+        "unknown-version",
+        "unreduced-fraction",
+        "missing-key",
+    ],
+)
+def test_a_rule_set_that_is_not_what_its_id_says_is_refused_by_manifest(
+    demo_files: dict[str, bytes],
+    demo_signer: ServiceKey,
+    resealer: Reseal,
+    change: Callable[[dict[str, bytes]], None],
+    words: str,
+) -> None:
+    change(demo_files)
+    resealer(demo_files, demo_signer)
+    report = verify(demo_files)
+    assert failed(report) == {"manifest"}, format_report(report)
+    assert words in detail(report, "manifest")
+
+
+LOCAL = dataclasses.replace(load_ruleset("qd124-2023"), id="tinh-thu-2025", denominator="cast")
+
+
+def test_a_local_rule_set_verifies_and_says_it_is_not_shipped() -> None:
+    signer = ServiceKey.generate()
+    files = build_bundle(
+        rules=LOCAL,
+        subjects=demo_subjects(2),
+        choices=[[0, 1], [1, None], [1, 1]],
+        members=3,
+        present=3,
+        signer=signer,
+    )
+    report = verify(files)
+    assert report.ok, format_report(report)
+    assert "rule set tinh-thu-2025 version 1 is NOT shipped with tally" in detail(
+        report, "manifest"
+    )
+    assert load(files, "result.json")["rules"] == {
+        "id": "tinh-thu-2025",
+        "version": "1",
+        "shipped": False,
+    }
+    assert load(files, "record.json")["rules"]["shipped"] is False
+
+    # The same content under the reserved id is refused, by the manifest check alone.
+    _rules(_set(("id",), "qd124-2023"))(files)
+    reseal(files, signer)
+    report = verify(files)
+    assert failed(report) == {"manifest"}, format_report(report)
+    assert "differs from the one shipped with tally" in detail(report, "manifest")
+
+
+def test_the_shipped_rule_sets_say_so_in_result_and_record(demo_files: dict[str, bytes]) -> None:
+    assert load(demo_files, "result.json")["rules"]["shipped"] is True
+    assert load(demo_files, "record.json")["rules"]["shipped"] is True
+    assert "as shipped with tally" in detail(verify(demo_files), "manifest")
+
+
+def test_finish_refuses_a_changed_rule_set_under_a_shipped_id() -> None:
+    changed = dataclasses.replace(load_ruleset("qd124-2023"), allow_blank=False)
+    with pytest.raises(CountingError, match="differs from the one shipped with tally"):
+        build_bundle(
+            rules=changed,
+            subjects=demo_subjects(1),
+            choices=[[0]],
+            members=1,
+            present=1,
+            signer=ServiceKey.generate(),
+        )
+
+
+# --- version 1 stays exact too --------------------------------------------------------------------
+
+
+@pytest.fixture
+def v1_files() -> tuple[dict[str, bytes], ServiceKey]:
+    """The committed version-1 bundle re-signed with a key the test holds (the signer is not in
+    the fingerprint), so that a test can re-seal its changes."""
+    files = read_bundle(DATA / "bundle-v1-warning.zip")
+    signer = ServiceKey.generate()
+    _manifest(_set(("signer", "public_key"), signer.public_key.hex()))(files)
+    rerecord(files, signer, protocol=1)
+    assert verify(files).ok
+    return files, signer
+
+
+@pytest.mark.parametrize(
+    ("change", "check", "words"),
+    [
+        (_tally(_set(("note",), "x")), "tally.json", "unexpected field(s) note"),
+        (_manifest(_set(("signer", "x"), 1)), "manifest", "signer: unexpected field(s) x"),
+        (_pretty("result.json"), "result.json", "not canonical JSON"),
+    ],
+    ids=["tally-extra-field", "signer-extra-field", "result-pretty"],
+)
+def test_a_version_1_bundle_is_held_to_the_strict_forms(
+    v1_files: tuple[dict[str, bytes], ServiceKey],
+    change: Callable[[dict[str, bytes]], None],
+    check: str,
+    words: str,
+) -> None:
+    files, signer = v1_files
+    change(files)
+    reseal(files, signer)
+    report = verify(files)
+    assert failed(report) == {check}, format_report(report)
+    assert words in detail(report, check)
+
+
+def test_a_version_1_record_pretty_printed_or_upper_case_signed_is_refused(
+    v1_files: tuple[dict[str, bytes], ServiceKey],
+) -> None:
+    files, signer = v1_files
+    sig = files["record.sig"]
+    files["record.sig"] = sig.upper()
+    assert failed(verify(files)) == {"record.signature"}
+    files["record.sig"] = sig
+    _pretty("record.json")(files)
+    files["record.sig"] = (signer.sign(files["record.json"]).hex() + "\n").encode()
+    assert failed(verify(files)) == {"record.json"}
+
+
+def test_a_version_1_result_with_version_2_warnings_is_refused(
+    v1_files: tuple[dict[str, bytes], ServiceKey],
+) -> None:
+    # Version 1 requires the sentences; a result that dropped them is not version 1's.
+    files, signer = v1_files
+    result = load(files, "result.json")
+    for w in result["warnings"]:
+        del w["message_vi"], w["message_en"]
+    store(files, "result.json", result)
+    rerecord(files, signer, protocol=1)
+    report = verify(files)
+    assert failed(report) == {"result.grades"}, format_report(report)
+    assert "warnings" in detail(report, "result.grades")
+
+
+def test_finish_can_still_write_version_1_and_it_verifies(kit: PollKit) -> None:
+    files = kit.bundle_files()
+    v1 = build_bundle(
+        rules=kit.manifest.rules,
+        subjects=kit.manifest.subjects,
+        choices=kit.choices,
+        members=7,
+        present=6,
+        signer=kit.signer,
+        protocol=1,
+    )
+    assert load(v1, "result.json")["format"] == "tally-result/1"
+    assert load(v1, "record.json")["format"] == "tally-record/1"
+    assert "shipped" not in load(v1, "record.json")["rules"]
+    assert verify(v1).ok
+    assert load(files, "record.json")["format"] == "tally-record/2"
