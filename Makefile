@@ -9,7 +9,7 @@ NODE_STAMP := node_modules/.installed
 JS_BUILD   := ballot/static/build/booth-worker.js
 CATALOGUE  := ballot/translations/en/LC_MESSAGES/messages.mo
 
-.PHONY: demo demo-election test lint assets bench bench-electionguard translations clean
+.PHONY: demo demo-election test test-fast lint assets bench bench-electionguard translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,18 +43,26 @@ demo-election: $(STAMP)
 	$(BIN)/tally demo-election --subjects 15 --voters 60 --trustees 3 --seed 2023 --out out/demo-bundle.zip
 	$(BIN)/tally verify out/demo-bundle.zip
 
+# Style, types (both packages, strict) and the layers' import contract (pyproject.toml:
+# web and cli over services over tally; tally imports no part of the service).
 lint: $(STAMP)
 	$(BIN)/ruff check tally ballot tests
 	$(BIN)/ruff format --check tally ballot tests
-	$(BIN)/mypy --strict tally
+	$(BIN)/mypy --strict tally ballot
+	$(BIN)/lint-imports --no-cache
 
+# Everything: lint, the core, both databases, the node tests and the browser tests (Chromium).
 test: lint assets
 	$(BIN)/python -m pytest
+
+# The edit loop: the core and the service on SQLite, no PostgreSQL, no browser, no slow scenario.
+test-fast: $(STAMP) assets
+	$(BIN)/python -m pytest -m "not postgres and not slow and not browser" -x
 
 # After changing user-visible text: extract the Vietnamese source strings and update the English
 # catalogue (then translate the new entries in messages.po).
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k lazy_gettext --no-location \
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k lazy_gettext -k N_ --no-location \
 		-o ballot/translations/messages.pot .
 	$(BIN)/pybabel update -i ballot/translations/messages.pot -d ballot/translations -l en --no-fuzzy-matching
 

@@ -10,7 +10,7 @@ the session key in the instance folder.
 from __future__ import annotations
 
 from ballot import create_app, db
-from ballot.cli import startup_problem
+from ballot.startup import startup_problem
 
 app = create_app()
 with app.app_context():

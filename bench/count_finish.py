@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load_service import CODE_RE, conference_toml, make_app, pre_encrypt, run_cli  # noqa: E402
+from load_service import CODE_RE, conference_toml, make_app, pre_encrypt, run_cli
 
-from ballot import db  # noqa: E402
-from tally.canonical import parse_json  # noqa: E402
-from tally.trustees import TrusteeKey  # noqa: E402
-from tally.verify import verify_bundle  # noqa: E402
+from ballot import db
+from tally.canonical import parse_json
+from tally.trustees import TrusteeKey
+from tally.verify import verify_bundle
 
 
 def main() -> int:

@@ -37,9 +37,8 @@ import random
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version as dist_version
-from typing import Dict, List, Tuple
 
 if sys.version_info[:2] != (3, 10):
     sys.stderr.write(
@@ -146,8 +145,8 @@ def quiet_electionguard_logging(level: int, eager_format: bool) -> None:
 
 def build_manifest(subjects: int, grades: int) -> Manifest:
     gp_unit = "bench-district"
-    candidates: List[Candidate] = []
-    contests: List[ContestDescription] = []
+    candidates: list[Candidate] = []
+    contests: list[ContestDescription] = []
     for s in range(subjects):
         selections = []
         for g in range(grades):
@@ -167,7 +166,7 @@ def build_manifest(subjects: int, grades: int) -> Manifest:
             )
         )
     style = BallotStyle("bench-style", geopolitical_unit_ids=[gp_unit])
-    now = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2024, 1, 1, tzinfo=UTC)
     manifest = Manifest(
         election_scope_id="bench-election",
         spec_version=SpecVersion.EG1_0,
@@ -187,7 +186,7 @@ def build_manifest(subjects: int, grades: int) -> Manifest:
     return manifest
 
 
-def key_ceremony(n: int, quorum: int) -> Tuple[List[Guardian], object]:
+def key_ceremony(n: int, quorum: int) -> tuple[list[Guardian], object]:
     """Full key ceremony (announce, partial-key backups, backup verification)."""
     details = CeremonyDetails(n, quorum)
     guardians = [Guardian.from_nonce(str(i + 1), i + 1, n, quorum) for i in range(n)]
@@ -223,10 +222,10 @@ def key_ceremony(n: int, quorum: int) -> Tuple[List[Guardian], object]:
 
 def make_plaintext_ballot(
     manifest: Manifest, ballot_id: str, rng: random.Random
-) -> Tuple[PlaintextBallot, Dict[str, int]]:
+) -> tuple[PlaintextBallot, dict[str, int]]:
     """One vote per contest (a grade per subject); returns the ballot and its votes."""
     contests = []
-    votes: Dict[str, int] = {}
+    votes: dict[str, int] = {}
     for contest in manifest.contests:
         chosen = rng.randrange(len(contest.ballot_selections))
         selections = []
@@ -292,11 +291,11 @@ def main() -> int:
 
     device = EncryptionDevice(1234, 5678, 9012, "bench-location")
     seed = device.get_hash()
-    expected_totals: Dict[str, int] = {}
-    cast: List[SubmittedBallot] = []
+    expected_totals: dict[str, int] = {}
+    cast: list[SubmittedBallot] = []
     serial = [0]
 
-    def encrypt_one(record: bool) -> Tuple[CiphertextBallot, float]:
+    def encrypt_one(record: bool) -> tuple[CiphertextBallot, float]:
         nonlocal seed
         serial[0] += 1
         plain, votes = make_plaintext_ballot(manifest, f"ballot-{serial[0]}", rng)
@@ -323,10 +322,10 @@ def main() -> int:
         enc, _ = encrypt_one(record=False)
         verify_one(submit_ballot(enc, BallotBoxState.CAST))
 
-    enc_times: List[float] = []
-    ver_times: List[float] = []
-    sizes: List[int] = []
-    raw_sizes: List[int] = []
+    enc_times: list[float] = []
+    ver_times: list[float] = []
+    sizes: list[int] = []
+    raw_sizes: list[int] = []
     for i in range(args.repeat):
         enc, dt = encrypt_one(record=True)
         enc_times.append(dt)

@@ -38,15 +38,11 @@ import random
 import re
 import resource
 import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,12 +64,19 @@ from tally.credentials import Credential as SlipCredential  # noqa: E402
 from tally.manifest import parse_manifest  # noqa: E402
 from tally.trustees import TrusteeKey  # noqa: E402
 from tally.verify import check_board  # noqa: E402
+from tests.support.server import (  # noqa: E402
+    Server,
+    request,
+    server_env,
+    start_server,
+    stop_server,
+    wait_until,
+)
 
 POSTGRES_URL = os.environ.get(
     "BALLOT_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 CODE_RE = re.compile(r'<div class="code">([A-Z2-7-]+)</div>')
-SERVE = [sys.executable, "-c", "from ballot.cli import main; main()", "serve"]
 STARTUP_SECONDS = 20.0
 REQUEST_TIMEOUT = 30.0
 RUN_SECONDS = 120.0  # burst mode: no new request after this
@@ -85,12 +88,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- preparing the poll ---------------------------------------------------------------------
@@ -200,81 +197,21 @@ def pre_encrypt(manifest_json: Any, codes: list[str]) -> list[bytes]:
 # --- HTTP -----------------------------------------------------------------------------------
 
 
-def request(
-    url: str, body: bytes | None = None, timeout: float = REQUEST_TIMEOUT
-) -> tuple[int, bytes]:
-    """One request on its own connection (urllib opens a new one each time, like a tablet)."""
-    if not url.startswith("http://127.0.0.1:"):
-        raise ValueError(f"refusing a non-loopback URL: {url}")
-    req = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
-    if body is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return exc.code, exc.read()
-
-
-@dataclass
-class Server:
-    base: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def cpu_seconds(self) -> float:
-        return process_cpu_seconds(self.process.pid)
-
-
-def start_server(tmp: Path, database_url: str, threads: int, index: int) -> Server:
-    port = free_port()
-    env = dict(os.environ)
-    env.update(
-        BALLOT_INSTANCE=str(tmp / "instance"),
-        BALLOT_DATABASE_URL=database_url,
-        BALLOT_KEYS_DIR=str(tmp / "keys"),
-        PYTHONUNBUFFERED="1",
-        PYTHONIOENCODING="utf-8",
-    )
-    for name in ("FLASK_APP", "FLASK_DEBUG", "FLASK_RUN_PORT", "FLASK_RUN_HOST"):
-        env.pop(name, None)
-    log_path = tmp / f"server-{index}.log"
-    with log_path.open("wb") as server_log:
-        process = subprocess.Popen(
-            [*SERVE, "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads)],
-            env=env,
-            cwd=str(ROOT),
-            stdout=server_log,
-            stderr=subprocess.STDOUT,
-        )
-    return Server(f"http://127.0.0.1:{port}", process, log_path)
+def start(tmp: Path, database_url: str, threads: int, index: int) -> Server:
+    env = server_env(tmp / "instance", database_url, tmp / "keys")
+    return start_server(env, tmp / f"server-{index}.log", threads=threads, wait=False)
 
 
 def wait_until_up(server: Server) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while True:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"server exited: {server.log_path.read_text(encoding='utf-8')}")
-        try:
-            status, _ = request(f"{server.base}/api/polls/{POLL_ID}/manifest", timeout=2)
-            if status == 200:
-                return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"server not answering after {STARTUP_SECONDS:.0f} s")
-        time.sleep(0.1)
+    ready = f"{server.base}/api/polls/{POLL_ID}/manifest"
+    wait_until(server, lambda: _answers(ready), seconds=STARTUP_SECONDS)
 
 
-def stop_server(server: Server) -> None:
-    if server.process.poll() is None:
-        server.process.terminate()
+def _answers(url: str) -> bool:
     try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait(timeout=10)
+        return request(url, timeout=2)[0] == 200
+    except OSError:
+        return False
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -556,13 +493,13 @@ def main() -> int:
             )
 
             for k in range(args.servers):
-                servers.append(start_server(tmp, database_url, args.threads, k))
+                servers.append(start(tmp, database_url, args.threads, k))
             for server in servers:
                 wait_until_up(server)
             where = ", ".join(s.base for s in servers)
             log(f"{args.servers} server(s) up ({args.threads} waitress threads each): {where}")
 
-            cpu_before = [s.cpu_seconds() for s in servers]
+            cpu_before = [process_cpu_seconds(s.process.pid) for s in servers]
             backends_before = backend_cpu(admin, db_name)
             client_before = resource.getrusage(resource.RUSAGE_SELF)
             machine_before = machine_cpu()
@@ -583,7 +520,10 @@ def main() -> int:
             client_cpu = (client_after.ru_utime + client_after.ru_stime) - (
                 client_before.ru_utime + client_before.ru_stime
             )
-            server_cpu = sum(s.cpu_seconds() - b for s, b in zip(servers, cpu_before, strict=True))
+            server_cpu = sum(
+                process_cpu_seconds(s.process.pid) - b
+                for s, b in zip(servers, cpu_before, strict=True)
+            )
             backends_after = backend_cpu(admin, db_name)
             database_cpu = sum(
                 cpu - backends_before.get(pid, 0.0) for pid, cpu in backends_after.items()

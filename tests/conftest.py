@@ -155,6 +155,14 @@ def kit() -> PollKit:
     return PollKit(manifest_data, manifest, credentials, trustees, signer, choices, ballots)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``make test-fast`` leaves out the browser tests: everything under tests/browser/ and any
+    test that asks for the ``browser`` fixture is marked ``browser``."""
+    for item in items:
+        if "browser" in item.path.parts or "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
 # --- any poll, through the real counting path ---------------------------------------------------
 
 

@@ -8,12 +8,6 @@ skipped otherwise. The booth's JavaScript bundle (``make`` builds it with npm) m
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,16 +17,10 @@ import pytest
 
 from ballot import create_app, db
 from tests.service.conftest import EXAMPLE, OpenPoll, prepare_poll, run
+from tests.support.server import free_port, server_env, start_server, stop_server
 
-STARTUP_SECONDS = 20
 # A 10-inch tablet in portrait (CSS pixels).
 TABLET = {"width": 800, "height": 1280}
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -53,17 +41,12 @@ class Served:
 def served(tmp_path: Path) -> Iterator[Served]:
     """``ballot serve`` on a free port with poll 1 open and 4 slips; stopped afterwards."""
     database = tmp_path / "ballot.sqlite3"
-    env = dict(os.environ)
-    env.update(
-        BALLOT_INSTANCE=str(tmp_path / "instance"),
-        BALLOT_DATABASE_URL=f"sqlite:///{database}",
-        BALLOT_KEYS_DIR=str(tmp_path / "keys"),
+    env = server_env(
+        tmp_path / "instance",
+        f"sqlite:///{database}",
+        tmp_path / "keys",
         BALLOT_BOOTH_RESET_SECONDS="2",
-        PYTHONUNBUFFERED="1",
-        PYTHONIOENCODING="utf-8",
     )
-    for name in ("FLASK_APP", "FLASK_DEBUG"):
-        env.pop(name, None)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     app = create_app(
@@ -81,33 +64,11 @@ def served(tmp_path: Path) -> Iterator[Served]:
     with app.app_context():
         db.engine().dispose()
 
-    log = tmp_path / "server.log"
-    command = [sys.executable, "-c", "from ballot.cli import main; main()", "serve"]
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port), "--threads", "4"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    server = start_server(env, tmp_path / "server.log", port=port)
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            assert server.poll() is None, log.read_text(encoding="utf-8")
-            try:
-                with urllib.request.urlopen(f"{base}/api/polls/1/manifest", timeout=5):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
-                time.sleep(0.1)
-        yield Served(base, opened, log, database)
+        yield Served(base, opened, server.log_path, database)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        stop_server(server)
 
 
 @pytest.fixture

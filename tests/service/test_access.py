@@ -21,8 +21,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, inspect, select
 from werkzeug.test import TestResponse
 
-from ballot import create_app, db, limits
+from ballot import create_app, db
 from ballot.models import AuditEvent, Ballot, Subject
+from ballot.web import limits
 from tally.ballots import encrypt_ballot
 from tally.manifest import parse_manifest
 from tally.trustees import TrusteeKey
@@ -31,7 +32,7 @@ from .conftest import CODE_RE, OPERATOR, OpenPoll, csrf_token, prepare_poll, run
 from .test_fuzz import UNLIMITED, api_error, cast, finish_count, snapshot, start_count
 
 # Authorised by the ballot's signature, by the share's proofs; the challenge check changes nothing.
-CSRF_EXEMPT = {"api.cast_ballot", "counting.api_add_share", "booth.check_api"}
+CSRF_EXEMPT = {"api.cast_ballot", "api.share", "api.check_api"}
 
 
 @pytest.fixture(autouse=True)
@@ -115,7 +116,7 @@ def test_every_form_refuses_a_post_without_its_csrf_token(
     app = poll.app
     app.config.update(UNLIMITED)
     forms = [r for r in rules(app, "POST") if r.endpoint not in CSRF_EXEMPT]
-    assert {"auth.login", "auth.logout", "counting.trustee_upload", "booth.check"} <= {
+    assert {"auth.login", "auth.logout", "trustee.upload", "booth.check"} <= {
         r.endpoint for r in forms
     }
     other = app.test_client()

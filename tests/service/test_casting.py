@@ -11,9 +11,10 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
-from ballot import casting, db
-from ballot.errors import CastError
+from ballot import db
 from ballot.models import Ballot, Credential, Poll
+from ballot.services import casting
+from ballot.services.errors import CastError
 from tally.ballots import encrypt_ballot, tracking_code
 from tally.board import genesis, next_head
 from tally.credentials import Credential as SecretCredential

@@ -12,8 +12,9 @@ from flask import Flask
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ballot import audit, db
+from ballot import db
 from ballot.models import AuditEvent, AuditHead, Ballot, Credential
+from ballot.services import audit
 from tally.audit import check_jsonl
 from tally.bundle import read_bundle
 from tally.canonical import parse_json

@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from ballot import db
-from ballot.cli import SIGNING_KEY_FILE
+from ballot.keys import SIGNING_KEY_FILE
 from ballot.models import AuditEvent, CountShare, Poll, PollCount
 from tally import cli as tally_cli
 from tally.ballots import encrypt_ballot

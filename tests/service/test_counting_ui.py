@@ -340,14 +340,16 @@ def test_share_api_and_public_files(poll: OpenPoll, app: Flask, tmp_path: Path) 
     page = text(client.get(TRUSTEE))
     assert re.search(rf'id="board-head">{head}<', page)
     assert 'id="share-form"' in page and 'name="csrf_token"' in page
-    assert re.search(r'<script type="module" src="/public-static/trustee-page.js">', page)
+    assert re.search(r'<script type="module" src="/public-static/build/trustee-page.js">', page)
     assert not re.search(r"<script(?![^>]*\bsrc=)", page)
     # The key file input belongs to no form and has no name: the browser could never submit it.
     in_browser = page.split('id="in-browser"', 1)[1].split("</section>", 1)[0]
     key_input = re.search(r'<input type="file" id="key-file"[^>]*>', in_browser)
     assert key_input and "name=" not in key_input.group(0) and "<form" not in in_browser
-    script = client.get("/public-static/trustee-page.js")
-    assert script.status_code == 200 and 'from "./build/trustee.js"' in text(script)
+    script = client.get("/public-static/build/trustee-page.js")
+    # The bundle (js/pages/trustee-page.js with js/tally/ and noble, by esbuild) is served here.
+    assert script.status_code == 200 and "javascript" in script.content_type
+    assert "decryptShare" in text(script) or "decrypt" in text(script)
 
     before = stored(app)
     api_error(client.post(share_api, data=b"{not json"), 400, "bad_share")

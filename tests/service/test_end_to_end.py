@@ -10,13 +10,10 @@ from __future__ import annotations
 import copy
 import http.cookiejar
 import json
-import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -28,8 +25,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from ballot.cli import SIGNING_KEY_FILE
 from ballot.db import make_engine
+from ballot.keys import SIGNING_KEY_FILE
 from ballot.models import AuditEvent, Ballot, CountShare, Credential, Poll, PollCount
 from tally.ballots import encrypt_ballot
 from tally.bundle import bundle_bytes, read_bundle
@@ -39,6 +36,7 @@ from tally.manifest import Manifest, parse_manifest
 from tally.record import ServiceKey, verify_record_signature
 from tally.rules import decide
 from tally.trustees import TrusteeKey
+from tests.support.server import Server, free_port, server_env, start_server, stop_server
 
 from .conftest import CODE_RE, EXAMPLE, OPERATOR, csrf_token
 from .test_counting import expected_counts
@@ -50,7 +48,6 @@ TALLY = [sys.executable, "-c", "import sys; from tally.cli import main; sys.exit
 PASSPHRASE = "mật khẩu khóa của Ban kiểm phiếu"
 TRUSTEES = 3
 SLIPS = 6
-STARTUP_SECONDS = 20
 COUNT = "/operator/polls/1/count"
 TRUSTEE_PAGE = "/trustee/polls/1"
 SHARES_API = "/api/polls/1/shares"
@@ -143,12 +140,6 @@ class Http:
         return csrf_token(page.text)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # --- the conference: commands, a running server, the database's rows ---------------------------
 
 
@@ -158,27 +149,23 @@ class Conference:
     database_url: str
     env: dict[str, str] = field(default_factory=dict)
     base: str = ""
-    server: subprocess.Popen[bytes] | None = None
+    server: Server | None = None
     engine: Engine | None = None
     keys: list[Path] = field(default_factory=list)
+    port: int = 0
     codes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        port = _free_port()
-        self.base = f"http://127.0.0.1:{port}"
-        self.env = dict(os.environ)
-        self.env.update(
-            BALLOT_INSTANCE=str(self.tmp / "instance"),
-            BALLOT_DATABASE_URL=self.database_url,
-            BALLOT_KEYS_DIR=str(self.tmp / "keys"),
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = server_env(
+            self.tmp / "instance",
+            self.database_url,
+            self.tmp / "keys",
             BALLOT_BASE_URL=self.base,
             TALLY_PASSPHRASE=PASSPHRASE,
             BALLOT_OPERATOR_PASSWORD=OPERATOR[1],
-            PYTHONUNBUFFERED="1",
-            PYTHONIOENCODING="utf-8",
         )
-        for name in ("FLASK_APP", "FLASK_DEBUG", "FLASK_RUN_PORT", "FLASK_RUN_HOST"):
-            self.env.pop(name, None)
 
     def ballot(self, *args: str) -> str:
         """Run a ``ballot`` command (the operator's CLI); it must succeed."""
@@ -217,33 +204,11 @@ class Conference:
         self.engine = make_engine(self.database_url)
 
     def serve(self) -> None:
-        log = self.tmp / "server.log"
-        port = self.base.rsplit(":", 1)[1]
-        with log.open("wb") as out:
-            self.server = subprocess.Popen(
-                [*BALLOT, "serve", "--host", "127.0.0.1", "--port", port, "--threads", "4"],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            assert self.server.poll() is None, log.read_text(encoding="utf-8")
-            try:
-                with urllib.request.urlopen(f"{self.base}/api/polls/1/manifest", timeout=5):
-                    return
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
-                time.sleep(0.1)
+        self.server = start_server(self.env, self.tmp / "server.log", port=self.port)
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.terminate()
-            try:
-                self.server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.server.kill()
-                self.server.wait(timeout=10)
+            stop_server(self.server)
         if self.engine is not None:
             self.engine.dispose()
 

@@ -25,17 +25,12 @@ import http.client
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,19 +39,22 @@ from flask import Flask
 from sqlalchemy import Engine, event, select, text
 from sqlalchemy.engine import make_url
 
-from ballot import create_app, db, errors
+from ballot import create_app, db
 from ballot.models import Ballot, Credential, Poll
+from ballot.services import errors
 from tally.ballots import encrypt_ballot, tracking_hash
 from tally.board import genesis, next_head
 from tally.canonical import parse_json
 from tally.counting import board_file
 from tally.manifest import Manifest
 from tally.verify import check_board
+from tests.support.server import Server, server_env, start_server
+from tests.support.server import request as _request
+from tests.support.server import stop_server as _stop
 
 from .conftest import EXAMPLE, OpenPoll, prepare_poll, run
 from .test_casting import ballot_for, error_code, stored
 
-SERVE = [sys.executable, "-c", "from ballot.cli import main; main()", "serve"]
 STARTUP_SECONDS = 20
 REQUEST_SECONDS = 30
 BURST = 40  # distinct credentials
@@ -64,81 +62,9 @@ DROPPED = 4  # of them, tablets that send and drop off the network before the an
 KILL_AFTER = 10  # receipts returned in the burst before the server is killed
 
 
-# --- a real server in a subprocess -----------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    base: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
-def _request(
-    url: str, body: bytes | None = None, timeout: float = REQUEST_SECONDS
-) -> tuple[int, bytes]:
-    assert url.startswith("http://127.0.0.1:")
-    request = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
-    if body is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return exc.code, exc.read()
-
-
 def _start(tmp_path: Path, database_url: str, name: str) -> Server:
-    port = _free_port()
-    env = dict(os.environ)
-    env.update(
-        BALLOT_INSTANCE=str(tmp_path / "instance"),
-        BALLOT_DATABASE_URL=database_url,
-        BALLOT_KEYS_DIR=str(tmp_path / "keys"),
-        PYTHONUNBUFFERED="1",
-        PYTHONIOENCODING="utf-8",
-    )
-    for var in ("FLASK_APP", "FLASK_DEBUG", "FLASK_RUN_PORT", "FLASK_RUN_HOST"):
-        env.pop(var, None)
-    log_path = tmp_path / f"{name}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*SERVE, "--host", "127.0.0.1", "--port", str(port), "--threads", "4"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(f"http://127.0.0.1:{port}", process, log_path)
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while True:
-        assert process.poll() is None, server.log()
-        try:
-            if _request(f"{server.base}/api/polls/1/manifest")[0] == 200:
-                return server
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, server.log()
-        time.sleep(0.1)
-
-
-def _stop(server: Server) -> None:
-    if server.process.poll() is None:
-        server.process.terminate()
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait(timeout=10)
+    env = server_env(tmp_path / "instance", database_url, tmp_path / "keys")
+    return start_server(env, tmp_path / f"{name}.log")
 
 
 @contextmanager

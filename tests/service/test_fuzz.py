@@ -40,7 +40,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import func, select
 
-from ballot import casting, db, limits
+from ballot import db
 from ballot.models import (
     AuditEvent,
     Ballot,
@@ -50,6 +50,8 @@ from ballot.models import (
     Poll,
     PollCount,
 )
+from ballot.services import casting
+from ballot.web import limits
 from tally.ballots import (
     encrypt_ballot,
     encrypt_ballot_with_randomness,

@@ -13,7 +13,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from ballot import create_app, db, limits
+from ballot import create_app, db
+from ballot.web import limits
 
 from .conftest import OPERATOR, OpenPoll, csrf_token, run
 

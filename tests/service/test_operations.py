@@ -14,8 +14,8 @@ from flask import Flask
 from sqlalchemy import func, inspect, select
 
 from ballot import db
-from ballot.conference_file import ConferenceFileError, parse_conference
 from ballot.models import AuditEvent, Base, Conference, Credential, Poll, Subject
+from ballot.services.conference_file import ConferenceFileError, parse_conference
 from tally.ballots import encrypt_ballot
 from tally.board import genesis
 from tally.credentials import Credential as SecretCredential

@@ -135,9 +135,7 @@ CONFERENCE = {
 }
 
 
-def test_conference_poll_and_subjects_through_the_forms(
-    operator_client: FlaskClient, app: Flask
-) -> None:
+def test_a_conference_through_the_forms(operator_client: FlaskClient, app: Flask) -> None:
     client = operator_client
     assert "Chưa có hội nghị nào" in page(client, "/operator/")
 
@@ -175,24 +173,45 @@ def test_conference_poll_and_subjects_through_the_forms(
     assert edited.status_code == 302
     shown = page(client, conference_url)
     assert "Hội trường lớn" in shown and 'id="conference-present">15<' in shown
+    assert actions(app)[2:] == ["conference.create", "conference.update"]
 
-    # A poll: its form proposes the conference's electorate and the shipped rule sets.
-    form = page(client, f"/operator/conferences/{conference_id}/polls/new")
+
+@pytest.fixture
+def form_conference(operator_client: FlaskClient) -> str:
+    """A conference made through its form; its page's address."""
+    new = "/operator/conferences/new"
+    created = post(operator_client, new, CONFERENCE, token_from=new)
+    assert created.status_code == 302, text(created)
+    return str(created.headers["Location"])
+
+
+POLL_FORM = {
+    "title": "Phiếu đánh giá tập thể và tổ chức",
+    "rules_id": "qd124-2023",
+    "members": "15",
+    "present": "15",
+}
+
+
+@pytest.fixture
+def form_poll(operator_client: FlaskClient, form_conference: str) -> str:
+    """A draft poll of ``form_conference`` made through its form; its page's address."""
+    new = f"{form_conference}/polls/new"
+    created = post(operator_client, new, POLL_FORM, token_from=new)
+    assert created.status_code == 302, text(created)
+    return str(created.headers["Location"])
+
+
+def test_a_poll_through_the_forms(operator_client: FlaskClient, form_conference: str) -> None:
+    client = operator_client
+    # Its form proposes the conference's electorate and the shipped rule sets.
+    form = page(client, f"{form_conference}/polls/new")
     assert 'value="15"' in form and "qd124-2023" in form and "qd366-2025" in form
     created = post(
-        client,
-        f"/operator/conferences/{conference_id}/polls/new",
-        {
-            "title": "Phiếu đánh giá tập thể và tổ chức",
-            "rules_id": "qd124-2023",
-            "members": "15",
-            "present": "15",
-        },
-        token_from=f"/operator/conferences/{conference_id}/polls/new",
+        client, f"{form_conference}/polls/new", POLL_FORM, token_from=f"{form_conference}/polls/new"
     )
     assert created.status_code == 302
     poll_url = created.headers["Location"]
-    poll_id = int(poll_url.rsplit("/", 1)[1])
     bad_rules = post(
         client,
         f"{poll_url}/edit",
@@ -224,27 +243,49 @@ def test_conference_poll_and_subjects_through_the_forms(
     ):
         assert name in shown
 
-    new_subject = f"{poll_url}/subjects/new"
-    for fields in (
-        {"name": "Đảng bộ tỉnh", "kind": "organization"},
-        {"name": "Tập thể Ban Thường vụ", "kind": "collective", "part_of": "dang-bo-tinh"},
-        {
-            "name": "Nguyễn Văn A",
-            "role": "Bí thư Tỉnh ủy",
-            "kind": "individual",
-            "peer_group": "ubtv",
-            "heads": "dang-bo-tinh",
-        },
-        {
-            "name": "Trần Thị B",
-            "key": "ubtv-02",
-            "kind": "individual",
-            "peer_group": "ubtv",
-            "disciplined": "y",
-        },
-    ):
-        response = post(client, new_subject, fields, token_from=new_subject)
+
+SUBJECT_FORMS = (
+    {"name": "Đảng bộ tỉnh", "kind": "organization"},
+    {"name": "Tập thể Ban Thường vụ", "kind": "collective", "part_of": "dang-bo-tinh"},
+    {
+        "name": "Nguyễn Văn A",
+        "role": "Bí thư Tỉnh ủy",
+        "kind": "individual",
+        "peer_group": "ubtv",
+        "heads": "dang-bo-tinh",
+    },
+    {
+        "name": "Trần Thị B",
+        "key": "ubtv-02",
+        "kind": "individual",
+        "peer_group": "ubtv",
+        "disciplined": "y",
+    },
+)
+
+
+def _poll_id(poll_url: str) -> int:
+    return int(poll_url.rsplit("/", 1)[1])
+
+
+@pytest.fixture
+def form_subjects(operator_client: FlaskClient, app: Flask, form_poll: str) -> dict[str, int]:
+    """The four subjects of SUBJECT_FORMS added to ``form_poll`` through the form; their ids."""
+    new_subject = f"{form_poll}/subjects/new"
+    for fields in SUBJECT_FORMS:
+        response = post(operator_client, new_subject, fields, token_from=new_subject)
         assert response.status_code == 302, text(response)
+    with app.app_context():
+        rows = db.get_session().scalars(
+            select(Subject).where(Subject.poll_id == _poll_id(form_poll))
+        )
+        return {s.name: s.id for s in rows}
+
+
+def test_subjects_are_added_through_the_form(
+    operator_client: FlaskClient, app: Flask, form_poll: str, form_subjects: dict[str, int]
+) -> None:
+    client, poll_id = operator_client, _poll_id(form_poll)
     assert subject_names(app, poll_id) == [
         "Đảng bộ tỉnh",
         "Tập thể Ban Thường vụ",
@@ -260,6 +301,7 @@ def test_conference_poll_and_subjects_through_the_forms(
     assert keys == ["dang-bo-tinh", "tap-the-ban-thuong-vu", "nguyen-van-a", "ubtv-02"]
 
     # Refused with a message on the form: a collective cannot head a unit; a key twice.
+    new_subject = f"{form_poll}/subjects/new"
     refused = post(
         client,
         new_subject,
@@ -276,12 +318,13 @@ def test_conference_poll_and_subjects_through_the_forms(
     assert twice.status_code == 409 and "ubtv-02" in text(twice)
     assert len(subject_names(app, poll_id)) == 4
 
-    with app.app_context():
-        ids = {
-            s.name: s.id
-            for s in db.get_session().scalars(select(Subject).where(Subject.poll_id == poll_id))
-        }
-    # Edit: the organization's name; the individual's role.
+
+def test_subjects_are_edited_moved_and_deleted(
+    operator_client: FlaskClient, app: Flask, form_poll: str, form_subjects: dict[str, int]
+) -> None:
+    client, poll_url, ids = operator_client, form_poll, form_subjects
+    poll_id = _poll_id(poll_url)
+    # Edit: the individual's role.
     edit = f"{poll_url}/subjects/{ids['Nguyễn Văn A']}/edit"
     edit_form = page(client, edit)
     assert "nguyen-van-a" in edit_form and 'value="Bí thư Tỉnh ủy"' in edit_form
@@ -347,21 +390,22 @@ def test_conference_poll_and_subjects_through_the_forms(
 
     assert actions(app)[2:] == [  # after operator.add and login
         "conference.create",
-        "conference.update",
         "poll.create",
-        "poll.update",
-        "subject.add",
-        "subject.add",
-        "subject.add",
-        "subject.add",
+        *["subject.add"] * 4,
         "subject.update",
         *["subject.move"] * 5,
         "subject.delete",
     ]
+    conference_id = poll_id_conference(app, poll_id)
     audit = page(client, f"/operator/audit?conference={conference_id}")
     assert "Tạo hội nghị" in audit and "Đổi thứ tự đối tượng" in audit and "Xóa đối tượng" in audit
     assert "Đăng nhập" not in audit  # filtered to this conference
     assert "Đăng nhập" in page(client, "/operator/audit")
+
+
+def poll_id_conference(app: Flask, poll_id: int) -> int:
+    with app.app_context():
+        return int(db.get_session().get_one(Poll, poll_id).conference_id)
 
 
 def test_import_a_conference_file(operator_client: FlaskClient, app: Flask) -> None:

@@ -12,7 +12,7 @@ from werkzeug.test import TestResponse
 
 from ballot import db
 from ballot.models import Poll, Trustee
-from ballot.public import record_order
+from ballot.web.public import record_order
 from tally.ballots import encrypt_ballot
 from tally.bundle import bundle_bytes, read_bundle
 from tally.canonical import canonical_json, parse_json

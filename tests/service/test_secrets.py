@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import re
-import socket
 import stat
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from flask import Flask
 from sqlalchemy import MetaData, select
 
 from ballot import db
-from ballot.cli import SIGNING_KEY_FILE
+from ballot.keys import SIGNING_KEY_FILE
 from ballot.models import Poll
 from tally import cli as tally_cli
 from tally.ballots import encrypt_ballot
@@ -31,6 +30,7 @@ from tally.credentials import Credential
 from tally.group import scalar_hex
 from tally.manifest import parse_manifest
 from tally.trustees import TrusteeKey
+from tests.support.server import SERVE, free_port, server_env
 
 from .conftest import CODE_RE, EXAMPLE, csrf_token, run
 from .test_fuzz import UNLIMITED
@@ -101,24 +101,8 @@ def test_commands_refuse_a_signing_key_others_can_read(
     run(app, "poll", "open", "1")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _server_env(app: Flask) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        BALLOT_INSTANCE=app.instance_path,
-        BALLOT_DATABASE_URL=app.config["DATABASE_URL"],
-        BALLOT_KEYS_DIR=app.config["KEYS_DIR"],
-        PYTHONUNBUFFERED="1",
-        PYTHONIOENCODING="utf-8",
-    )
-    for name in ("FLASK_APP", "FLASK_DEBUG"):
-        env.pop(name, None)
-    return env
+    return server_env(app.instance_path, app.config["DATABASE_URL"], app.config["KEYS_DIR"])
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -126,11 +110,10 @@ def test_serve_refuses_a_signing_key_others_can_read(app: Flask, tmp_path: Path)
     key = Path(app.config["KEYS_DIR"]) / SIGNING_KEY_FILE
     key.chmod(0o640)
     env = _server_env(app)
-    serve = [sys.executable, "-c", "from ballot.cli import main; main()", "serve"]
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
         server = subprocess.Popen(
-            [*serve, "--port", str(_free_port())], env=env, stdout=log, stderr=subprocess.STDOUT
+            [*SERVE, "--port", str(free_port())], env=env, stdout=log, stderr=subprocess.STDOUT
         )
     try:
         deadline = time.monotonic() + 15

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,43 +13,22 @@ from ballot import create_app, db
 from tally.ballots import encrypt_ballot, tracking_code
 from tally.credentials import Credential
 from tally.manifest import parse_manifest
+from tests.support.server import (
+    SERVE,
+    STARTUP_SECONDS,
+    free_port,
+    server_env,
+    start_server,
+    stop_server,
+)
+from tests.support.server import request as _request
 
 from .conftest import EXAMPLE, prepare_poll, run
 
-STARTUP_SECONDS = 15
-SERVE = [sys.executable, "-c", "from ballot.cli import main; main()", "serve"]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        BALLOT_INSTANCE=str(tmp_path / "instance"),
-        BALLOT_DATABASE_URL=f"sqlite:///{tmp_path / 'ballot.sqlite3'}",
-        BALLOT_KEYS_DIR=str(tmp_path / "keys"),
-        PYTHONUNBUFFERED="1",
-        PYTHONIOENCODING="utf-8",
-    )
-    for name in ("FLASK_APP", "FLASK_DEBUG", "FLASK_RUN_PORT", "FLASK_RUN_HOST"):
-        env.pop(name, None)
-    return env
-
-
-def _request(url: str, body: bytes | None = None) -> tuple[int, Any]:
-    request = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
-    if body is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return exc.code, exc.read()
+    database = f"sqlite:///{tmp_path / 'ballot.sqlite3'}"
+    return server_env(tmp_path / "instance", database, tmp_path / "keys")
 
 
 @pytest.fixture
@@ -80,26 +52,10 @@ def instance(tmp_path: Path) -> Iterator[list[str]]:
 
 
 def test_serve_answers_real_http_and_stops(instance: list[str], tmp_path: Path) -> None:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log_path = tmp_path / "server.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [*SERVE, "--host", "127.0.0.1", "--port", str(port), "--threads", "2"],
-            env=_env(tmp_path),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    server = start_server(_env(tmp_path), tmp_path / "server.log", threads=2)
+    base, log_path = server.base, server.log_path
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            assert server.poll() is None, log_path.read_text(encoding="utf-8")
-            try:
-                status, data = _request(f"{base}/api/polls/1/manifest")
-                break
-            except OSError:
-                assert time.monotonic() < deadline, log_path.read_text(encoding="utf-8")
-                time.sleep(0.1)
+        status, data = _request(f"{base}/api/polls/1/manifest")
         assert status == 200
         output = log_path.read_text(encoding="utf-8")
         assert f"{base}/booth/" in output and f"{base}/api/" in output
@@ -129,18 +85,13 @@ def test_serve_answers_real_http_and_stops(instance: list[str], tmp_path: Path) 
             receipt["tracking_code"]
         ]
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
-    assert server.returncode is not None
+        stop_server(server)
+    assert server.process.returncode is not None
 
 
 def test_serve_refuses_an_uninitialised_database(tmp_path: Path) -> None:
     result = subprocess.run(
-        [*SERVE, "--port", str(_free_port())],
+        [*SERVE, "--port", str(free_port())],
         env=_env(tmp_path),
         capture_output=True,
         timeout=STARTUP_SECONDS,

@@ -1,4 +1,4 @@
-// Vectors produced by the JavaScript implementation (js/tally.js), checked by the Python verifier
+// Vectors produced by the JavaScript implementation (js/tally/), checked by the Python verifier
 // in tests/test_js_crypto.py and by node in js/test/. They complement the Python vectors of
 // generate.py: these show that what the browser makes, tally accepts.
 //
@@ -37,7 +37,7 @@ import {
   trackingCode,
   trackingHash,
   utf8,
-} from "../../js/tally.js";
+} from "../../js/tally/index.js";
 
 const HERE = new URL("./", import.meta.url);
 const OUT = new URL("./js/", import.meta.url);
@@ -151,7 +151,7 @@ function buildBallots() {
   });
   return {
     description:
-      "Ballots made by the JavaScript booth code (js/tally.js, @noble/curves) for the poll of" +
+      "Ballots made by the JavaScript booth code (js/tally/, @noble/curves) for the poll of" +
       " ballot.json ('blank-allowed', its manifest unchanged) and for the same poll refusing" +
       " blanks ('no-blank': poll_id, title and allow_blank changed, so another fingerprint)." +
       " Each case stores the choices, the randomness a Benaloh challenge reveals and every proof" +

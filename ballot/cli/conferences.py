@@ -1,0 +1,83 @@
+"""``ballot conference``: import a TOML file, create, edit, list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from ballot import db
+from ballot.cli.common import actor, fail, field_options, step
+from ballot.models import Conference
+from ballot.services.conference_file import ConferenceFileError, import_conference
+from ballot.services.conferences import create_conference, get_conference, update_conference
+from ballot.services.fields import CONFERENCE
+
+
+@click.group("conference")
+def conference_group() -> None:
+    """Hội nghị / conferences."""
+
+
+@conference_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def conference_import(file: Path) -> None:
+    """Nhập hội nghị từ tệp TOML / import a conference from a TOML file."""
+    try:
+        with db.transaction() as session:
+            conference = import_conference(session, file, actor=actor())
+            polls = [(p.id, p.title, len(p.subjects)) for p in conference.polls]
+    except ConferenceFileError as exc:
+        raise fail(exc) from None
+    click.echo(f"Hội nghị / conference {conference.id}: {conference.title}")
+    for poll_id, title, subjects in polls:
+        click.echo(f"  cuộc biểu quyết / poll {poll_id}: {title} ({subjects} đối tượng / subjects)")
+
+
+def _echo_conference(conference_id: int) -> None:
+    with db.transaction() as session:
+        row = get_conference(session, conference_id)
+        click.echo(f"Hội nghị / conference {row.id}: {row.title}")
+        click.echo(f"  {row.body}; {row.date.isoformat()}; {row.place or '-'}")
+        click.echo(f"  thành viên / members {row.members}, có mặt / present {row.present}")
+        for p in row.polls:
+            click.echo(
+                f"  cuộc biểu quyết / poll {p.id} [{p.state}]: {p.title}"
+                f" ({len(p.subjects)} đối tượng / subjects)"
+            )
+
+
+@conference_group.command("create")
+@field_options(CONFERENCE, required=True)
+@with_appcontext
+def conference_create(**options: Any) -> None:
+    """Tạo hội nghị (chưa có cuộc biểu quyết) / create a conference (no polls yet)."""
+    with step() as session:
+        conference_id = create_conference(session, options, actor=actor()).id
+    _echo_conference(conference_id)
+
+
+@conference_group.command("edit")
+@click.argument("conference", type=int)
+@field_options(CONFERENCE, required=False)
+@with_appcontext
+def conference_edit(conference: int, **options: Any) -> None:
+    """Sửa hội nghị khi chưa mở cuộc biểu quyết nào / edit a conference before any poll opens."""
+    changes = {k: v for k, v in options.items() if v is not None}
+    with step() as session:
+        update_conference(session, conference, changes, actor=actor())
+    _echo_conference(conference)
+
+
+@conference_group.command("list")
+@with_appcontext
+def conference_list() -> None:
+    """Liệt kê hội nghị và cuộc biểu quyết / list conferences and their polls."""
+    with db.transaction() as session:
+        ids = session.scalars(select(Conference.id).order_by(Conference.date, Conference.id)).all()
+    for conference_id in ids:
+        _echo_conference(conference_id)

@@ -1,0 +1,136 @@
+"""``ballot poll``: create, edit, show, open and close a poll."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from flask.cli import with_appcontext
+
+from ballot import db
+from ballot.cli.common import actor, fail, field_options, step
+from ballot.keys import load_signing_key
+from ballot.services.credentials import credential_counts
+from ballot.services.errors import ServiceError
+from ballot.services.fields import POLL
+from ballot.services.polls import close_poll, create_poll, get_poll, open_poll, update_poll
+from tally.record import KeyFileError, key_fingerprint
+
+
+@click.group("poll")
+def poll_group() -> None:
+    """Cuộc biểu quyết / polls."""
+
+
+@poll_group.command("open")
+@click.argument("poll", type=int)
+@with_appcontext
+def poll_open(poll: int) -> None:
+    """Mở cuộc biểu quyết / open a poll (fixes its manifest and fingerprint)."""
+    try:
+        key = load_signing_key()
+        with db.transaction() as session:
+            row = open_poll(session, poll, key.public_key, actor=actor())
+            fingerprint, manifest = row.fingerprint, json.loads(row.manifest or "{}")
+    except (ServiceError, KeyFileError) as exc:
+        raise fail(exc) from None
+    committed = manifest["election"]["credentials"]
+    click.echo(f"Đã mở / opened poll {poll}")
+    click.echo(f"  Dấu vân tay / fingerprint: {fingerprint}")
+    click.echo(
+        f"  Cam kết phiếu xác thực / credential commitment: {committed['commitment']}"
+        f" ({committed['count']})"
+    )
+
+
+@poll_group.command("close")
+@click.argument("poll", type=int)
+@with_appcontext
+def poll_close(poll: int) -> None:
+    """Đóng cuộc biểu quyết, hủy phiếu xác thực chưa dùng / close, voiding unused credentials."""
+    with step() as session:
+        summary = close_poll(session, poll, actor=actor())
+    click.echo(
+        f"Đã đóng / closed poll {poll}: {summary['ballots']} phiếu / ballots,"
+        f" {summary['voided']} phiếu xác thực bị hủy / credentials voided"
+    )
+    click.echo(f"  Đầu chuỗi bảng tin / board head: {summary['board_head']}")
+
+
+@poll_group.command("create")
+@click.argument("conference", type=int)
+@field_options(POLL, required=True, optional=("members", "present"))
+@with_appcontext
+def poll_create(conference: int, **options: Any) -> None:
+    """Tạo cuộc biểu quyết nháp ở cuối hội nghị / create a draft poll, last in the conference."""
+    with step() as session:
+        poll = create_poll(session, conference, options, actor=actor()).id
+    _echo_poll(poll)
+
+
+@poll_group.command("edit")
+@click.argument("poll", type=int)
+@field_options(POLL, required=False)
+@with_appcontext
+def poll_edit(poll: int, **options: Any) -> None:
+    """Sửa cuộc biểu quyết nháp / edit a draft poll (title, rule set, electorate)."""
+    changes = {k: v for k, v in options.items() if v is not None}
+    with step() as session:
+        update_poll(session, poll, changes, actor=actor())
+    _echo_poll(poll)
+
+
+def _echo_poll(poll_id: int) -> None:
+    with db.transaction() as session:
+        poll = get_poll(session, poll_id)
+        counts = credential_counts(session, poll_id)
+        click.echo(f"Cuộc biểu quyết / poll {poll.id} [{poll.state}]: {poll.title}")
+        click.echo(f"  Hội nghị / conference {poll.conference_id}: {poll.conference.title}")
+        click.echo(
+            f"  Bộ quy tắc / rules: {poll.rules_id}; được biểu quyết / members {poll.members},"
+            f" có mặt / present {poll.present}"
+        )
+        click.echo("  Đối tượng / subjects:")
+        for s in poll.subjects:
+            extra = [
+                f"{label}={value}"
+                for label, value in (
+                    ("peer_group", s.peer_group),
+                    ("heads", s.heads),
+                    ("part_of", s.part_of),
+                )
+                if value
+            ]
+            if s.disciplined:
+                extra.append("disciplined")
+            role = f", {s.role}" if s.role else ""
+            click.echo(
+                f"    {s.position}. {s.key}: {s.name}{role} [{s.kind}]"
+                + (f" ({', '.join(extra)})" if extra else "")
+            )
+        click.echo("  Ban kiểm phiếu / trustees:")
+        for t in poll.trustees:
+            click.echo(f"    #{t.id} {t.name} ({key_fingerprint(bytes.fromhex(t.public_key))})")
+        click.echo(
+            f"  Phiếu xác thực / credentials: {counts['issued']} phát hành / issued,"
+            f" {counts['used']} đã dùng / used, {counts['voided']} đã hủy / voided"
+        )
+        if poll.fingerprint:
+            click.echo(f"  Dấu vân tay / fingerprint: {poll.fingerprint}")
+        if poll.manifest:
+            committed = json.loads(poll.manifest)["election"]["credentials"]["commitment"]
+            click.echo(f"  Cam kết phiếu xác thực / credential commitment: {committed}")
+        if poll.state == "closed":
+            click.echo(f"  Đầu chuỗi bảng tin / board head: {poll.board_head}")
+
+
+@poll_group.command("show")
+@click.argument("poll", type=int)
+@with_appcontext
+def poll_show(poll: int) -> None:
+    """Xem cuộc biểu quyết: đối tượng, Ban kiểm phiếu, phiếu xác thực / show a poll."""
+    try:
+        _echo_poll(poll)
+    except ServiceError as exc:
+        raise fail(exc) from None

@@ -1,0 +1,92 @@
+"""``ballot init`` (database and record-signing key) and ``ballot serve`` (waitress)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from ballot import db
+from ballot.cli.common import fail, url_host
+from ballot.config import ACCESS_LOGGER
+from ballot.keys import create_signing_key, signing_key_path
+from ballot.startup import startup_problem
+from tally.record import KeyFileError
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Tạo/nâng cấp cơ sở dữ liệu và khóa ký / create or upgrade the database and signing key."""
+    db.migrate(db.engine())
+    try:
+        key = create_signing_key()
+    except KeyFileError as exc:
+        raise fail(exc) from None
+    click.echo(f"Cơ sở dữ liệu / database: {db.engine().url.render_as_string(hide_password=True)}")
+    click.echo(f"Khóa ký biên bản / record-signing key: {signing_key_path()} ({key.fingerprint})")
+
+
+@click.command("serve")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="địa chỉ lắng nghe; 0.0.0.0 cho mạng LAN hội trường / listen address; 0.0.0.0 for the LAN",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=5000,
+    show_default=True,
+    help="cổng / TCP port",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    default=4,
+    show_default=True,
+    help="số luồng xử lý / worker threads",
+)
+@with_appcontext
+def serve_command(host: str, port: int, threads: int) -> None:
+    """Chạy máy chủ (waitress) / serve the booth and API with waitress (production server)."""
+    problem = startup_problem()
+    if problem is not None:
+        raise click.ClickException(f"không khởi động máy chủ / not starting the server: {problem}")
+
+    from waitress import create_server  # type: ignore[import-untyped]
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    access = logging.StreamHandler(sys.stdout)
+    # No time on the lines: the k-th accepted cast is board position k, so a time there would tie
+    # each ballot on the public board to a moment in the hall.
+    access.setFormatter(logging.Formatter("%(message)s"))
+    access_log = logging.getLogger(ACCESS_LOGGER)
+    access_log.addHandler(access)
+    access_log.setLevel(logging.INFO)
+    server = create_server(app, host=host, port=port, threads=threads)
+    actual_port = getattr(server, "effective_port", port)
+    base = f"http://{url_host(host)}:{actual_port}"
+    click.echo(f"Máy chủ bỏ phiếu đang chạy / ballot server running ({threads} luồng / threads)")
+    click.echo(f"  Trạm bỏ phiếu / booth: {base}/booth/<poll>")
+    click.echo(f"  API: {base}/api/polls/<poll>/manifest")
+    if host in ("0.0.0.0", "::"):
+        click.echo(
+            "  Lắng nghe trên mọi giao diện mạng: máy tính bảng dùng địa chỉ LAN của máy này"
+            f" (BALLOT_BASE_URL={current_app.config['BASE_URL']}) / listening on all interfaces:"
+            " tablets use this machine's LAN address"
+        )
+    click.echo("  Dừng / stop: Ctrl+C")
+    sys.stdout.flush()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        db.engine().dispose()
+    click.echo("Đã dừng máy chủ / server stopped")

@@ -1,0 +1,190 @@
+"""Casting a ballot: verify it completely, then spend the credential and chain it, atomically.
+
+The ~40 ms of proof checking happens before the transaction, so no lock is held meanwhile. The
+transaction then takes the poll's write lock (BEGIN IMMEDIATE on SQLite, SELECT … FOR UPDATE on the
+poll row in PostgreSQL: always the poll first, so casts and closing never deadlock), re-checks that
+the poll is open, spends the credential with a conditional UPDATE whose row count must be 1,
+appends the ballot after the current head and moves the head. Any failure rolls all of it back:
+nothing stored, no credential used.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+from typing import cast as _typing_cast
+
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+
+from ballot.db import write_lock
+from ballot.models import Ballot, ChallengedCiphertext, Credential, Poll
+from ballot.services import errors
+from ballot.services.errors import CastError, NotFound
+from tally.ballots import BallotError, tracking_code, verify_ballot
+from tally.board import next_head
+from tally.canonical import CanonicalError, canonical_json, parse_json
+from tally.manifest import Manifest, ManifestError, parse_manifest
+
+MAX_BALLOT_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Receipt:
+    poll_id: int
+    position: int
+    tracking_hash: str
+    head: str
+
+    @property
+    def tracking_code(self) -> str:
+        return tracking_code(bytes.fromhex(self.tracking_hash))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "poll": self.poll_id,
+            "position": self.position,
+            "tracking_hash": self.tracking_hash,
+            "tracking_code": self.tracking_code,
+            "board_head": self.head,
+        }
+
+
+# Parsed manifests by fingerprint: a manifest never changes once its poll is open, and parsing
+# re-checks every trustee's proof, which is worth doing once per process, not once per ballot.
+_MANIFESTS: OrderedDict[str, Manifest] = OrderedDict()
+_MANIFESTS_LOCK = threading.Lock()
+_MANIFESTS_MAX = 64
+
+
+def poll_manifest(fingerprint: str, text: str) -> Manifest:
+    with _MANIFESTS_LOCK:
+        found = _MANIFESTS.get(fingerprint)
+        if found is not None:
+            _MANIFESTS.move_to_end(fingerprint)
+            return found
+    manifest = parse_manifest(parse_json(text))
+    if manifest.fingerprint.hex() != fingerprint:
+        raise ManifestError("the stored manifest does not match the poll's fingerprint")
+    with _MANIFESTS_LOCK:
+        _MANIFESTS[fingerprint] = manifest
+        while len(_MANIFESTS) > _MANIFESTS_MAX:
+            _MANIFESTS.popitem(last=False)
+    return manifest
+
+
+def parse_ballot_body(body: bytes | str) -> Any:
+    if len(body) > MAX_BALLOT_BYTES:
+        raise errors.too_large(MAX_BALLOT_BYTES)
+    try:
+        return parse_json(body)
+    except (ValueError, UnicodeDecodeError, RecursionError, CanonicalError) as exc:
+        raise errors.malformed(f"JSON: {exc}") from None
+
+
+def challenged_ciphertexts(ballot: Any) -> list[str]:
+    """The ``a`` of every ciphertext of a ballot whose challenge matched (its structure was
+    checked by the match), as the cast check compares them: lowercase hex."""
+    return [
+        str(choice["a"]).lower() for answer in ballot["answers"] for choice in answer["choices"]
+    ]
+
+
+def cast(session: Session, poll_id: int, ballot_json: bytes | str) -> Receipt:
+    """Accept one ballot for ``poll_id`` or raise :class:`CastError` having changed nothing.
+
+    ``session`` must not be inside a transaction; this function runs its own.
+    """
+    if session.in_transaction():
+        raise RuntimeError("cast() runs its own transaction; pass a session outside one")
+    data = parse_ballot_body(ballot_json)
+    try:
+        # A short read, ended before verifying: no lock is held during the proof checks.
+        with session.begin():
+            poll = session.get(Poll, poll_id)
+            if poll is None:
+                raise NotFound("cuộc biểu quyết", "poll")
+            state, fingerprint, text = poll.state, poll.fingerprint, poll.manifest
+        if state != "open" or fingerprint is None or text is None:
+            raise errors.poll_not_open(state)
+        manifest = poll_manifest(fingerprint, text)
+        try:
+            verified = verify_ballot(manifest.context, data)
+        except BallotError as exc:
+            raise errors.malformed(str(exc)) from None
+        if verified.credential not in manifest.credentials:
+            raise errors.unknown_credential()
+        credential = verified.credential.hex()
+        stored = canonical_json(data).decode("utf-8")
+
+        with session.begin():
+            locked = write_lock(session, poll_id)
+            if locked is None:
+                raise NotFound("cuộc biểu quyết", "poll")
+            if locked.state != "open" or locked.board_head is None:
+                raise errors.poll_not_open(locked.state)
+            challenged = session.scalar(
+                select(ChallengedCiphertext.id)
+                .where(
+                    ChallengedCiphertext.poll_id == poll_id,
+                    ChallengedCiphertext.a.in_(
+                        [ct.a.hex() for row in verified.ciphertexts for ct in row]
+                    ),
+                )
+                .limit(1)
+            )
+            if challenged is not None:
+                raise errors.challenged_ballot()
+            spent = _typing_cast(
+                CursorResult[Any],
+                session.execute(
+                    update(Credential)
+                    .where(
+                        Credential.poll_id == poll_id,
+                        Credential.public_key == credential,
+                        Credential.used.is_(False),
+                        Credential.voided.is_(False),
+                    )
+                    .values(used=True)
+                    .execution_options(synchronize_session=False)
+                ),
+            )
+            if spent.rowcount != 1:
+                raise _why_refused(session, poll_id, credential)
+            last = session.scalar(
+                select(func.coalesce(func.max(Ballot.position), 0)).where(Ballot.poll_id == poll_id)
+            )
+            position = int(last or 0) + 1
+            head = next_head(bytes.fromhex(locked.board_head), verified.tracking_hash).hex()
+            session.add(
+                Ballot(
+                    poll_id=poll_id,
+                    position=position,
+                    credential=credential,
+                    ballot=stored,
+                    tracking_hash=verified.tracking_hash.hex(),
+                    head=head,
+                )
+            )
+            locked.board_head = head
+        return Receipt(poll_id, position, verified.tracking_hash.hex(), head)
+    except IntegrityError:
+        # The unique (poll, credential) and (poll, position) constraints are the last line of
+        # defence; with the lock and the conditional UPDATE above they are never reached.
+        raise errors.write_conflict() from None
+    except DBAPIError:
+        raise errors.database_unavailable() from None
+
+
+def _why_refused(session: Session, poll_id: int, credential: str) -> CastError:
+    row = session.scalars(
+        select(Credential).where(Credential.poll_id == poll_id, Credential.public_key == credential)
+    ).one_or_none()
+    if row is None:
+        return errors.unknown_credential()
+    if row.voided:
+        return errors.voided_credential()
+    return errors.used_credential()

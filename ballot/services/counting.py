@@ -1,0 +1,385 @@
+"""Counting a closed poll: publish the aggregate, take the trustees' shares, finish and sign.
+
+All cryptography and grading is ``tally``'s (tally.counting, tally.trustees, tally.bundle); this
+module is the workflow around it. Each function runs in the caller's transaction
+(``ballot.db.transaction()``), takes the poll's write lock first, writes an audit event and raises
+:class:`CountError` (a :class:`ServiceError`, bilingual) having changed nothing when a step is not
+allowed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ballot.models import Ballot, CountShare, Credential, Poll, PollCount, Trustee
+from ballot.services import audit
+from ballot.services.casting import poll_manifest
+from ballot.services.errors import ServiceError
+from ballot.services.polls import get_poll
+from tally.bundle import bundle_bytes, read_bundle
+from tally.canonical import CanonicalError, canonical_json, parse_json, sha256_hex
+from tally.counting import CountingError, board_aggregate, board_file, finish
+from tally.manifest import Manifest, ManifestError
+from tally.record import ServiceKey
+from tally.trustees import TrusteeError, TrusteePublic, verify_share
+from tally.verify import verify_ballots
+
+# Who sent a share through the public trustee page or API, for the audit log: the share's proofs
+# against the trustee's registered key are its authority, not a login.
+TRUSTEE_ACTOR = "web:trustee"
+
+
+class CountError(ServiceError):
+    """A counting step was refused. Nothing was stored."""
+
+
+@dataclass(frozen=True)
+class TrusteeFiles:
+    """What ``count start`` publishes for the trustees' ``tally trustee decrypt``."""
+
+    manifest: bytes
+    ballots: bytes
+    aggregate: bytes
+    board_head: str
+    ballot_count: int
+
+    def files(self) -> dict[str, bytes]:
+        return {
+            "manifest.json": self.manifest,
+            "ballots.jsonl": self.ballots,
+            "aggregate.json": self.aggregate,
+        }
+
+
+def _require_closed(poll: Poll) -> None:
+    if poll.state != "closed" or poll.manifest is None or poll.fingerprint is None:
+        vi = {"draft": "chưa mở", "open": "vẫn đang mở"}.get(poll.state, poll.state)
+        en = {"draft": "has not been opened", "open": "is still open"}.get(poll.state, poll.state)
+        raise CountError(
+            409,
+            "poll_not_closed",
+            f"Chỉ kiểm phiếu sau khi đóng cuộc biểu quyết: cuộc biểu quyết số {poll.id} {vi}.",
+            f"Counting starts only after the poll closes: poll {poll.id} {en}.",
+        )
+
+
+def _manifest(poll: Poll) -> Manifest:
+    assert poll.fingerprint is not None and poll.manifest is not None
+    try:
+        return poll_manifest(poll.fingerprint, poll.manifest)
+    except ManifestError as exc:
+        raise CountError(
+            500,
+            "manifest_damaged",
+            f"Manifest đã lưu bị hỏng: {exc}",
+            f"The stored manifest is damaged: {exc}",
+        ) from None
+
+
+def _board(
+    session: Session, poll: Poll, manifest: Manifest, *, verify: bool = True
+) -> tuple[bytes, list[Any]]:
+    """Rebuild ballots.jsonl (re-verifying every ballot unless ``verify`` is false); its head
+    must be the poll's."""
+    rows = session.execute(
+        select(Ballot.ballot, Ballot.tracking_hash)
+        .where(Ballot.poll_id == poll.id)
+        .order_by(Ballot.position)
+    ).all()
+    ballots = [parse_json(text) for text, _ in rows]
+    verified = []
+    checked = verify_ballots(manifest.context, ballots) if verify else []
+    for k, ((item, why), (_, tracking)) in enumerate(zip(checked, rows, strict=False), start=1):
+        if item is None or item.tracking_hash.hex() != tracking:
+            detail = why or "tracking hash differs"
+            raise CountError(
+                500,
+                "board_damaged",
+                f"Phiếu thứ {k} trên bảng tin không hợp lệ: {detail}",
+                f"Ballot {k} on the board is not valid: {detail}",
+            )
+        verified.append(item)
+    pairs = [(b, bytes.fromhex(t)) for b, (_, t) in zip(ballots, rows, strict=True)]
+    data, head = board_file(manifest.fingerprint, pairs)
+    if head != poll.board_head:
+        raise CountError(
+            500,
+            "board_head_mismatch",
+            "Đầu chuỗi tính lại từ các phiếu khác với đầu chuỗi đã công bố.",
+            "The head recomputed from the ballots differs from the published board head.",
+        )
+    return data, verified
+
+
+def _count_row(session: Session, poll: Poll) -> PollCount:
+    row = session.scalars(select(PollCount).where(PollCount.poll_id == poll.id)).one_or_none()
+    if row is None:
+        raise CountError(
+            409,
+            "count_not_started",
+            f"Chưa bắt đầu kiểm phiếu cuộc biểu quyết số {poll.id} (ballot count start).",
+            f"Counting of poll {poll.id} has not started (ballot count start).",
+        )
+    return row
+
+
+def _not_finished(row: PollCount) -> None:
+    if row.finished_at is not None:
+        raise CountError(
+            409,
+            "count_finished",
+            "Việc kiểm phiếu đã hoàn tất; biên bản đã được ký.",
+            "Counting is finished; the record has been signed.",
+        )
+
+
+def start_count(session: Session, poll_id: int, actor: str = "cli") -> TrusteeFiles:
+    """Re-check the board, compute the aggregate per subject and grade, and store it."""
+    poll = get_poll(session, poll_id, lock=True)
+    _require_closed(poll)
+    if session.scalar(select(PollCount.id).where(PollCount.poll_id == poll_id)) is not None:
+        raise CountError(
+            409,
+            "count_started",
+            f"Đã bắt đầu kiểm phiếu cuộc biểu quyết số {poll_id}.",
+            f"Counting of poll {poll_id} has already started.",
+        )
+    manifest = _manifest(poll)
+    ballots_jsonl, verified = _board(session, poll, manifest)
+    aggregate = board_aggregate(manifest, verified)
+    if aggregate["board_head"] != poll.board_head:  # board_file checked it too
+        raise CountError(
+            500,
+            "board_head_mismatch",
+            "Tổng mã hóa không khớp đầu chuỗi bảng tin.",
+            "The aggregate does not match the board head.",
+        )
+    text = canonical_json(aggregate)
+    session.add(PollCount(poll_id=poll_id, aggregate=text.decode("utf-8")))
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "count.start",
+        poll=poll_id,
+        ballots=len(verified),
+        board_head=poll.board_head,
+    )
+    assert poll.manifest is not None and poll.board_head is not None
+    return TrusteeFiles(
+        manifest=poll.manifest.encode("utf-8"),
+        ballots=ballots_jsonl,
+        aggregate=text,
+        board_head=poll.board_head,
+        ballot_count=len(verified),
+    )
+
+
+def add_share(session: Session, poll_id: int, share_data: Any, actor: str = "cli") -> str:
+    """Check a trustee's decryption share against the stored aggregate and store it.
+
+    Returns the trustee's name.
+    """
+    poll = get_poll(session, poll_id, lock=True)
+    row = _count_row(session, poll)
+    _not_finished(row)
+    key = share_data.get("public_key") if isinstance(share_data, dict) else None
+    trustee = None
+    # Only a well-formed key is looked up: PostgreSQL refuses text holding a NUL byte.
+    if isinstance(key, str) and re.fullmatch(r"[0-9a-f]{64}", key):
+        trustee = session.scalars(
+            select(Trustee).where(Trustee.poll_id == poll_id, Trustee.public_key == key)
+        ).one_or_none()
+    if trustee is None:
+        raise CountError(
+            400,
+            "unknown_trustee",
+            "Phần giải mã không phải của một thành viên Ban kiểm phiếu của cuộc biểu quyết này.",
+            "The share is not from a trustee of this poll.",
+        )
+    if session.scalar(
+        select(CountShare.id).where(
+            CountShare.poll_id == poll_id, CountShare.trustee_id == trustee.id
+        )
+    ):
+        raise CountError(
+            409,
+            "share_exists",
+            f"Đã nhận phần giải mã của {trustee.name}.",
+            f"The share of {trustee.name} has already been received.",
+        )
+    try:
+        verify_share(parse_json(row.aggregate), TrusteePublic.from_json(trustee.public), share_data)
+    except TrusteeError as exc:
+        raise CountError(
+            400,
+            "bad_share",
+            f"Phần giải mã không hợp lệ: {exc}",
+            f"The decryption share is not valid: {exc}",
+        ) from None
+    session.add(
+        CountShare(
+            poll_id=poll_id, trustee_id=trustee.id, share=canonical_json(share_data).decode("utf-8")
+        )
+    )
+    session.flush()
+    audit.record(session, actor, "count.share", poll=poll_id, trustee=trustee.name, public_key=key)
+    return trustee.name
+
+
+def parse_share(data: bytes | str) -> Any:
+    try:
+        return parse_json(data)
+    except (ValueError, UnicodeDecodeError, RecursionError, CanonicalError) as exc:
+        raise CountError(
+            400,
+            "bad_share",
+            f"Tệp phần giải mã không phải JSON: {exc}",
+            f"The share file is not JSON: {exc}",
+        ) from None
+
+
+def linked_grades(session: Session, poll: Poll, manifest: Manifest) -> dict[str, str]:
+    """Grades decided in the conference's other counted polls for the subjects this poll's
+    subjects link to (a head's unit, a collective's organization), read from their bundles.
+    A linked subject whose poll is not counted yet is left out: the record says not checked."""
+    own = {s.key for s in manifest.subjects}
+    wanted = {
+        ref for s in manifest.subjects for ref in (s.heads, s.part_of) if ref and ref not in own
+    }
+    found: dict[str, str] = {}
+    if not wanted:
+        return found
+    others = session.execute(
+        select(PollCount.bundle)
+        .join(Poll, Poll.id == PollCount.poll_id)
+        .where(
+            Poll.conference_id == poll.conference_id,
+            Poll.id != poll.id,
+            PollCount.bundle.is_not(None),
+        )
+        .order_by(Poll.id)
+    ).scalars()
+    for bundle in others:
+        if bundle is None:  # excluded by the query
+            continue
+        result = parse_json(read_bundle(bundle)["result.json"])
+        for row in result["subjects"]:
+            if row["key"] in wanted and row["grade"] in manifest.rules.grade_codes:
+                found.setdefault(row["key"], row["grade"])
+    return found
+
+
+def finish_count(
+    session: Session, poll_id: int, signer: ServiceKey, actor: str = "cli"
+) -> dict[str, Any]:
+    """Combine every trustee's share, grade, sign the record and store the audit bundle.
+
+    Returns the result (``result.json``'s content).
+    """
+    poll = get_poll(session, poll_id, lock=True)
+    _require_closed(poll)
+    row = _count_row(session, poll)
+    _not_finished(row)
+    have = session.execute(
+        select(CountShare.trustee_id, CountShare.share)
+        .where(CountShare.poll_id == poll_id)
+        .order_by(CountShare.trustee_id)
+    ).all()
+    received = {trustee_id for trustee_id, _ in have}
+    missing = [t.name for t in poll.trustees if t.id not in received]
+    if missing:
+        names = ", ".join(missing)
+        raise CountError(
+            409,
+            "shares_missing",
+            f"Còn thiếu phần giải mã của: {names}.",
+            f"Decryption shares are still missing from: {names}.",
+        )
+    manifest = _manifest(poll)
+    # The ballots were verified by ``count start`` and the board cannot change after close:
+    # rebuilding the file and matching its head to the aggregate's is enough here.
+    ballots_jsonl, _ = _board(session, poll, manifest, verify=False)
+    voided = session.scalar(
+        select(func.count()).where(Credential.poll_id == poll_id, Credential.voided.is_(True))
+    )
+    assert poll.manifest is not None
+    try:
+        files = finish(
+            parse_json(poll.manifest),
+            ballots_jsonl,
+            parse_json(row.aggregate),
+            [parse_json(share) for _, share in have],
+            signer=signer,
+            voided=int(voided or 0),
+            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            # The poll's log up to now; the count.finish event itself follows the bundle.
+            audit_jsonl=audit.chain_jsonl(session, poll_id),
+            external_grades=linked_grades(session, poll, manifest),
+        )
+    except CountingError as exc:
+        raise CountError(
+            409,
+            "count_failed",
+            f"Không thể hoàn tất kiểm phiếu: {exc}",
+            f"Counting cannot be finished: {exc}",
+        ) from None
+    row.bundle = bundle_bytes(files)
+    row.finished_at = dt.datetime.now(dt.UTC)
+    result: dict[str, Any] = parse_json(files["result.json"])
+    audit.record(
+        session,
+        actor,
+        "count.finish",
+        poll=poll_id,
+        ballots=result["cast"],
+        grades={s["key"]: s["grade"] for s in result["subjects"]},
+        warnings=len(result["warnings"]),
+        record_sha256=sha256_hex(files["record.json"]),
+        signer=signer.fingerprint,
+    )
+    return result
+
+
+def stored_bundle(session: Session, poll_id: int) -> bytes:
+    """The finished poll's audit bundle (ZIP bytes)."""
+    get_poll(session, poll_id)
+    row = session.scalars(select(PollCount).where(PollCount.poll_id == poll_id)).one_or_none()
+    if row is None or row.bundle is None:
+        raise CountError(
+            409,
+            "count_not_finished",
+            f"Cuộc biểu quyết số {poll_id} chưa kiểm phiếu xong; chưa có gói kiểm toán.",
+            f"Poll {poll_id} has not been counted yet; there is no audit bundle.",
+        )
+    return row.bundle
+
+
+def published_files(session: Session, poll_id: int) -> TrusteeFiles:
+    """What ``start_count`` published, again (for the trustees' downloads and the trustee page).
+
+    The board is rebuilt from the stored ballots and its head matched to the poll's, without
+    re-verifying every proof (``start_count`` did, and the board cannot change after close).
+    """
+    poll = get_poll(session, poll_id)
+    row = _count_row(session, poll)
+    ballots_jsonl, _ = _board(session, poll, _manifest(poll), verify=False)
+    assert poll.manifest is not None and poll.board_head is not None
+    return TrusteeFiles(
+        manifest=poll.manifest.encode("utf-8"),
+        ballots=ballots_jsonl,
+        aggregate=row.aggregate.encode("utf-8"),
+        board_head=poll.board_head,
+        ballot_count=int(parse_json(row.aggregate)["ballot_count"]),
+    )
+
+
+def published_aggregate(session: Session, poll_id: int) -> bytes:
+    """The stored aggregate (canonical JSON), once counting has started."""
+    return _count_row(session, get_poll(session, poll_id)).aggregate.encode("utf-8")

@@ -1,0 +1,83 @@
+"""Where a poll's count stands, for the operator's counting page, the trustees' page and the API:
+ballots, started, finished, and each trustee's share received or missing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ballot.models import Ballot, CountShare, Poll, PollCount
+from ballot.services.polls import get_poll
+from tally.record import key_fingerprint
+
+
+@dataclass(frozen=True)
+class TrusteeStatus:
+    name: str
+    public_key: str
+    key_fingerprint: str
+    received_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class CountStatus:
+    """Where a poll's count stands, for the operator's and the trustees' pages."""
+
+    poll: Poll
+    ballots: int
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    trustees: list[TrusteeStatus]
+
+    @property
+    def started(self) -> bool:
+        return self.started_at is not None
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+    @property
+    def missing(self) -> list[str]:
+        return [t.name for t in self.trustees if t.received_at is None]
+
+    @property
+    def can_start(self) -> bool:
+        return self.poll.state == "closed" and not self.started
+
+    @property
+    def can_add_share(self) -> bool:
+        return self.started and not self.finished
+
+    @property
+    def can_finish(self) -> bool:
+        return self.started and not self.finished and not self.missing
+
+
+def count_status(session: Session, poll_id: int) -> CountStatus:
+    poll = get_poll(session, poll_id)
+    row = session.scalars(select(PollCount).where(PollCount.poll_id == poll_id)).one_or_none()
+    received = dict(
+        session.execute(
+            select(CountShare.trustee_id, CountShare.added_at).where(CountShare.poll_id == poll_id)
+        ).all()
+    )
+    ballots = session.scalar(select(func.count()).where(Ballot.poll_id == poll_id)) or 0
+    return CountStatus(
+        poll=poll,
+        ballots=int(ballots),
+        started_at=row.started_at if row else None,
+        finished_at=row.finished_at if row else None,
+        trustees=[
+            TrusteeStatus(
+                name=t.name,
+                public_key=t.public_key,
+                key_fingerprint=key_fingerprint(bytes.fromhex(t.public_key)),
+                received_at=received.get(t.id),
+            )
+            for t in poll.trustees
+        ],
+    )

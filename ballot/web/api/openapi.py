@@ -1,0 +1,452 @@
+"""The JSON API's contract: its OpenAPI description.
+
+``GET /api/openapi.json`` serves the description built by :func:`spec`: every ``/api`` route with
+its parameters, request and response bodies and the status codes the code returns
+(``tests/service/test_fuzz.py`` checks that every Flask ``/api`` rule is described and fuzzes the
+API against it). Every error is ``{"error": {"code", "message_vi", "message_en"}}``
+(``ballot.web.errors``).
+
+This module is long because it is one table: the schemas and the paths, one entry per route.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify
+
+from ballot.services import casting
+from ballot.services.challenges import MAX_CHALLENGE_BYTES
+from ballot.web.api import bp
+
+HEX32 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+HEX64 = {"type": "string", "pattern": "^[0-9a-f]{128}$"}
+MAX_CHALLENGE_KIB = MAX_CHALLENGE_BYTES // 1024
+TRACKING_CODE = {"type": "string", "pattern": "^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    """A closed object: exactly these fields (all required unless ``required`` says otherwise)."""
+    return {
+        "type": "object",
+        "required": list(properties) if required is None else required,
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+def _open_obj(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    """An object with these fields; others are ignored by the code, so allowed here."""
+    return {"type": "object", "required": required, "properties": properties}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        **_obj(
+            {
+                "error": _obj(
+                    {
+                        "code": {"type": "string", "minLength": 1},
+                        "message_vi": {"type": "string", "minLength": 1},
+                        "message_en": {"type": "string", "minLength": 1},
+                    }
+                )
+            }
+        ),
+        "description": "A refusal: a stable code, the message in Vietnamese and in English.",
+    },
+    "ZeroOneProof": _obj({"c0": HEX32, "c1": HEX32, "s0": HEX32, "s1": HEX32}),
+    "DleqProof": _obj({"c": HEX32, "s": HEX32}),
+    "EncryptedGrade": _obj({"a": HEX32, "b": HEX32, "proof": _ref("ZeroOneProof")}),
+    "Answer": _obj(
+        {
+            "choices": {"type": "array", "minItems": 1, "items": _ref("EncryptedGrade")},
+            "sum_proof": {"oneOf": [_ref("ZeroOneProof"), _ref("DleqProof")]},
+        }
+    ),
+    "Ballot": {
+        **_obj(
+            {
+                "format": {"type": "string", "enum": ["tally-ballot/1"]},
+                "poll": HEX32,
+                "credential": HEX32,
+                "answers": {"type": "array", "minItems": 1, "items": _ref("Answer")},
+                "signature": HEX64,
+            }
+        ),
+        "description": (
+            "A tally-ballot/1 ballot (docs/protocol.md): one answer per subject, one ciphertext"
+            f" per grade, proofs, the credential's signature. At most {casting.MAX_BALLOT_BYTES}"
+            " bytes."
+        ),
+    },
+    "Receipt": _obj(
+        {
+            "poll": {"type": "integer"},
+            "position": {"type": "integer", "minimum": 1},
+            "tracking_hash": HEX32,
+            "tracking_code": TRACKING_CODE,
+            "board_head": HEX32,
+        }
+    ),
+    "Manifest": {
+        "type": "object",
+        "description": "The poll's public canonical manifest (tally-manifest/1), byte for byte.",
+        "required": ["format", "conference", "election", "credentials", "signer"],
+        "properties": {
+            "format": {"type": "string", "enum": ["tally-manifest/1"]},
+            "conference": {"type": "object"},
+            "election": {"type": "object"},
+            "credentials": {"type": "array", "items": HEX32},
+            "signer": {"type": "object"},
+        },
+    },
+    "CredentialStatus": _obj(
+        {
+            "poll": {"type": "integer"},
+            "state": {"type": "string", "enum": ["open", "closed"]},
+            "credential": HEX32,
+            "status": {"type": "string", "enum": ["unused", "used", "voided", "unknown"]},
+        }
+    ),
+    "Board": _obj(
+        {
+            "poll": {"type": "integer"},
+            "state": {"type": "string", "enum": ["open", "closed"]},
+            "fingerprint": HEX32,
+            "head": HEX32,
+            "count": {"type": "integer", "minimum": 0},
+            "entries": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "position": {"type": "integer", "minimum": 1},
+                        "tracking_hash": HEX32,
+                        "tracking_code": TRACKING_CODE,
+                        "head": HEX32,
+                    }
+                ),
+            },
+        }
+    ),
+    "Aggregate": {
+        "type": "object",
+        "description": "tally-aggregate/1: the ciphertexts summed per subject and grade.",
+        "required": ["format", "poll", "board_head", "ballot_count", "ciphertexts"],
+        "properties": {
+            "format": {"type": "string", "enum": ["tally-aggregate/1"]},
+            "poll": HEX32,
+            "board_head": HEX32,
+            "ballot_count": {"type": "integer", "minimum": 0},
+            "ciphertexts": {
+                "type": "array",
+                "items": {"type": "array", "items": _obj({"a": HEX32, "b": HEX32})},
+            },
+        },
+    },
+    "Share": {
+        **_open_obj(
+            {
+                "format": {"type": "string", "enum": ["tally-share/1"]},
+                "poll": HEX32,
+                "trustee": {"type": "string"},
+                "public_key": HEX32,
+                "aggregate_sha256": HEX32,
+                "shares": {
+                    "type": "array",
+                    "items": {
+                        "type": "array",
+                        "items": _open_obj(
+                            {"d": HEX32, "proof": _ref("DleqProof")}, ["d", "proof"]
+                        ),
+                    },
+                },
+            },
+            ["format", "poll", "trustee", "public_key", "aggregate_sha256", "shares"],
+        ),
+        "description": (
+            "A trustee's partial decryption (tally trustee decrypt), at most 1 MiB. Other fields"
+            " are not checked (docs/protocol.md 14.2) and are kept with the share."
+        ),
+    },
+    "ShareAccepted": _obj(
+        {
+            "poll": {"type": "integer"},
+            "trustee": {"type": "string"},
+            "received": {"type": "integer", "minimum": 1},
+            "missing": {"type": "array", "items": {"type": "string"}},
+        }
+    ),
+    "Challenge": {
+        **_open_obj(
+            {
+                "format": {"type": "string", "enum": ["tally-challenge/1"]},
+                "poll": HEX32,
+                "tracking_code": TRACKING_CODE,
+                "ballot": {"type": "object", "description": "The challenged tally-ballot/1."},
+                "choices": {
+                    "type": "array",
+                    "items": {"type": "integer", "minimum": 0, "nullable": True},
+                },
+                "randomness": {"type": "array", "items": {"type": "array", "items": HEX32}},
+            },
+            ["format", "ballot", "choices", "randomness"],
+        ),
+        "description": (
+            "What the booth reveals instead of casting (tally-challenge/1): the ballot, the"
+            " choices (grade index, or null for a blank) and every encryption's randomness."
+        ),
+    },
+    "ChallengeVerdict": _obj(
+        {
+            "matches": {"type": "boolean"},
+            "same_poll": {"type": "boolean"},
+            "tracking_code": TRACKING_CODE,
+        }
+    ),
+    "OpenAPI": {"type": "object", "required": ["openapi", "paths"]},
+}
+
+
+def _error(codes: str) -> dict[str, Any]:
+    return {
+        "description": codes,
+        "content": {"application/json": {"schema": _ref("Error")}},
+    }
+
+
+def _ok(description: str, media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {media_type: {"schema": schema}}}
+
+
+POLL_ID = {
+    "name": "poll_id",
+    "in": "path",
+    "required": True,
+    "description": "The poll's number.",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+}
+CREDENTIAL_KEY = {
+    "name": "key",
+    "in": "path",
+    "required": True,
+    "description": "A credential's public key (what the booth derives from the slip's code).",
+    "schema": HEX32,
+}
+NOT_FOUND = _error("`not_found`: no such poll (or no such address under /api).")
+RATE_LIMITED = _error("`rate_limited`: too many requests from this address (ballot.web.limits).")
+DATABASE = _error("`database_unavailable`: nothing was stored; retry.")
+# Two rules share this path (GET and POST); for a poll number above the maximum Werkzeug's router
+# answers 405 for one of the methods instead of 404.
+WRONG_METHOD = _error("`method_not_allowed`: a poll number out of range on this shared path.")
+NOT_OPEN = _error("`poll_not_open`: the poll has not been opened yet.")
+
+
+def _json_body(schema: str, description: str) -> dict[str, Any]:
+    return {
+        "required": True,
+        "description": description,
+        "content": {"application/json": {"schema": _ref(schema)}},
+    }
+
+
+def paths() -> dict[str, Any]:
+    poll = "/api/polls/{poll_id}"
+    limit_kib = casting.MAX_BALLOT_BYTES // 1024
+    return {
+        "/api/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This description.",
+                "responses": {"200": _ok("OpenAPI 3.0", "application/json", _ref("OpenAPI"))},
+            }
+        },
+        f"{poll}/ballots": {
+            "post": {
+                "operationId": "cast_ballot",
+                "summary": "Cast a ballot (authorised by its credential's signature; no cookie).",
+                "description": (
+                    "The ballot is verified completely, then the credential is spent and the"
+                    " ballot chained in one transaction. A refused ballot stores nothing and"
+                    " uses no credential."
+                ),
+                "parameters": [POLL_ID],
+                "requestBody": _json_body(
+                    "Ballot", f"A tally-ballot/1 ballot, at most {limit_kib} KiB."
+                ),
+                "responses": {
+                    "201": _ok("Accepted and on the board.", "application/json", _ref("Receipt")),
+                    "400": _error(
+                        "`malformed_ballot`: not JSON, or any structure, proof, signature or"
+                        " poll check failed."
+                    ),
+                    "403": _error("`unknown_credential`, `voided_credential`."),
+                    "404": NOT_FOUND,
+                    "409": _error(
+                        "`credential_used`, `challenged_ballot`, `poll_not_open`, `write_conflict`."
+                    ),
+                    "405": WRONG_METHOD,
+                    "413": _error(f"`too_large`: more than {limit_kib} KiB."),
+                    "429": RATE_LIMITED,
+                    "503": DATABASE,
+                },
+            },
+            "get": {
+                "operationId": "ballots_file",
+                "summary": "ballots.jsonl: the board's ballots with proofs, once counting started.",
+                "parameters": [POLL_ID],
+                "responses": {
+                    "200": _ok(
+                        "One JSON object per line: index, ballot, tracking_hash, chain.",
+                        "application/jsonl",
+                        {"type": "string"},
+                    ),
+                    "404": NOT_FOUND,
+                    "405": WRONG_METHOD,
+                    "409": _error("`count_not_started`."),
+                    "500": _error(
+                        "`manifest_damaged`, `board_damaged`, `board_head_mismatch`: the stored"
+                        " data does not check."
+                    ),
+                    "503": DATABASE,
+                },
+            },
+        },
+        f"{poll}/manifest": {
+            "get": {
+                "operationId": "manifest",
+                "summary": "The poll's public manifest (canonical JSON), once open.",
+                "parameters": [POLL_ID],
+                "responses": {
+                    "200": _ok("The manifest.", "application/json", _ref("Manifest")),
+                    "404": NOT_FOUND,
+                    "409": NOT_OPEN,
+                    "503": DATABASE,
+                },
+            }
+        },
+        f"{poll}/credentials/{{key}}": {
+            "get": {
+                "operationId": "credential_status",
+                "summary": "Whether a public credential can still vote (what the booth asks).",
+                "parameters": [POLL_ID, CREDENTIAL_KEY],
+                "responses": {
+                    "200": _ok("Its status.", "application/json", _ref("CredentialStatus")),
+                    "400": _error("`bad_credential`: not 64 lowercase hex characters."),
+                    "404": NOT_FOUND,
+                    "409": NOT_OPEN,
+                    "429": RATE_LIMITED,
+                    "503": DATABASE,
+                },
+            }
+        },
+        f"{poll}/board": {
+            "get": {
+                "operationId": "board",
+                "summary": "The bulletin board: tracking codes in order and the head hash.",
+                "parameters": [POLL_ID],
+                "responses": {
+                    "200": _ok("The board.", "application/json", _ref("Board")),
+                    "404": NOT_FOUND,
+                    "409": NOT_OPEN,
+                    "503": DATABASE,
+                },
+            }
+        },
+        f"{poll}/bundle": {
+            "get": {
+                "operationId": "bundle",
+                "summary": "The audit bundle (ZIP) for tally verify, once counted.",
+                "parameters": [POLL_ID],
+                "responses": {
+                    "200": _ok(
+                        "The bundle.", "application/zip", {"type": "string", "format": "binary"}
+                    ),
+                    "404": NOT_FOUND,
+                    "409": _error("`count_not_finished`."),
+                    "503": DATABASE,
+                },
+            }
+        },
+        f"{poll}/aggregate": {
+            "get": {
+                "operationId": "aggregate",
+                "summary": "The published aggregate (what the trustees decrypt).",
+                "parameters": [POLL_ID],
+                "responses": {
+                    "200": _ok("The aggregate.", "application/json", _ref("Aggregate")),
+                    "404": NOT_FOUND,
+                    "409": _error("`count_not_started`."),
+                    "503": DATABASE,
+                },
+            }
+        },
+        f"{poll}/challenges": {
+            "post": {
+                "operationId": "check_challenge",
+                "summary": "Check a challenged ballot (Benaloh): a verdict.",
+                "description": "When the file matches, the `a` of every ciphertext of the ballot is"
+                " recorded and casting any ballot that reuses one is refused"
+                " (`challenged_ballot`); nothing else is stored.",
+                "parameters": [POLL_ID],
+                "requestBody": _json_body(
+                    "Challenge", f"A tally-challenge/1 file, at most {MAX_CHALLENGE_KIB} KiB."
+                ),
+                "responses": {
+                    "200": _ok("The verdict.", "application/json", _ref("ChallengeVerdict")),
+                    "400": _error("`malformed_challenge`: not a tally-challenge/1 file."),
+                    "404": NOT_FOUND,
+                    "409": NOT_OPEN,
+                    "413": _error(f"`too_large`: more than {MAX_CHALLENGE_KIB} KiB."),
+                    "429": RATE_LIMITED,
+                    "503": DATABASE,
+                },
+            }
+        },
+        f"{poll}/shares": {
+            "post": {
+                "operationId": "add_share",
+                "summary": "A trustee's decryption share (checked against their registered key).",
+                "description": "A refused share stores nothing.",
+                "parameters": [POLL_ID],
+                "requestBody": _json_body("Share", "A tally-share/1 file, at most 1 MiB."),
+                "responses": {
+                    "201": _ok("Accepted.", "application/json", _ref("ShareAccepted")),
+                    "400": _error(
+                        "`bad_share` (not JSON, wrong poll or aggregate, a proof fails),"
+                        " `unknown_trustee` (not a trustee of this poll)."
+                    ),
+                    "404": NOT_FOUND,
+                    "409": _error("`count_not_started`, `count_finished`, `share_exists`."),
+                    "413": _error("`too_large`: more than 1 MiB."),
+                    "429": RATE_LIMITED,
+                    "503": DATABASE,
+                },
+            }
+        },
+    }
+
+
+def spec() -> dict[str, Any]:
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "ballot: API biểu quyết kín / secret-ballot rating API",
+            "version": "1",
+            "description": (
+                "Bỏ phiếu, bảng tin, kiểm phiếu. / Casting, the bulletin board, counting."
+                ' Errors: `{"error": {"code", "message_vi", "message_en"}}`.'
+            ),
+        },
+        "paths": paths(),
+        "components": {"schemas": SCHEMAS},
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    return jsonify(spec())

@@ -1,0 +1,133 @@
+"""The operator's conference pages: the list, create, import a TOML file, show, edit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ballot import db
+from ballot.models import Conference
+from ballot.services import conferences
+from ballot.services.conference_file import ConferenceFileError, import_conference_text
+from ballot.services.errors import ServiceError
+from ballot.web.auth import actor, login_required
+from ballot.web.forms import (
+    ConferenceForm,
+    ImportForm,
+)
+from ballot.web.operator import bp
+from ballot.web.operator.pages import (
+    page_error,
+)
+
+# --- conferences ---------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    conferences = db.get_session().scalars(
+        select(Conference).order_by(Conference.date.desc(), Conference.id.desc())
+    )
+    return render_template("operator/index.html", conferences=list(conferences))
+
+
+def _conference_form_page(
+    form: ConferenceForm, conference: Conference | None, error: ServiceError | None = None
+) -> tuple[str, int]:
+    status = error.status if error else (400 if form.errors else 200)
+    page = render_template(
+        "operator/conference_form.html", form=form, conference=conference, error=error
+    )
+    return page, status
+
+
+@bp.route("/conferences/new", methods=["GET", "POST"])
+@login_required
+def conference_new() -> Any:
+    form = ConferenceForm()
+    if not form.validate_on_submit():
+        return _conference_form_page(form, None)
+    try:
+        with db.transaction() as tx:
+            conference = conferences.create_conference(tx, form.values(), actor=actor())
+            conference_id = conference.id
+    except ServiceError as exc:
+        page_error(exc)
+        return _conference_form_page(form, None, exc)
+    flash(_("Đã tạo hội nghị."), "success")
+    return redirect(url_for("operator.conference", conference_id=conference_id))
+
+
+@bp.route("/conferences/import", methods=["GET", "POST"])
+@login_required
+def conference_import() -> Any:
+    form = ImportForm()
+    error = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        name = upload.filename or "conference.toml"
+        try:
+            with db.transaction() as tx:
+                conference = import_conference_text(tx, upload.read(), name, actor=actor())
+                conference_id, count = conference.id, len(conference.polls)
+        except ConferenceFileError as exc:
+            error = ServiceError(
+                400,
+                "bad_conference_file",
+                f"Tệp hội nghị không hợp lệ, không có gì được lưu: {exc}",
+                f"The conference file is not valid; nothing was stored: {exc}",
+            )
+        else:
+            flash(_("Đã nhập hội nghị với %(n)d cuộc biểu quyết.", n=count), "success")
+            return redirect(url_for("operator.conference", conference_id=conference_id))
+    status = error.status if error else (400 if form.errors else 200)
+    return render_template("operator/import.html", form=form, error=error), status
+
+
+@bp.get("/conferences/<id:conference_id>")
+@login_required
+def conference(conference_id: int) -> str:
+    session = db.get_session()
+    row = conferences.get_conference(session, conference_id)
+    started = any(p.state != "draft" for p in row.polls)
+    return render_template("operator/conference.html", conference=row, started=started)
+
+
+@bp.route("/conferences/<id:conference_id>/edit", methods=["GET", "POST"])
+@login_required
+def conference_edit(conference_id: int) -> Any:
+    row = conferences.get_conference(db.get_session(), conference_id)
+    form = ConferenceForm(obj=row)
+    if not form.validate_on_submit():
+        if request.method == "GET":
+            _refuse_started_conference(row)
+        return _conference_form_page(form, row)
+    try:
+        with db.transaction() as tx:
+            conferences.update_conference(tx, conference_id, form.values(), actor=actor())
+    except ServiceError as exc:
+        page_error(exc)
+        return _conference_form_page(form, row, exc)
+    flash(_("Đã lưu hội nghị."), "success")
+    return redirect(url_for("operator.conference", conference_id=conference_id))
+
+
+def _refuse_started_conference(row: Conference) -> None:
+    started = [p.id for p in row.polls if p.state != "draft"]
+    if started:  # the same refusal the service gives on save
+        raise ServiceError(
+            409,
+            "conference_not_draft",
+            f"Không thể sửa hội nghị: cuộc biểu quyết số {started[0]} đã mở hoặc đã đóng.",
+            f"Cannot edit the conference: poll {started[0]} has already been opened or closed.",
+        )

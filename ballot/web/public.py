@@ -1,0 +1,203 @@
+"""Public, server-rendered pages: the bulletin board, the counting record and the results.
+
+Vietnamese first, English second. No script: the results' charts are inline SVG rendered here.
+
+- ``GET /polls/<id>/board``: the board (title, state, head, tracking codes) and a search by code.
+  Never a count or a grade: the board shows only what the public board JSON shows.
+- ``GET /polls/<id>/record``: the printable A4 counting record, rendered from the stored bundle's
+  ``record.json`` (409 before ``count finish``).
+- ``GET /polls/<id>/results``: one bar chart per subject for a projector (409 before finish).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from sqlalchemy import select
+
+from ballot import db
+from ballot.models import Ballot, Poll, PollCount
+from ballot.services.counting import stored_bundle
+from ballot.services.fields import KIND_NAMES
+from ballot.services.polls import get_poll
+from tally.ballots import tracking_code
+from tally.bundle import read_bundle
+from tally.canonical import parse_json, sha256_hex
+from tally.rules import UNDETERMINED_EN, UNDETERMINED_VI
+
+# The service's stylesheets and scripts (ballot/static/), also at /public-static/ for public pages.
+STATIC = Path(__file__).resolve().parent.parent / "static"
+bp = Blueprint("public", __name__, static_folder=STATIC, static_url_path="/public-static")
+
+STATES: dict[str, tuple[str, str]] = {
+    "draft": ("Chưa mở", "not opened"),
+    "open": ("Đang mở", "open"),
+    "closed": ("Đã đóng", "closed"),
+}
+DENOMINATORS: dict[str, tuple[str, str]] = {
+    "valid": ("Số phiếu hợp lệ (trừ phiếu để trống)", "valid ballots (blanks excluded)"),
+    "cast": ("Số phiếu thu về", "ballots cast"),
+    "present": ("Số thành viên có mặt", "members present"),
+    "members": ("Tổng số thành viên", "incumbent members"),
+}
+KIND_ORDER = {"organization": 0, "collective": 1, "individual": 2}  # subordinate organizations: 3
+CODE_RE = re.compile(r"^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$")
+
+
+def _finished(poll_id: int) -> bool:
+    finished = db.get_session().scalar(
+        select(PollCount.finished_at).where(PollCount.poll_id == poll_id)
+    )
+    return finished is not None
+
+
+def normalise_code(text: str) -> str:
+    """Upper case, spaces dropped, dashes put back every four characters."""
+    bare = re.sub(r"[\s-]", "", text).upper()
+    return "-".join(bare[i : i + 4] for i in range(0, len(bare), 4))
+
+
+@bp.get("/polls/<id:poll_id>/board")
+def board(poll_id: int) -> str:
+    poll = get_poll(db.get_session(), poll_id)
+    rows = db.get_session().execute(
+        select(Ballot.position, Ballot.tracking_hash)
+        .where(Ballot.poll_id == poll_id)
+        .order_by(Ballot.position)
+    )
+    entries = [(position, tracking_code(bytes.fromhex(th))) for position, th in rows]
+    query = request.args.get("code", "")[:100]
+    search: dict[str, Any] | None = None
+    if query.strip():
+        code = normalise_code(query)
+        found = next((pos for pos, c in entries if c == code), None)
+        search = {"code": code, "valid": bool(CODE_RE.match(code)), "position": found}
+    return render_template(
+        "board.html",
+        poll=poll,
+        state=STATES.get(poll.state, (poll.state, poll.state)),
+        entries=entries,
+        search=search,
+        query=query,
+        finished=_finished(poll_id),
+        commitment=_commitment(poll),
+    )
+
+
+def _commitment(poll: Poll) -> str | None:
+    """The credential commitment fixed in the manifest at opening (None before)."""
+    if poll.manifest is None:
+        return None
+    manifest = parse_json(poll.manifest.encode("utf-8"))
+    return str(manifest["election"]["credentials"]["commitment"])
+
+
+def _counted(poll_id: int) -> tuple[Poll, dict[str, Any], dict[str, bytes]]:
+    poll = get_poll(db.get_session(), poll_id)
+    files = read_bundle(stored_bundle(db.get_session(), poll_id))
+    return poll, parse_json(files["record.json"]), files
+
+
+def _grades(files: dict[str, bytes]) -> list[dict[str, str]]:
+    manifest = parse_json(files["manifest.json"])
+    grades = manifest["election"]["rules"]["grades"]
+    return [
+        # The names come from the poll's own (fingerprinted) rule set, never from a copy here.
+        {"code": g["code"], "vi": g["name_vi"], "en": g["name_en"]}
+        for g in grades
+    ]
+
+
+def _percent(text: str) -> str:
+    return f"{text.replace('.', ',')} %"
+
+
+def record_order(subjects: list[dict[str, Any]], links: dict[str, list[str]]) -> list[int]:
+    """Indexes of ``subjects`` in the record's order: the party organization (the Đảng bộ tỉnh),
+    the leading collective, the members, then subordinate organizations; ballot order within each.
+
+    ``links`` maps a subject's key to the keys it names in ``heads`` / ``part_of``. The main
+    organization is one that a subject of the poll heads or is part of; with no such link, the
+    first organization on the ballot. Every other organization counts as subordinate.
+    """
+    organizations = [s["key"] for s in subjects if s["kind"] == "organization"]
+    linked = {ref for refs in links.values() for ref in refs}
+    main = {key for key in organizations if key in linked} or set(organizations[:1])
+
+    def rank(index: int) -> int:
+        subject = subjects[index]
+        if subject["kind"] == "organization":
+            return 0 if subject["key"] in main else 3
+        return KIND_ORDER.get(subject["kind"], len(KIND_ORDER))
+
+    return sorted(range(len(subjects)), key=rank)
+
+
+def _subjects(
+    record: dict[str, Any], grades: list[dict[str, str]], files: dict[str, bytes]
+) -> list[dict[str, Any]]:
+    manifest = parse_json(files["manifest.json"])
+    links = {
+        s["key"]: [ref for ref in (s.get("heads"), s.get("part_of")) if ref]
+        for s in manifest["election"]["subjects"]
+    }
+    rows = [record["subjects"][i] for i in record_order(record["subjects"], links)]
+    names = {g["code"]: g for g in grades}
+    out = []
+    for s in rows:
+        value = s["denominator_value"]
+        bars = []
+        for g, n, pct in zip(grades, s["counts"], s["percentages"], strict=True):
+            bars.append(
+                {
+                    "grade": g,
+                    "count": n,
+                    "percent": _percent(pct),
+                    "fraction": (n / value) if value else 0.0,
+                }
+            )
+        code = s["grade"]
+        out.append(
+            {
+                **s,
+                "kind_name": KIND_NAMES.get(s["kind"], (s["kind"], s["kind"])),
+                "bars": bars,
+                "grade_vi": names[code]["vi"] if code else UNDETERMINED_VI,
+                "grade_en": names[code]["en"] if code else UNDETERMINED_EN,
+                "denominator_name": DENOMINATORS.get(
+                    s["denominator"], (s["denominator"], s["denominator"])
+                ),
+            }
+        )
+    return out
+
+
+@bp.get("/polls/<id:poll_id>/record")
+def record(poll_id: int) -> str:
+    poll, rec, files = _counted(poll_id)
+    grades = _grades(files)
+    return render_template(
+        "record.html",
+        poll=poll,
+        record=rec,
+        grades=grades,
+        subjects=_subjects(rec, grades, files),
+        record_sha256=sha256_hex(files["record.json"]),
+        linked=parse_json(files["result.json"]).get("linked"),
+    )
+
+
+@bp.get("/polls/<id:poll_id>/results")
+def results(poll_id: int) -> str:
+    poll, rec, files = _counted(poll_id)
+    grades = _grades(files)
+    return render_template(
+        "results.html",
+        poll=poll,
+        record=rec,
+        grades=grades,
+        subjects=_subjects(rec, grades, files),
+    )

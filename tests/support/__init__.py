@@ -1,0 +1,1 @@
+"""What the tests and the benchmarks (bench/) share: a real ``ballot serve`` in a subprocess."""
