@@ -20,6 +20,7 @@ from ballot.services.counting import (
 )
 from ballot.services.errors import ServiceError
 from tally.record import KeyFileError
+from tally.results import render_texts
 
 
 @click.group("count")
@@ -120,6 +121,6 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
         counts = " ".join(str(n) for n in subject["counts"])
         grade = subject["grade"] or UNDETERMINED
         lines.append(f"  {k:2}. {subject['name']}: [{counts}] -> {grade}")
-    for warning in result["warnings"]:
-        lines.append(f"  ! {warning.get('message_vi', '')} / {warning.get('message_en', '')}")
+    for warning in render_texts(result).warnings:
+        lines.append(f"  ! {warning.vi} / {warning.en}")
     return lines

@@ -26,6 +26,7 @@ from ballot.services.polls import get_poll
 from tally.ballots import tracking_code
 from tally.bundle import read_bundle
 from tally.canonical import parse_json, sha256_hex
+from tally.results import render_texts
 from tally.rules import UNDETERMINED_EN, UNDETERMINED_VI
 
 # The service's stylesheets and scripts (ballot/static/), also at /public-static/ for public pages.
@@ -187,6 +188,8 @@ def record(poll_id: int) -> str:
         subjects=_subjects(rec, grades, files),
         record_sha256=sha256_hex(files["record.json"]),
         linked=parse_json(files["result.json"]).get("linked"),
+        # The sentences are rendered from the signed facts (docs/rules.md); none is signed.
+        texts=render_texts(rec),
     )
 
 
