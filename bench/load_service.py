@@ -35,7 +35,6 @@ import math
 import multiprocessing
 import os
 import random
-import re
 import resource
 import secrets
 import statistics
@@ -55,7 +54,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from ballot import create_app, db  # noqa: E402
+from ballot import db  # noqa: E402
 from ballot.models import Ballot, Credential  # noqa: E402
 from tally.ballots import encrypt_ballot  # noqa: E402
 from tally.board import genesis, next_head  # noqa: E402
@@ -64,6 +63,8 @@ from tally.credentials import Credential as SlipCredential  # noqa: E402
 from tally.manifest import parse_manifest  # noqa: E402
 from tally.trustees import TrusteeKey  # noqa: E402
 from tally.verify import check_board  # noqa: E402
+from tests.support.polls import CODE_RE, make_app  # noqa: E402
+from tests.support.polls import run as run_cli  # noqa: E402
 from tests.support.server import (  # noqa: E402
     Server,
     request,
@@ -76,7 +77,6 @@ from tests.support.server import (  # noqa: E402
 POSTGRES_URL = os.environ.get(
     "BALLOT_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-CODE_RE = re.compile(r'<div class="code">([A-Z2-7-]+)</div>')
 STARTUP_SECONDS = 20.0
 REQUEST_TIMEOUT = 30.0
 RUN_SECONDS = 120.0  # burst mode: no new request after this
@@ -118,24 +118,6 @@ def conference_toml(subjects: int, electorate: int) -> str:
             'peer_group = "bench"',
         ]
     return "\n".join(lines) + "\n"
-
-
-def make_app(tmp: Path, database_url: str) -> Any:
-    return create_app(
-        {
-            "INSTANCE_PATH": str(tmp / "instance"),
-            "DATABASE_URL": database_url,
-            "KEYS_DIR": str(tmp / "keys"),
-            "TESTING": True,
-        }
-    )
-
-
-def run_cli(app: Any, *args: str) -> str:
-    result = app.test_cli_runner().invoke(args=list(args))
-    if result.exit_code != 0:
-        raise RuntimeError(f"ballot {' '.join(args)} failed: {result.output} {result.exception!r}")
-    return str(result.output)
 
 
 def prepare(tmp: Path, database_url: str, count: int, subjects: int) -> tuple[list[str], Any]:
