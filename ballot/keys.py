@@ -38,7 +38,14 @@ def load_signing_key() -> ServiceKey:
         raise KeyFileError(
             f"{path}: chưa có khóa ký biên bản; chạy / no record-signing key yet; run: ballot init"
         )
-    return ServiceKey.load_or_create(path)
+    try:
+        return ServiceKey.load_or_create(path)
+    except (ValueError, OSError) as exc:
+        if isinstance(exc, KeyFileError):
+            raise
+        raise KeyFileError(
+            f"{path}: không đọc được khóa ký biên bản / cannot read the record-signing key: {exc}"
+        ) from None
 
 
 def signing_key() -> ServiceKey:

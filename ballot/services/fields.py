@@ -173,7 +173,7 @@ class Field:
                 raise bad(self.vi, self.en, "phải là có hoặc không", "must be true or false")
             return value
         if self.type == "kind":
-            if value not in KIND_NAMES:
+            if not isinstance(value, str) or value not in KIND_NAMES:
                 raise bad(
                     self.vi,
                     self.en,

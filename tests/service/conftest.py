@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ballot import create_app, db
-from tests.support.polls import EXAMPLE, OpenPoll, prepare_poll, run
+from tests.support.polls import CODE_RE, EXAMPLE, OpenPoll, prepare_poll, run  # noqa: F401 (re-exported)
 
 POSTGRES_URL = os.environ.get(
     "BALLOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -342,3 +342,20 @@ def test_no_secret_in_any_log_output_response_or_table(
 def _unzip(path: Path) -> str:
     with zipfile.ZipFile(path) as archive:
         return "\n".join(archive.read(n).decode("utf-8", "replace") for n in archive.namelist())
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_corrupt_signing_key_is_a_clear_refusal_not_a_traceback(conference: Flask) -> None:
+    """A record-signing key file that is not a key: `poll open` refuses in both languages,
+    exit status 1, the poll stays a draft; the server does not start."""
+    key = Path(conference.config["KEYS_DIR"]) / SIGNING_KEY_FILE
+    key.write_text("garbage\n", encoding="ascii")
+    key.chmod(0o600)
+    result = conference.test_cli_runner().invoke(args=["poll", "open", "1"])
+    assert result.exit_code == 1, (result.output, result.exception)
+    assert "cannot read the record-signing key" in result.output
+    assert "không đọc được khóa ký biên bản" in result.output
+    with conference.app_context():
+        from ballot.startup import startup_problem
+
+        assert "cannot read the record-signing key" in (startup_problem() or "")
