@@ -11,16 +11,10 @@ Private keys are stored only encrypted under a passphrase (scrypt, then AES-256-
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from tally.canonical import canonical_json, parse_json, sha256_hex
 from tally.elgamal import Ciphertext
@@ -37,6 +31,7 @@ from tally.group import (
     random_scalar,
     u32,
 )
+from tally.keyfile import KeyFileError, seal, unseal, write_private
 from tally.proofs import (
     DleqProof,
     NonceSource,
@@ -54,9 +49,6 @@ KEY_FORMAT = "tally-trustee-key/1"
 PUBLIC_FORMAT = "tally-trustee-public/1"
 SHARE_FORMAT = "tally-share/1"
 AGGREGATE_FORMAT = "tally-aggregate/1"
-
-# scrypt cost: ~0.1 s and 64 MiB here; a stolen key file costs an attacker that much per guess.
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**16, 8, 1
 
 
 class TrusteeError(ValueError):
@@ -130,31 +122,13 @@ class TrusteeKey:
     def to_encrypted_json(
         self, passphrase: str, *, salt: bytes | None = None, nonce: bytes | None = None
     ) -> dict[str, Any]:
-        """The key file; ``salt`` (16 bytes) and ``nonce`` (12) are random unless given (vectors).
-
-        An AES-GCM nonce used twice under one key (same passphrase and salt) breaks the cipher.
-        """
-        salt = secrets.token_bytes(16) if salt is None else salt
-        nonce = secrets.token_bytes(12) if nonce is None else nonce
-        if len(salt) != 16 or len(nonce) != 12:
-            raise TrusteeError("a key file's salt is 16 bytes and its nonce 12")
-        key = Scrypt(salt=salt, length=32, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P).derive(
-            passphrase.encode("utf-8")
-        )
+        """The key file; ``salt`` (16 bytes) and ``nonce`` (12) random unless given (vectors)."""
         public = self.public.to_json()
-        sealed = AESGCM(key).encrypt(nonce, encode_scalar(self._x), canonical_json(public))
-        return {
-            "format": KEY_FORMAT,
-            "public": public,
-            "kdf": {
-                "name": "scrypt",
-                "salt": salt.hex(),
-                "n": _SCRYPT_N,
-                "r": _SCRYPT_R,
-                "p": _SCRYPT_P,
-            },
-            "cipher": {"name": "aes-256-gcm", "nonce": nonce.hex(), "ciphertext": sealed.hex()},
-        }
+        try:
+            sealed = seal(encode_scalar(self._x), public, passphrase, salt=salt, nonce=nonce)
+        except KeyFileError as exc:
+            raise TrusteeError(str(exc)) from None
+        return {"format": KEY_FORMAT, "public": public, **sealed}
 
     @classmethod
     def from_encrypted_json(cls, data: Any, passphrase: str) -> TrusteeKey:
@@ -162,28 +136,9 @@ class TrusteeKey:
             raise TrusteeError(f"not a trustee key file ({KEY_FORMAT})")
         public = TrusteePublic.from_json(data.get("public"))
         try:
-            kdf, cipher = data["kdf"], data["cipher"]
-            n, r, p = kdf["n"], kdf["r"], kdf["p"]
-            # Integers only, and bounded so a crafted key file cannot exhaust memory or time
-            # (n = 2^20 with r = 8 is 1 GiB of scrypt memory, the most a browser can be asked for).
-            if (
-                kdf["name"] != "scrypt"
-                or cipher["name"] != "aes-256-gcm"
-                or not all(type(v) is int for v in (n, r, p))
-                or not (2**14 <= n <= 2**20 and 1 <= r <= 8 and p == 1)
-            ):
-                raise TrusteeError("unsupported key file encryption")
-            salt = hex_bytes(kdf["salt"], 16, "salt")
-            nonce = hex_bytes(cipher["nonce"], 12, "nonce")
-            sealed = hex_bytes(cipher["ciphertext"], 48, "ciphertext")
-            key = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
-            plain = AESGCM(key).decrypt(nonce, sealed, canonical_json(data["public"]))
-        except InvalidTag:
-            raise TrusteeError("wrong passphrase, or the key file was altered") from None
-        except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, TrusteeError):
-                raise
-            raise TrusteeError("the key file is damaged") from None
+            plain = unseal(data, data["public"], passphrase, 32)
+        except KeyFileError as exc:
+            raise TrusteeError(str(exc)) from None
         x = decode_scalar(plain)
         if base_mul(x) != public.public_key:
             raise TrusteeError("the key file's private and public keys do not match")
@@ -192,9 +147,7 @@ class TrusteeKey:
     def save(self, path: Path, passphrase: str) -> None:
         """Write the encrypted key file with mode 0600 (created so, never widened)."""
         data = json.dumps(self.to_encrypted_json(passphrase), indent=2, ensure_ascii=False)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(data + "\n")
+        write_private(path, data + "\n")
 
     @classmethod
     def load(cls, path: Path, passphrase: str) -> TrusteeKey:
