@@ -16,8 +16,23 @@ MEMBERS = (
     "record.json",
     "record.sig",
 )
+# A poll opened with a version-2 manifest adds the attendance chain and the trustee's statement.
+ATTENDANCE_MEMBERS = ("attendance.jsonl", "attendance.json")
+MEMBERS_V2 = (*MEMBERS[:5], *ATTENDANCE_MEMBERS, *MEMBERS[5:])
 # The files whose SHA-256 the record lists (the record cannot list itself or its signature).
 HASHED_MEMBERS = MEMBERS[:5]
+HASHED_MEMBERS_V2 = MEMBERS_V2[:7]
+
+
+def members_of(files: dict[str, bytes]) -> tuple[str, ...]:
+    """The member list a set of files follows: version 2's when it has the attendance files."""
+    return MEMBERS_V2 if ATTENDANCE_MEMBERS[0] in files else MEMBERS
+
+
+def hashed_members(files: dict[str, bytes]) -> tuple[str, ...]:
+    return HASHED_MEMBERS_V2 if ATTENDANCE_MEMBERS[0] in files else HASHED_MEMBERS
+
+
 # A 15-subject ballot is ~30 KB; 1 GiB leaves room for tens of thousands of ballots while
 # refusing a ZIP bomb.
 MAX_MEMBER_BYTES = 1 << 30
@@ -29,11 +44,12 @@ class BundleError(ValueError):
 
 def bundle_bytes(files: dict[str, bytes]) -> bytes:
     """The ZIP bytes; fixed timestamps so the same poll always gives the same bytes."""
-    if set(files) != set(MEMBERS):
-        raise BundleError("a bundle has exactly the members " + ", ".join(MEMBERS))
+    members = members_of(files)
+    if set(files) != set(members):
+        raise BundleError("a bundle has exactly the members " + ", ".join(members))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name in MEMBERS:
+        for name in members:
             info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
@@ -46,7 +62,8 @@ def write_bundle(path: Path, files: dict[str, bytes]) -> None:
 
 
 def read_bundle(source: Path | bytes) -> dict[str, bytes]:
-    """Read every member; refuse missing, extra, duplicated or oversized members."""
+    """Read every member; refuse missing, extra, duplicated or oversized members. A bundle has
+    exactly version 1's seven members, or those and the two attendance files (nine)."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -55,8 +72,9 @@ def read_bundle(source: Path | bytes) -> dict[str, bytes]:
         names = [i.filename for i in zf.infolist()]
         if len(names) != len(set(names)):
             raise BundleError("a member appears twice in the ZIP")
-        missing = [n for n in MEMBERS if n not in names]
-        extra = [n for n in names if n not in MEMBERS]
+        expected = MEMBERS_V2 if any(n in ATTENDANCE_MEMBERS for n in names) else MEMBERS
+        missing = [n for n in expected if n not in names]
+        extra = [n for n in names if n not in expected]
         if missing or extra:
             detail = []
             if missing:

@@ -1,4 +1,4 @@
-"""The ``tally`` command: the auditor's verifier and the counting committee's tools.
+"""The ``tally`` command: the auditor's verifier, the counting committee's and the Board's tools.
 
 Exit status: 0 success; 1 a verification failed; 2 bad input or usage (a readable message on
 stderr, in Vietnamese then English).
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tally import bench
+from tally.authority import MAX_CREDENTIALS, AuthorityError, AuthorityKey, is_poll_uid, mint
 from tally.bundle import BundleError, bundle_bytes
 from tally.canonical import canonical_json, parse_json
 from tally.challenge import ChallengeError, check_challenge_file
@@ -261,6 +262,210 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- the Organization Board's credentials (on its own offline laptop) ------------------------
+
+# What an authority key file's refusal says, in Vietnamese (the English is the exception's text).
+_KEY_ERRORS_VI = {
+    "wrong passphrase, or the key file was altered": "sai mật khẩu, hoặc tệp khóa đã bị sửa",
+    "the key file is damaged": "tệp khóa bị hỏng",
+    "unsupported key file encryption": "tệp khóa mã hóa theo cách không hỗ trợ",
+    "the key file's public part is damaged": "phần công khai của tệp khóa bị hỏng",
+    "the key file's private and public keys do not match": (
+        "khóa bí mật và khóa công khai không khớp"
+    ),
+}
+
+
+def _fresh(path: Path) -> None:
+    if path.exists() or path.is_symlink():
+        raise UsageError(f"{path} đã có, không ghi đè", f"{path} exists; not overwriting")
+
+
+def _write_new(path: Path, text: str, created: list[Path]) -> None:
+    """Create ``path`` (mode 0600, never overwriting) and note it in ``created`` for clean-up."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise UsageError(f"{path} đã có, không ghi đè", f"{path} exists; not overwriting") from None
+    except OSError as exc:
+        raise UsageError(
+            f"không ghi được {path}: {exc.strerror}", f"cannot write {path}: {exc.strerror}"
+        ) from None
+    created.append(path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise UsageError(
+            f"không ghi được {path}: {exc.strerror}", f"cannot write {path}: {exc.strerror}"
+        ) from None
+
+
+def _key_passphrase(args: argparse.Namespace, confirm: bool) -> str:
+    try:
+        return _passphrase(args, confirm)
+    except OSError as exc:
+        raise UsageError(
+            f"không đọc được tệp mật khẩu {args.passphrase_file}: {exc.strerror}",
+            f"cannot read the passphrase file {args.passphrase_file}: {exc.strerror}",
+        ) from None
+
+
+def _announce(fingerprint: str) -> None:
+    print(f"Dấu vân tay khóa Ban Tổ chức / authority key fingerprint: {fingerprint}")
+
+
+def cmd_credentials_keygen(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    _fresh(out)
+    passphrase = _key_passphrase(args, confirm=True)
+    key = AuthorityKey.generate()
+    try:
+        key.save(out, passphrase)
+    except FileExistsError:
+        raise UsageError(f"{out} đã có, không ghi đè", f"{out} exists; not overwriting") from None
+    except OSError as exc:
+        raise UsageError(
+            f"không ghi được {out}: {exc.strerror}", f"cannot write {out}: {exc.strerror}"
+        ) from None
+    print(f"Khóa Ban Tổ chức (đã mã hóa) / authority key (encrypted): {out}")
+    _announce(key.fingerprint)
+    print(
+        "Hãy công bố dấu vân tay này cho Ban kiểm phiếu (đọc to, ghi vào biên bản) trước khi in"
+        " phiếu; giữ tệp khóa và mật khẩu ở máy này.\n"
+        "Announce this fingerprint to the counting committee (read it out, write it on the paper"
+        " record) before printing slips; keep the key file and its passphrase on this laptop."
+    )
+    return 0
+
+
+def _load_authority(path: Path, passphrase: str) -> AuthorityKey:
+    try:
+        return AuthorityKey.load(path, passphrase)
+    except OSError as exc:
+        raise UsageError(
+            f"không đọc được tệp khóa {path}: {exc.strerror}",
+            f"cannot read the key file {path}: {exc.strerror}",
+        ) from None
+    except AuthorityError as exc:
+        vi = _KEY_ERRORS_VI.get(str(exc), "không phải tệp khóa Ban Tổ chức")
+        raise UsageError(
+            f"không mở được khóa Ban Tổ chức {path}: {vi}",
+            f"cannot open the authority key {path}: {exc}",
+        ) from None
+    except ValueError:
+        raise UsageError(
+            f"tệp khóa {path} bị hỏng (không phải JSON)",
+            f"the key file {path} is damaged (not JSON)",
+        ) from None
+
+
+def _booth_url(text: str) -> str:
+    url = text.strip()
+    scheme, _, rest = url.partition("://")
+    if (
+        scheme.lower() not in ("http", "https")
+        or not rest
+        or rest.startswith("/")
+        or "#" in url
+        or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url)
+    ):
+        raise UsageError(
+            "--booth-url phải là địa chỉ trang bỏ phiếu http(s)://… lấy ở trang cuộc biểu quyết,"
+            " không có dấu #",
+            "--booth-url must be the booth's http(s)://… address from the poll page, without #",
+        )
+    return url
+
+
+def cmd_credentials_mint(args: argparse.Namespace) -> int:
+    from tally import slips
+
+    poll_uid = args.poll_uid.strip().lower()
+    if not is_poll_uid(poll_uid):
+        raise UsageError(
+            "--poll-uid phải là mã cuộc biểu quyết gồm 32 chữ số hex, lấy ở trang cuộc biểu quyết",
+            "--poll-uid must be the poll's uid, 32 hexadecimal digits, from the poll page",
+        )
+    count, reserve = args.count, args.reserve
+    if count < 1:
+        raise UsageError("--count phải ít nhất là 1", "--count must be at least 1")
+    if reserve < 0:
+        raise UsageError("--reserve không được âm", "--reserve cannot be negative")
+    if count + reserve > MAX_CREDENTIALS:
+        raise UsageError(
+            f"nhiều nhất {MAX_CREDENTIALS} phiếu (kể cả dự phòng) cho một cuộc biểu quyết",
+            f"at most {MAX_CREDENTIALS} slips (reserve included) for one poll",
+        )
+    booth_url = _booth_url(args.booth_url)
+    title = args.title.strip() if args.title else None
+    if title is not None and any(ord(ch) < 32 or ord(ch) == 127 for ch in title):
+        raise UsageError("--title có ký tự điều khiển", "--title holds control characters")
+    try:
+        slips.require_extra()
+    except slips.SlipsUnavailable:
+        raise UsageError(
+            "thiếu gói để in phiếu (qrcode, jinja2); cài trong thư mục mã nguồn:"
+            f" {slips.INSTALL_HINT}",
+            "the slip sheet's packages (qrcode, jinja2) are missing; install them from the"
+            f" source folder: {slips.INSTALL_HINT}",
+        ) from None
+    out = Path(args.out)
+    list_path, sheet_path = out / "credentials.json", out / "slips.html"
+    for path in (list_path, sheet_path):
+        _fresh(path)
+    key = _load_authority(Path(args.key), _key_passphrase(args, confirm=False))
+
+    try:
+        document, regular, spare = mint(key, poll_uid, count, reserve)
+    except AuthorityError as exc:  # checked above; kept so no case ends in a traceback
+        raise UsageError(f"không tạo được phiếu: {exc}", f"cannot mint: {exc}") from None
+    sheet = slips.render_slips(
+        poll_uid=poll_uid,
+        title=title,
+        booth_url=booth_url,
+        slips=regular,
+        reserve=spare,
+        fingerprint=key.fingerprint,
+    )
+    created: list[Path] = []
+    made_dir = False
+    try:
+        if not out.is_dir():
+            try:
+                out.mkdir(mode=0o700)
+            except OSError as exc:
+                raise UsageError(
+                    f"không tạo được thư mục {out}: {exc.strerror}",
+                    f"cannot create the directory {out}: {exc.strerror}",
+                ) from None
+            made_dir = True
+        # The list first: a sheet without its list would be slips the server never accepts.
+        _write_new(list_path, json.dumps(document, indent=2, ensure_ascii=False) + "\n", created)
+        _write_new(sheet_path, sheet, created)
+    except BaseException:
+        for path in reversed(created):
+            path.unlink(missing_ok=True)
+        if made_dir:
+            out.rmdir()
+        raise
+
+    print(
+        f"Đã tạo {count} phiếu + {reserve} phiếu dự phòng cho cuộc biểu quyết {poll_uid}"
+        f" / minted {count} slips + {reserve} reserve for poll {poll_uid}"
+    )
+    print(f"Danh sách công khai đã ký / signed public list:        {list_path}")
+    print(f"Tờ in phiếu (CHỨA MÃ BÍ MẬT) / slip sheet (SECRET):    {sheet_path}")
+    _announce(key.fingerprint)
+    print(
+        "Tải credentials.json lên máy chủ: `ballot credentials import POLL credentials.json`"
+        " hoặc ở trang cuộc biểu quyết; in slips.html, rồi xóa tệp.\n"
+        "Upload credentials.json to the server: `ballot credentials import POLL credentials.json`"
+        " or the poll page; print slips.html, then delete it."
+    )
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------------------
 
 
@@ -269,6 +474,15 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} không phải số nguyên / is not a whole number"
+        ) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -326,6 +540,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--passphrase-file")
     d.set_defaults(func=cmd_decrypt)
+
+    cr = sub.add_parser(
+        "credentials",
+        help="phiếu xác thực, trên máy của Ban Tổ chức / the Board's slips, on its own laptop",
+    )
+    crsub = cr.add_subparsers(dest="credentials_command", required=True)
+    ck = crsub.add_parser("keygen", help="tạo khóa Ban Tổ chức / make the authority key")
+    ck.add_argument("--out", required=True, metavar="KEYFILE")
+    ck.add_argument("--passphrase-file")
+    ck.set_defaults(func=cmd_credentials_keygen)
+    cm = crsub.add_parser(
+        "mint", help="tạo phiếu và danh sách đã ký, không cần mạng / mint slips offline"
+    )
+    cm.add_argument("--poll-uid", required=True, help="mã cuộc biểu quyết / the poll's uid")
+    cm.add_argument("--count", required=True, type=_whole, help="số phiếu / number of slips")
+    cm.add_argument(
+        "--reserve", required=True, type=_whole, help="số phiếu dự phòng / reserve slips (0: none)"
+    )
+    cm.add_argument("--key", required=True, metavar="KEYFILE")
+    cm.add_argument(
+        "--booth-url", required=True, help="địa chỉ trang bỏ phiếu / the booth's address"
+    )
+    cm.add_argument("--out", required=True, metavar="DIR")
+    cm.add_argument("--title", help="tên cuộc biểu quyết in trên phiếu / poll title on the sheet")
+    cm.add_argument("--passphrase-file")
+    cm.set_defaults(func=cmd_credentials_mint)
 
     c = sub.add_parser(
         "check-challenge", help="kiểm tra phiếu kiểm tra (Benaloh) / check a challenged ballot"

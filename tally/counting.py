@@ -10,15 +10,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from tally.attendance import (
+    AttendanceError,
+    Statement,
+    check_attendance,
+    parse_statement,
+    statement_problems,
+)
 from tally.audit import audit_chain, check_jsonl
 from tally.ballots import VerifiedBallot
 from tally.board import genesis, next_head
-from tally.bundle import HASHED_MEMBERS
+from tally.bundle import hashed_members
 from tally.canonical import canonical_json, parse_json, sha256_hex
 from tally.elgamal import ZERO, Ciphertext
 from tally.manifest import Manifest, ManifestError, parse_manifest
 from tally.record import ServiceKey, make_record, signature_file
-from tally.results import RESULT_FORMATS, evaluate_poll, warnings_v1
+from tally.results import RESULT_FORMATS, evaluate_poll, void_result, warnings_v1
 from tally.rules import is_shipped
 from tally.trustees import TrusteeError, combine, make_aggregate, verify_share
 
@@ -149,24 +156,44 @@ def poll_result(
     external_grades: Mapping[str, str] | None = None,
     *,
     protocol: int = PROTOCOL_VERSION,
+    present: int | None = None,
 ) -> dict[str, Any]:
     """Grade the poll: result.json of the given protocol version (docs/protocol.md §15).
 
     ``external_grades``: the grades of linked subjects (a head's unit, a collective's
     organization) decided in other, already counted polls of the conference; they are written
-    to the result as ``linked`` so that the verifier recomputes the same."""
+    to the result as ``linked`` so that the verifier recomputes the same. ``present``: the
+    number present of the trustee's attendance statement (a version-2 manifest); a version-1
+    manifest fixes it. In version 2 a poll with more ballots than members present is void."""
     if protocol not in PROTOCOL_VERSIONS:
         raise ValueError(f"unknown protocol version {protocol!r}")
-    evaluated = evaluate_poll(
-        manifest.rules,
-        manifest.subjects,
-        counts,
-        blanks,
-        cast=cast,
-        present=manifest.present,
-        members=manifest.members,
-        external_grades=external_grades,
-    )
+    if manifest.version == 1:
+        present = manifest.present
+    elif protocol < 2:
+        raise ValueError("a version-2 manifest is graded by protocol version 2 only")
+    elif present is None:
+        raise ValueError("a version-2 manifest needs the number present of the attendance")
+    if protocol >= 2 and cast > present:
+        evaluated = void_result(
+            manifest.rules,
+            manifest.subjects,
+            counts,
+            blanks,
+            cast=cast,
+            present=present,
+            members=manifest.members,
+        )
+    else:
+        evaluated = evaluate_poll(
+            manifest.rules,
+            manifest.subjects,
+            counts,
+            blanks,
+            cast=cast,
+            present=present,
+            members=manifest.members,
+            external_grades=external_grades,
+        )
     if protocol == 1:
         names = {s.key: s.name for s in manifest.subjects}
         evaluated["warnings"] = warnings_v1(evaluated["warnings"], names)  # type: ignore[arg-type]
@@ -206,11 +233,19 @@ def finish(
     audit_jsonl: bytes,
     external_grades: Mapping[str, str] | None = None,
     protocol: int = PROTOCOL_VERSION,
+    attendance_jsonl: bytes | None = None,
+    attendance: dict[str, Any] | None = None,
+    handed_out: int | None = None,
+    lost: int = 0,
 ) -> dict[str, bytes]:
     """Combine, grade and sign: return every member of the audit bundle.
 
     ``audit_jsonl`` is the poll's hash-chained log of operator actions (``tally.audit``).
     ``protocol`` 1 writes version 1's result and record (tests of the verifier's version 1).
+    A version-2 manifest needs ``attendance_jsonl`` (the attendance chain) and ``attendance``
+    (a trustee's signed statement, which must match the chain and the board); ``handed_out``
+    (slips given to voters, all of them if not given) and ``lost`` go into the record's
+    reconciliation of the slips.
     """
     if protocol not in PROTOCOL_VERSIONS:
         raise CountingError(f"unknown protocol version {protocol!r}")
@@ -227,8 +262,25 @@ def finish(
     except TrusteeError as exc:
         raise CountingError(str(exc)) from None
     cast = int(aggregate["ballot_count"])
+    present: int | None = None
+    extra_files: dict[str, bytes] = {}
+    if manifest.version >= 2:
+        if protocol < 2:
+            raise CountingError("a version-2 manifest is counted with protocol version 2")
+        if attendance_jsonl is None or attendance is None:
+            raise CountingError("a version-2 poll needs its attendance chain and statement")
+        statement = check_statement(
+            manifest, attendance_jsonl, attendance, str(aggregate["board_head"]), cast
+        )
+        present = statement.present
+        extra_files = {
+            "attendance.jsonl": attendance_jsonl,
+            "attendance.json": canonical_json(attendance),
+        }
     try:
-        result = poll_result(manifest, counts, blanks, cast, external_grades, protocol=protocol)
+        result = poll_result(
+            manifest, counts, blanks, cast, external_grades, protocol=protocol, present=present
+        )
     except ValueError as exc:
         raise CountingError(f"the rule set cannot grade these figures: {exc}") from None
     audit = check_jsonl(audit_jsonl, audit_chain(manifest_data))
@@ -240,7 +292,14 @@ def finish(
         "audit.jsonl": audit_jsonl,
         "tally.json": canonical_json(tally_document(aggregate, shares, counts, blanks)),
         "result.json": canonical_json(result),
+        **extra_files,
     }
+    minted = len(manifest.credentials)
+    slips = {"handed_out": minted if handed_out is None else handed_out, "lost": lost}
+    if manifest.version >= 2:
+        problem = slips_problem(minted, cast, slips["handed_out"], lost)
+        if problem:
+            raise CountingError(problem)
     record = make_record(
         manifest=manifest_data,
         fingerprint=manifest.fingerprint,
@@ -248,15 +307,57 @@ def finish(
         board_head=str(aggregate["board_head"]),
         ballots_cast=cast,
         voided=voided,
-        files={name: sha256_hex(files[name]) for name in HASHED_MEMBERS},
+        files={name: sha256_hex(files[name]) for name in hashed_members(files)},
         audit={"entries": audit.entries, "head": audit.head},
         created_at=created_at,
         protocol=protocol,
+        slips=slips if manifest.version >= 2 else None,
+        attendance=attendance,
     )
     record_bytes = canonical_json(record)
     files["record.json"] = record_bytes
     files["record.sig"] = signature_file(signer.sign(record_bytes))
     return files
+
+
+def check_statement(
+    manifest: Manifest,
+    attendance_jsonl: bytes,
+    attendance: Any,
+    board_head: str,
+    electronic_ballots: int,
+) -> Statement:
+    """The attendance chain and the trustee's statement agree with each other and the board
+    (docs/protocol.md §13.2), or CountingError says where not."""
+    assert manifest.poll_uid is not None
+    try:
+        chain = check_attendance(attendance_jsonl, manifest.fingerprint, manifest.members)
+        statement = parse_statement(
+            attendance,
+            fingerprint=manifest.fingerprint,
+            poll_uid=manifest.poll_uid,
+            trustees=manifest.trustees,
+        )
+    except AttendanceError as exc:
+        raise CountingError(str(exc)) from None
+    problems = statement_problems(
+        statement, chain, board_head=board_head, electronic_ballots=electronic_ballots
+    )
+    if problems:
+        raise CountingError("the attendance statement does not match: " + "; ".join(problems))
+    return statement
+
+
+def slips_problem(minted: int, used: int, handed_out: Any, lost: Any) -> str | None:
+    """The reconciliation of the slips must hold: used + lost <= handed out <= minted."""
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in (handed_out, lost)):
+        return "handed_out and lost must be whole numbers"
+    if not (lost >= 0 and used + lost <= handed_out <= minted):
+        return (
+            f"the slips do not reconcile: used ({used}) + lost ({lost}) <= handed out"
+            f" ({handed_out}) <= minted ({minted}) does not hold"
+        )
+    return None
 
 
 def load_jsonl(data: bytes) -> list[Any]:

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tally.attendance import attendance_jsonl, check_attendance, entry, sign_statement
 from tally.audit import audit_chain, format_time, make_line, to_jsonl
 from tally.audit import genesis as audit_genesis
+from tally.authority import AuthorityKey, mint, new_poll_uid
 from tally.ballots import encrypt_ballot
 from tally.counting import aggregate_for, board_file, finish
 from tally.credentials import Credential
-from tally.manifest import make_manifest, parse_manifest, poll_fingerprint
+from tally.manifest import Manifest, make_manifest, parse_manifest, poll_fingerprint
 from tally.record import ServiceKey
 from tally.results import SubjectInfo
 from tally.rules import RuleSet, load_ruleset
@@ -57,6 +59,41 @@ def demo_audit_log(manifest_data: dict[str, Any], ballots: int) -> bytes:
     return to_jsonl(lines)
 
 
+def demo_attendance(
+    manifest: Manifest,
+    trustee: TrusteeKey,
+    *,
+    board_head: str,
+    ballots: int,
+    present: int | None = None,
+) -> tuple[bytes, dict[str, Any]]:
+    """An attendance chain (one entry at opening: ``present``, the ballots if not given) and
+    the trustee's signed statement of the closed poll, as the service and a trustee make them."""
+    assert manifest.poll_uid is not None
+    entries = [
+        entry(1, format_time(datetime.now(UTC)), ballots if present is None else present, "demo")
+    ]
+    jsonl = attendance_jsonl(manifest.fingerprint, entries)
+    chain = check_attendance(jsonl, manifest.fingerprint, manifest.members)
+    statement = sign_statement(
+        trustee,
+        fingerprint=manifest.fingerprint,
+        poll_uid=manifest.poll_uid,
+        attendance=chain,
+        board_head=board_head,
+        electronic_ballots=ballots,
+    )
+    return jsonl, statement
+
+
+def demo_credentials(count: int, reserve: int = 0) -> tuple[str, dict[str, Any], list[Credential]]:
+    """A poll uid, a credential list signed by a fresh authority key, and its slips (the
+    reserve slips last)."""
+    uid = new_poll_uid()
+    document, slips, spare = mint(AuthorityKey.generate(), uid, count, reserve)
+    return uid, document, slips + spare
+
+
 def demo_subjects(count: int) -> list[SubjectInfo]:
     """The Standing Committee collective first, then its members (one peer group)."""
     subjects = [
@@ -90,10 +127,12 @@ def run_demo(
     rules = rules or load_ruleset("qd124-2023")
     signer = signer or ServiceKey.generate()
     keys = [TrusteeKey.generate(f"Thành viên Ban kiểm phiếu {k + 1}") for k in range(trustees)]
-    credentials = [Credential.generate() for _ in range(voters)]
+    uid, credential_list, credentials = demo_credentials(max(1, voters))
+    credentials = credentials[:voters]
     members = max(1, voters + voters // 10)  # a few absent members; never an empty committee
     manifest_data = make_manifest(
         poll_id="demo",
+        poll_uid=uid,
         title="Phiếu biểu quyết đánh giá, xếp loại Ban Thường vụ Tỉnh ủy (mô phỏng)",
         conference={
             "title": "Hội nghị đánh giá, xếp loại chất lượng năm (mô phỏng)",
@@ -104,9 +143,8 @@ def run_demo(
         subjects=demo_subjects(subjects),
         rules=rules,
         trustees=[k.public for k in keys],
-        credential_keys=[c.public_key for c in credentials],
+        credential_list=credential_list,
         members=members,
-        present=voters,
         signer_public_key=signer.public_key,
     )
     manifest = parse_manifest(manifest_data)
@@ -141,6 +179,9 @@ def run_demo(
     accepted_at = time.perf_counter()
     aggregate = aggregate_for(manifest, head, accepted)
     shares: list[dict[str, Any]] = [k.decrypt_share(aggregate) for k in keys]
+    attendance_lines, statement = demo_attendance(
+        manifest, keys[0], board_head=head, ballots=len(ballots)
+    )
     files = finish(
         manifest_data,
         jsonl,
@@ -150,6 +191,9 @@ def run_demo(
         voided=0,
         created_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
         audit_jsonl=demo_audit_log(manifest_data, len(ballots)),
+        attendance_jsonl=attendance_lines,
+        attendance=statement,
+        handed_out=len(ballots),
     )
     seconds = {
         "encrypt": encrypted - started,

@@ -2,10 +2,11 @@
 
 ``manifest["election"]`` holds the parameters every ballot is bound to (subjects, grades, rule set,
 trustee keys, joint key, credential commitment); its canonical SHA-256 is the poll fingerprint that
-every proof hashes. The electorate (incumbent members, members present) is in it too, so the
-quorum and the ``present``/``members`` denominators cannot be changed after the poll opens. The rest
-of the manifest (conference, the public credential list and the record signer's key) describes the
-poll for the record and the verifier.
+every proof hashes. Version 2 (``tally-manifest/2``) adds the poll's 128-bit uid, the credential
+authority's key and the declared reserve to it, carries the authority's signed credential list,
+and keeps only the incumbent members in the electorate: the number present is the attendance
+chain's (tally.attendance). Version 1 (``tally-manifest/1``, still read) fixed the number present
+at opening and held a bare list of keys.
 """
 
 from __future__ import annotations
@@ -16,15 +17,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tally.authority import AuthorityError, is_poll_uid, parse_credential_list
 from tally.ballots import PollContext
 from tally.canonical import canonical_json
 from tally.credentials import commitment, is_valid_credential_key
 from tally.group import Point
 from tally.results import SubjectInfo
 from tally.rules import RuleSet, check_origin
-from tally.trustees import TrusteePublic, joint_public_key
+from tally.trustees import PUBLIC_FORMAT, PUBLIC_FORMAT_V2, TrusteePublic, joint_public_key
 
-MANIFEST_FORMAT = "tally-manifest/1"
+MANIFEST_FORMAT_V1 = "tally-manifest/1"
+MANIFEST_FORMAT = "tally-manifest/2"
+MANIFEST_FORMATS = {MANIFEST_FORMAT_V1: 1, MANIFEST_FORMAT: 2}
 GROUP = "ed25519-prime-order-subgroup"
 
 
@@ -44,6 +48,10 @@ class Manifest:
     trustees: tuple[TrusteePublic, ...]
     credentials: frozenset[bytes]
     signer_public_key: bytes
+    version: int = 1
+    poll_uid: str | None = None
+    authority: bytes | None = None  # the credential authority's Ed25519 key (version 2)
+    reserve: int = 0
 
     @property
     def members(self) -> int:
@@ -51,6 +59,9 @@ class Manifest:
 
     @property
     def present(self) -> int:
+        """Version 1's number present, fixed at opening (version 2's is the attendance's)."""
+        if self.version != 1:
+            raise ManifestError("a version-2 manifest does not fix the number present")
         return int(self.data["election"]["electorate"]["present"])
 
 
@@ -59,6 +70,49 @@ def poll_fingerprint(election: dict[str, Any]) -> bytes:
 
 
 def make_manifest(
+    *,
+    poll_id: str,
+    poll_uid: str,
+    title: str,
+    conference: dict[str, str],
+    subjects: Sequence[SubjectInfo],
+    rules: RuleSet,
+    trustees: Sequence[TrusteePublic],
+    credential_list: dict[str, Any],
+    members: int,
+    signer_public_key: bytes,
+) -> dict[str, Any]:
+    """A version-2 manifest (``tally-manifest/2``) around the authority's signed list."""
+    checked = parse_credential_list(credential_list, poll_uid=poll_uid)
+    election = {
+        "group": GROUP,
+        "poll_id": poll_id,
+        "poll_uid": poll_uid,
+        "title": title,
+        "subjects": [s.to_dict() for s in subjects],
+        "grades": [g.code for g in rules.grades],
+        "allow_blank": rules.allow_blank,
+        "rules": rules.to_dict(),
+        "trustees": [t.to_json() for t in trustees],
+        "public_key": joint_public_key(trustees).hex(),
+        "credentials": {
+            "count": len(checked.keys),
+            "reserve": checked.reserve,
+            "commitment": checked.commitment,
+            "authority": checked.authority.hex(),
+        },
+        "electorate": {"members": members},
+    }
+    return {
+        "format": MANIFEST_FORMAT,
+        "election": election,
+        "conference": dict(conference),
+        "credential_list": dict(credential_list),
+        "signer": {"public_key": signer_public_key.hex()},
+    }
+
+
+def make_manifest_v1(
     *,
     poll_id: str,
     title: str,
@@ -71,6 +125,7 @@ def make_manifest(
     present: int,
     signer_public_key: bytes,
 ) -> dict[str, Any]:
+    """A version-1 manifest (tests of the verifier's version 1; the service writes version 2)."""
     election = {
         "group": GROUP,
         "poll_id": poll_id,
@@ -85,7 +140,7 @@ def make_manifest(
         "electorate": {"members": members, "present": present},
     }
     return {
-        "format": MANIFEST_FORMAT,
+        "format": MANIFEST_FORMAT_V1,
         "election": election,
         "conference": dict(conference),
         "credentials": sorted(k.hex() for k in credential_keys),
@@ -111,6 +166,21 @@ def parse_manifest(data: Any, *, shipped_rules: bool = False) -> Manifest:
 
 
 TOP_FIELDS = ("format", "election", "conference", "credentials", "signer")
+TOP_FIELDS_V2 = ("format", "election", "conference", "credential_list", "signer")
+ELECTION_FIELDS_V2 = (
+    "group",
+    "poll_id",
+    "poll_uid",
+    "title",
+    "subjects",
+    "grades",
+    "allow_blank",
+    "rules",
+    "trustees",
+    "public_key",
+    "credentials",
+    "electorate",
+)
 ELECTION_FIELDS = (
     "group",
     "poll_id",
@@ -126,6 +196,7 @@ ELECTION_FIELDS = (
 )
 SUBJECT_FIELDS = ("key", "name", "kind", "role", "peer_group", "heads", "part_of", "disciplined")
 TRUSTEE_FIELDS = ("format", "name", "public_key", "proof")
+TRUSTEE_FIELDS_V2 = ("format", "name", "public_key", "proof", "signing_key")
 _HEX32 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -154,14 +225,20 @@ def _integer(value: Any) -> bool:
 
 
 def _parse(data: Any, shipped_rules: bool) -> Manifest:
-    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
-        raise ManifestError(f"not a manifest ({MANIFEST_FORMAT})")
-    _object(data, TOP_FIELDS, "manifest")
-    election = _object(data["election"], ELECTION_FIELDS, "election")
+    version = MANIFEST_FORMATS.get(str(data.get("format"))) if isinstance(data, dict) else None
+    if version is None:
+        raise ManifestError(f"not a manifest ({MANIFEST_FORMAT} or {MANIFEST_FORMAT_V1})")
+    _object(data, TOP_FIELDS_V2 if version == 2 else TOP_FIELDS, "manifest")
+    election = _object(
+        data["election"], ELECTION_FIELDS_V2 if version == 2 else ELECTION_FIELDS, "election"
+    )
     if election["group"] != GROUP:
         raise ManifestError(f"unknown group {election['group']!r} (expected {GROUP})")
     if not isinstance(election["poll_id"], str) or not election["poll_id"]:
         raise ManifestError("election.poll_id: expected a non-empty string")
+    poll_uid = election.get("poll_uid")
+    if version == 2 and not is_poll_uid(poll_uid):
+        raise ManifestError("election.poll_uid: expected 32 lowercase hexadecimal digits")
     if not isinstance(election["title"], str):
         raise ManifestError("election.title: expected a string")
     try:
@@ -182,37 +259,39 @@ def _parse(data: Any, shipped_rules: bool) -> Manifest:
         raise ManifestError("a poll needs at least one subject")
     if len({s.key for s in subjects}) != len(subjects):
         raise ManifestError("two subjects have the same key")
-    trustees = tuple(
-        TrusteePublic.from_json(_object(t, TRUSTEE_FIELDS, f"trustee {n}"))
-        for n, t in enumerate(_list(election["trustees"], "election.trustees"), start=1)
+    trustee_fields, trustee_format = (
+        (TRUSTEE_FIELDS_V2, PUBLIC_FORMAT_V2) if version == 2 else (TRUSTEE_FIELDS, PUBLIC_FORMAT)
     )
+    trustees = []
+    for n, t in enumerate(_list(election["trustees"], "election.trustees"), start=1):
+        _object(t, trustee_fields, f"trustee {n}")
+        if t["format"] != trustee_format:
+            raise ManifestError(f"trustee {n}: expected format {trustee_format}")
+        trustees.append(TrusteePublic.from_json(t))
     joint = joint_public_key(trustees)
     if election["public_key"] != joint.hex():
         raise ManifestError("the poll's public key is not the sum of the trustees' keys")
-    keys = data["credentials"]
-    if not isinstance(keys, list) or any(not isinstance(k, str) or len(k) != 64 for k in keys):
-        raise ManifestError("credentials must be a list of 32-byte public keys in hex")
-    if keys != sorted(set(keys)) or any(_HEX32.fullmatch(k) is None for k in keys):
-        raise ManifestError("credentials must be lowercase hex, sorted, each once")
-    credentials = [bytes.fromhex(k) for k in keys]
-    if not all(is_valid_credential_key(k) for k in credentials):
-        # A small-order key (the identity, say) would let anyone sign for that slip.
-        raise ManifestError("a credential public key is not a valid Ed25519 point")
-    committed = _object(election["credentials"], ("count", "commitment"), "election.credentials")
-    if (
-        not _integer(committed["count"])
-        or committed["count"] != len(credentials)
-        or committed["commitment"] != commitment(credentials)
-    ):
-        raise ManifestError("the credential list does not match the committed hash")
-    electorate = _object(election["electorate"], ("members", "present"), "election.electorate")
-    members, present = electorate["members"], electorate["present"]
-    if (
-        not all(_integer(n) for n in (members, present))
-        or not 0 <= present <= members
-        or members < 1
-    ):
+    if version == 2:
+        credentials, authority, reserve = _credentials_v2(data, election)
+    else:
+        credentials, authority, reserve = _credentials_v1(data, election), None, 0
+    electorate = _object(
+        election["electorate"],
+        ("members",) if version == 2 else ("members", "present"),
+        "election.electorate",
+    )
+    members = electorate["members"]
+    present = electorate.get("present", 0)
+    if not all(_integer(n) for n in (members, present)) or members < 1:
+        raise ManifestError("electorate: members must be a whole number >= 1")
+    if version == 1 and not 0 <= present <= members:
         raise ManifestError("electorate: members >= 1 and 0 <= present <= members")
+    if version == 2 and len(credentials) > members + reserve:
+        # More slips than members plus the declared reserve: someone could add ballots.
+        raise ManifestError(
+            f"the credential list has {len(credentials)} credentials, more than the"
+            f" {members} members plus the {reserve} reserve slips"
+        )
     conference = data["conference"]
     if not isinstance(conference, dict) or not all(isinstance(v, str) for v in conference.values()):
         raise ManifestError("conference: expected an object whose values are strings")
@@ -229,5 +308,63 @@ def _parse(data: Any, shipped_rules: bool) -> Manifest:
         rules.allow_blank,
     )
     return Manifest(
-        data, fingerprint, context, rules, tuple(subjects), trustees, frozenset(credentials), signer
+        data,
+        fingerprint,
+        context,
+        rules,
+        tuple(subjects),
+        tuple(trustees),
+        frozenset(credentials),
+        signer,
+        version,
+        poll_uid if version == 2 else None,
+        authority,
+        reserve,
     )
+
+
+def _credentials_v1(data: dict[str, Any], election: dict[str, Any]) -> list[bytes]:
+    keys = data["credentials"]
+    if not isinstance(keys, list) or any(not isinstance(k, str) or len(k) != 64 for k in keys):
+        raise ManifestError("credentials must be a list of 32-byte public keys in hex")
+    if keys != sorted(set(keys)) or any(_HEX32.fullmatch(k) is None for k in keys):
+        raise ManifestError("credentials must be lowercase hex, sorted, each once")
+    credentials = [bytes.fromhex(k) for k in keys]
+    if not all(is_valid_credential_key(k) for k in credentials):
+        # A small-order key (the identity, say) would let anyone sign for that slip.
+        raise ManifestError("a credential public key is not a valid Ed25519 point")
+    committed = _object(election["credentials"], ("count", "commitment"), "election.credentials")
+    if (
+        not _integer(committed["count"])
+        or committed["count"] != len(credentials)
+        or committed["commitment"] != commitment(credentials)
+    ):
+        raise ManifestError("the credential list does not match the committed hash")
+    return credentials
+
+
+def _credentials_v2(
+    data: dict[str, Any], election: dict[str, Any]
+) -> tuple[list[bytes], bytes, int]:
+    committed = _object(
+        election["credentials"],
+        ("count", "reserve", "commitment", "authority"),
+        "election.credentials",
+    )
+    try:
+        listed = parse_credential_list(data["credential_list"], poll_uid=election["poll_uid"])
+    except AuthorityError as exc:
+        raise ManifestError(f"credential_list: {exc}") from None
+    if committed["authority"] != listed.authority.hex():
+        raise ManifestError("credential_list: not signed by the authority the election names")
+    if (
+        not _integer(committed["count"])
+        or committed["count"] != len(listed.keys)
+        or committed["reserve"] != listed.reserve
+        or not _integer(committed["reserve"])
+        or committed["commitment"] != listed.commitment
+    ):
+        raise ManifestError(
+            "the credential list does not match election.credentials (count, reserve, commitment)"
+        )
+    return list(listed.keys), listed.authority, listed.reserve

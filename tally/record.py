@@ -136,6 +136,8 @@ def make_record(
     audit: dict[str, Any],
     created_at: str,
     protocol: int = 2,
+    slips: dict[str, int] | None = None,
+    attendance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Assemble the record from the manifest and the result; ``files`` maps name -> SHA-256.
 
@@ -149,7 +151,7 @@ def make_record(
     rules_fields = {"id": rules["id"], "version": rules["version"], "basis": rules["basis"]}
     if protocol >= 2:
         rules_fields["shipped"] = is_shipped(RuleSet.from_dict(rules))
-    return {
+    record: dict[str, Any] = {
         "format": RECORD_FORMATS[protocol],
         "title_vi": TITLE_VI,
         "title_en": TITLE_EN,
@@ -181,3 +183,28 @@ def make_record(
         "signer": {"public_key": signer.hex(), "fingerprint": key_fingerprint(signer)},
         "created_at": created_at,
     }
+    if manifest["format"] != "tally-manifest/1":
+        # Version 2's manifest: the authority, the reconciliation of the slips, the signed
+        # attendance, and the void mark of a poll whose figures do not reconcile.
+        assert slips is not None and attendance is not None
+        authority = bytes.fromhex(election["credentials"]["authority"])
+        record["poll"]["uid"] = election["poll_uid"]
+        record["authority"] = {
+            "public_key": authority.hex(),
+            "fingerprint": key_fingerprint(authority),
+        }
+        record["credentials"].update(
+            reserve=election["credentials"]["reserve"],
+            handed_out=slips["handed_out"],
+            lost=slips["lost"],
+            sealed=minted - ballots_cast - slips["lost"],
+        )
+        record["attendance_statement"] = {
+            "present": attendance["present"],
+            "entries": attendance["attendance_entries"],
+            "head": attendance["attendance_head"],
+            "signed_by": attendance["trustee"],
+            "signing_key_fingerprint": key_fingerprint(bytes.fromhex(attendance["signing_key"])),
+        }
+        record["void"] = result.get("void")
+    return record

@@ -397,6 +397,59 @@ class ResultTexts:
     decisions: Mapping[str, Text]  # by subject key
 
 
+def void_result(
+    rules: RuleSet,
+    subjects: Sequence[SubjectInfo],
+    counts: Sequence[Sequence[int]],
+    blanks: Sequence[int],
+    *,
+    cast: int,
+    present: int,
+    members: int,
+) -> dict[str, object]:
+    """A poll whose figures do not reconcile (more ballots than members present): no subject is
+    graded, the counts are shown against the ballots, and ``void`` says why; the poll is to be
+    voted again (protocol version 2, docs/rules.md "A void poll")."""
+    required = math.ceil(rules.quorum * members)
+    rows: list[dict[str, object]] = [
+        {
+            "key": info.key,
+            "name": info.name,
+            "kind": info.kind,
+            "counts": list(row),
+            "blank": blank,
+            "percentages": [percent(n, cast) for n in row],
+            "denominator": "cast",
+            "denominator_value": cast,
+            "grade": None,
+            "steps": [],
+        }
+        for info, row, blank in zip(subjects, counts, blanks, strict=True)
+    ]
+    return {
+        "rules": {"id": rules.id, "version": rules.version},
+        "quorum": {
+            "members": members,
+            "present": present,
+            "required": required,
+            "fraction": format_fraction_ratio(rules.quorum),
+            "met": present >= required,
+        },
+        "cast": cast,
+        "subjects": rows,
+        "warnings": [],
+        "void": {"reason": "ballots_exceed_present", "ballots": cast, "present": present},
+    }
+
+
+VOID_TEXT = Text(
+    "Không xếp loại: số phiếu thu vào nhiều hơn số đồng chí có mặt; kết quả cuộc biểu quyết"
+    " không có giá trị, phải biểu quyết lại.",
+    "Not graded: more ballots than members present; the poll's result is void and the vote"
+    " must be held again.",
+)
+
+
 def _fraction(text: object) -> Fraction:
     if not isinstance(text, str) or "/" not in text:
         raise ValueError(f"expected a fraction p/q, got {text!r}")
@@ -527,6 +580,15 @@ def render_texts(doc: Mapping[str, Any]) -> ResultTexts:
     """The sentences of a result or record (``result.json``, ``record.json``; version 1 or 2):
     its warnings in order and each subject's decision, for a page to show."""
     names = _names(doc)
+    if doc.get("void"):
+        void = doc["void"]
+        reason = Text(
+            f"Kết quả không có giá trị: {void['ballots']} phiếu thu vào, nhiều hơn số đồng chí"
+            f" có mặt ({void['present']}). Phải biểu quyết lại.",
+            f"The result is void: {void['ballots']} ballots, more than the members present"
+            f" ({void['present']}). The vote must be held again.",
+        )
+        return ResultTexts((reason,), {row["key"]: VOID_TEXT for row in doc["subjects"]})
     warnings = []
     for w in doc["warnings"]:
         if "message_vi" in w and "message_en" in w:  # version 1: the text is in the document

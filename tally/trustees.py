@@ -11,10 +11,16 @@ Private keys are stored only encrypted under a passphrase (scrypt, then AES-256-
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from nacl import bindings as _sodium
 
 from tally.canonical import canonical_json, parse_json, sha256_hex
 from tally.elgamal import Ciphertext
@@ -47,6 +53,8 @@ TAG_KEY = "tally/v1/trustee-key"
 TAG_DECRYPT = "tally/v1/partial-decryption"
 KEY_FORMAT = "tally-trustee-key/1"
 PUBLIC_FORMAT = "tally-trustee-public/1"
+PUBLIC_FORMAT_V2 = "tally-trustee-public/2"  # with the trustee's Ed25519 signing key
+SIGNING_INFO = b"tally/v2/trustee-signing-key"
 SHARE_FORMAT = "tally-share/1"
 AGGREGATE_FORMAT = "tally-aggregate/1"
 
@@ -57,23 +65,36 @@ class TrusteeError(ValueError):
 
 @dataclass(frozen=True)
 class TrusteePublic:
+    """A trustee's published key: the ElGamal key with its proof of knowledge and, from protocol
+    version 2, the Ed25519 key with which the trustee signs the attendance statement."""
+
     name: str
     public_key: Point
     proof: SchnorrProof
+    signing_key: bytes | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "format": PUBLIC_FORMAT,
+        data: dict[str, Any] = {
+            "format": PUBLIC_FORMAT if self.signing_key is None else PUBLIC_FORMAT_V2,
             "name": self.name,
             "public_key": self.public_key.hex(),
             "proof": self.proof.to_json(),
         }
+        if self.signing_key is not None:
+            data["signing_key"] = self.signing_key.hex()
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> TrusteePublic:
-        """Parse and check a published trustee key, including its proof of knowledge."""
-        if not isinstance(data, dict) or data.get("format") != PUBLIC_FORMAT:
-            raise TrusteeError(f"not a trustee public key file ({PUBLIC_FORMAT})")
+        """Parse and check a published trustee key (either format), including its proof of
+        knowledge and, in version 2, that the signing key is a valid Ed25519 key."""
+        if not isinstance(data, dict) or data.get("format") not in (
+            PUBLIC_FORMAT,
+            PUBLIC_FORMAT_V2,
+        ):
+            raise TrusteeError(
+                f"not a trustee public key file ({PUBLIC_FORMAT} or {PUBLIC_FORMAT_V2})"
+            )
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
             raise TrusteeError("a trustee needs a name")
@@ -86,7 +107,24 @@ class TrusteePublic:
             raise TrusteeError(f"trustee {name}: the public key must not be the identity")
         if not verify_schnorr(key, proof, TAG_KEY, b""):
             raise TrusteeError(f"trustee {name}: the proof of knowledge of the key does not verify")
-        return cls(name, key, proof)
+        signing: bytes | None = None
+        if data["format"] == PUBLIC_FORMAT_V2:
+            text = data.get("signing_key")
+            if not isinstance(text, str) or re.fullmatch(r"[0-9a-f]{64}", text) is None:
+                raise TrusteeError(f"trustee {name}: signing_key must be 32 bytes in lowercase hex")
+            signing = bytes.fromhex(text)
+            if not _sodium.crypto_core_ed25519_is_valid_point(signing):
+                raise TrusteeError(f"trustee {name}: signing_key is not a valid Ed25519 key")
+        return cls(name, key, proof, signing)
+
+
+def _signing_key(x: int) -> Ed25519PrivateKey:
+    """The trustee's Ed25519 key, derived from the ElGamal secret (so every key file, old ones
+    included, holds it): seed = HKDF-SHA256(encode_scalar(x), info = SIGNING_INFO)."""
+    seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SIGNING_INFO).derive(
+        encode_scalar(x)
+    )
+    return Ed25519PrivateKey.from_private_bytes(seed)
 
 
 class TrusteeKey:
@@ -111,7 +149,20 @@ class TrusteeKey:
         if not 0 < x < L:
             raise TrusteeError("a trustee's secret must be a non-zero scalar below L")
         proof = prove_schnorr(x, TAG_KEY, b"", nonce=nonce)
-        return cls(x, TrusteePublic(name, base_mul(x), proof))
+        signing = (
+            _signing_key(x)
+            .public_key()
+            .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        )
+        return cls(x, TrusteePublic(name, base_mul(x), proof, signing))
+
+    def public_v1(self) -> TrusteePublic:
+        """The published key in version 1's form (no signing key), for version-1 manifests."""
+        return TrusteePublic(self.public.name, self.public.public_key, self.public.proof)
+
+    def sign(self, data: bytes) -> bytes:
+        """Ed25519 signature with the trustee's signing key (``public.signing_key``)."""
+        return _signing_key(self._x).sign(data)
 
     def __repr__(self) -> str:
         key = self.public.public_key.hex()[:16]
@@ -142,7 +193,15 @@ class TrusteeKey:
         x = decode_scalar(plain)
         if base_mul(x) != public.public_key:
             raise TrusteeError("the key file's private and public keys do not match")
-        return cls(x, public)
+        signing = (
+            _signing_key(x)
+            .public_key()
+            .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        )
+        if public.signing_key not in (None, signing):
+            raise TrusteeError("the key file's signing key does not match its secret")
+        # A version-1 key file (no signing key in its public part) gains its derived one.
+        return cls(x, TrusteePublic(public.name, public.public_key, public.proof, signing))
 
     def save(self, path: Path, passphrase: str) -> None:
         """Write the encrypted key file with mode 0600 (created so, never widened)."""

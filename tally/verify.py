@@ -16,10 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tally.attendance import (
+    AttendanceError,
+    Statement,
+    check_attendance,
+    parse_statement,
+    statement_problems,
+)
 from tally.audit import AuditCheck, audit_chain, check_jsonl
 from tally.ballots import BallotError, PollContext, VerifiedBallot, verify_ballot
 from tally.board import genesis, next_head
-from tally.bundle import HASHED_MEMBERS, BundleError, read_bundle
+from tally.bundle import BundleError, hashed_members, read_bundle
 from tally.canonical import CanonicalError, canonical_json, parse_json, sha256_hex
 from tally.counting import (
     TALLY_FIELDS,
@@ -28,6 +35,7 @@ from tally.counting import (
     board_aggregate,
     decrypt_counts,
     poll_result,
+    slips_problem,
 )
 from tally.manifest import Manifest, ManifestError, parse_manifest
 from tally.record import key_fingerprint, make_record, read_signature_file, verify_signature
@@ -132,7 +140,10 @@ def verify_bundle(
     except BundleError as exc:
         report.add("bundle.members", False, f"gói kiểm toán không đọc được: {exc}", str(exc))
         return report
-    report.add("bundle.members", True, "gói có đủ 7 tệp", "the bundle has exactly its 7 files")
+    n = len(files)
+    report.add(
+        "bundle.members", True, f"gói có đủ {n} tệp", f"the bundle has exactly its {n} files"
+    )
 
     manifest_doc = _load_json(report, "manifest.json", files["manifest.json"])
     manifest = None if manifest_doc is _NOT_JSON else _check_manifest(report, manifest_doc)
@@ -141,6 +152,18 @@ def verify_bundle(
             report.skip("manifest", "manifest.json")
         for name in ("ballots", "tally", "result", "record"):
             report.skip(name, "manifest.json")
+        return report
+    if (manifest.version >= 2) != ("attendance.jsonl" in files):
+        # A version-2 manifest leaves the number present to the attendance files; a version-1
+        # manifest fixed it, and its bundle has no attendance files.
+        report.add(
+            "bundle.version",
+            False,
+            "manifest phiên bản 2 cần tệp điểm danh (attendance.jsonl, attendance.json);"
+            " manifest phiên bản 1 không có",
+            "a version-2 manifest needs the attendance files (attendance.jsonl,"
+            " attendance.json); a version-1 manifest has none",
+        )
         return report
 
     board_report, verified = check_board(manifest, files["ballots.jsonl"], workers)
@@ -157,6 +180,9 @@ def verify_bundle(
         if not problems
         else "audit.jsonl: " + "; ".join(problems),
     )
+    statement = None
+    if manifest.version >= 2:
+        statement = _check_attendance(report, manifest, files, verified)
     tally_doc = _load_json(report, "tally.json", files["tally.json"])
     if tally_doc is _NOT_JSON:
         tally_doc = None
@@ -174,7 +200,8 @@ def verify_bundle(
     # The bundle's protocol version is its result's: tally-result/1 is version 1; anything else
     # is checked as version 2 (so a wrong format shows up in result.grades as "format").
     protocol = 1 if isinstance(result, dict) and result.get("format") == RESULT_FORMATS[1] else 2
-    if counts_ok and result is not None and tally_doc is not None:
+    attendance_ok = manifest.version == 1 or statement is not None
+    if counts_ok and attendance_ok and result is not None and tally_doc is not None:
         try:
             expected = poll_result(
                 manifest,
@@ -183,6 +210,7 @@ def verify_bundle(
                 tally_doc["aggregate"]["ballot_count"],
                 _linked_grades(result),
                 protocol=protocol,
+                present=statement.present if statement is not None else None,
             )
             diff = _differences(expected, result)
         except ValueError as exc:  # e.g. more ballots cast than members present
@@ -199,12 +227,80 @@ def verify_bundle(
             else "result.json differs from the rule set's result in: " + ", ".join(diff),
         )
     else:
-        report.skip("result.grades", "tally.json / result.json")
+        report.skip("result.grades", "tally.json / result.json / attendance.json")
     if isinstance(result, dict) and "linked" in result:
         _check_linked(report, manifest, result, linked, signer_key, workers)
+    if isinstance(result, dict) and result.get("void") and counts_ok:
+        void = result["void"]
+        report.add(
+            "result.void",
+            True,
+            f"KẾT QUẢ KHÔNG CÓ GIÁ TRỊ: {void.get('ballots')} phiếu thu vào, nhiều hơn số có mặt"
+            f" ({void.get('present')}); cuộc biểu quyết phải tiến hành lại",
+            f"THE RESULT IS VOID: {void.get('ballots')} ballots, more than the members present"
+            f" ({void.get('present')}); the poll must be voted again",
+        )
 
-    _check_record(report, manifest, files, result, tally_doc, signer_key, audit, protocol)
+    _check_record(
+        report, manifest, files, result, tally_doc, signer_key, audit, protocol, statement
+    )
     return report
+
+
+def _check_attendance(
+    report: Report,
+    manifest: Manifest,
+    files: dict[str, bytes],
+    verified: list[VerifiedBallot] | None,
+) -> Statement | None:
+    """``attendance.chain`` and ``attendance.statement`` (§13.1, §13.2, §18)."""
+    try:
+        chain = check_attendance(files["attendance.jsonl"], manifest.fingerprint, manifest.members)
+    except AttendanceError as exc:
+        report.add("attendance.chain", False, f"điểm danh: {exc}", str(exc))
+        report.skip("attendance.statement", "attendance.jsonl")
+        return None
+    report.add(
+        "attendance.chain",
+        True,
+        f"chuỗi điểm danh {chain.entries} mục nguyên vẹn, cuối cùng có mặt {chain.present}",
+        f"attendance chain of {chain.entries} entries intact, last present {chain.present}",
+    )
+    assert manifest.poll_uid is not None
+    try:
+        doc = parse_json(files["attendance.json"])
+        if canonical_json(doc) != files["attendance.json"]:
+            raise AttendanceError("attendance.json is not canonical JSON")
+        statement = parse_statement(
+            doc,
+            fingerprint=manifest.fingerprint,
+            poll_uid=manifest.poll_uid,
+            trustees=manifest.trustees,
+        )
+    except (AttendanceError, ValueError, CanonicalError, UnicodeDecodeError) as exc:
+        report.add("attendance.statement", False, f"attendance.json: {exc}", str(exc))
+        return None
+    if verified is None:
+        report.skip("attendance.statement", "ballots.jsonl")
+        return None
+    board = board_aggregate(manifest, verified)
+    problems = statement_problems(
+        statement, chain, board_head=board["board_head"], electronic_ballots=len(verified)
+    )
+    fp = key_fingerprint(statement.trustee.signing_key or b"")
+    report.add(
+        "attendance.statement",
+        not problems,
+        f"xác nhận số có mặt {statement.present} do {statement.trustee.name} (khóa {fp}) ký,"
+        " khớp chuỗi điểm danh và bảng tin"
+        if not problems
+        else "attendance.json: " + "; ".join(problems),
+        f"number present {statement.present} signed by {statement.trustee.name} (key {fp}),"
+        " matching the attendance chain and the board"
+        if not problems
+        else "attendance.json: " + "; ".join(problems),
+    )
+    return statement if not problems else None
 
 
 def _check_linked(
@@ -304,6 +400,16 @@ def _check_manifest(report: Report, data: Any) -> Manifest | None:
         origin_en = (
             f"rule set {rules.id} version {rules.version} is NOT shipped with tally"
             " (its content is the manifest's own: read it in manifest.json)"
+        )
+    if manifest.authority is not None:
+        fp = key_fingerprint(manifest.authority)
+        origin_vi += (
+            f"; danh sách thẻ do Ban Tổ chức ký (khóa {fp}), {manifest.reserve} thẻ dự phòng,"
+            f" không quá {manifest.members} ủy viên cộng số dự phòng"
+        )
+        origin_en += (
+            f"; credential list signed by the authority (key {fp}), {manifest.reserve} reserve,"
+            f" at most the {manifest.members} members plus the reserve"
         )
     report.add(
         "manifest",
@@ -551,6 +657,7 @@ def _check_record(
     signer_key: bytes | None,
     audit: AuditCheck,
     protocol: int,
+    statement: Statement | None = None,
 ) -> None:
     record = _load_json(report, "record.json", files["record.json"])
     if not isinstance(record, dict):
@@ -559,7 +666,8 @@ def _check_record(
     listed = record.get("files")
     if not isinstance(listed, dict):
         listed = {}
-    wrong = [n for n in HASHED_MEMBERS if listed.get(n) != sha256_hex(files[n])]
+    hashed = hashed_members(files)
+    wrong = [n for n in hashed if listed.get(n) != sha256_hex(files[n])]
     report.add(
         "record.files",
         not wrong,
@@ -570,24 +678,38 @@ def _check_record(
         if not wrong
         else "record.json: hash mismatch for " + ", ".join(wrong),
     )
-    if isinstance(result, dict) and isinstance(tally_doc, dict):
+    if manifest.version >= 2 and statement is None:
+        report.skip("record.content", "attendance.json")
+    elif isinstance(result, dict) and isinstance(tally_doc, dict):
         try:
+            credentials = record.get("credentials", {})
             expected = make_record(
                 manifest=manifest.data,
                 fingerprint=manifest.fingerprint,
                 result=result,
                 board_head=str(tally_doc["aggregate"]["board_head"]),
                 ballots_cast=int(tally_doc["aggregate"]["ballot_count"]),
-                voided=int(record.get("credentials", {}).get("voided", -1)),
-                files={n: sha256_hex(files[n]) for n in HASHED_MEMBERS},
+                voided=int(credentials.get("voided", -1)),
+                files={n: sha256_hex(files[n]) for n in hashed},
                 audit={"entries": audit.entries, "head": audit.head},
                 created_at=str(record.get("created_at")),
                 protocol=protocol,
+                slips={"handed_out": credentials.get("handed_out"), "lost": credentials.get("lost")}
+                if manifest.version >= 2
+                else None,
+                attendance=statement.data if statement is not None else None,
             )
             diff = _differences(expected, record)
             voided = record["credentials"]["voided"]
             if not 0 <= voided <= record["credentials"]["unused"]:
                 diff.append("credentials.voided")
+            if manifest.version >= 2 and slips_problem(
+                len(manifest.credentials),
+                int(tally_doc["aggregate"]["ballot_count"]),
+                credentials.get("handed_out"),
+                credentials.get("lost"),
+            ):
+                diff.append("credentials.handed_out / credentials.lost")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             diff = [f"malformed ({exc})"]
         report.add(

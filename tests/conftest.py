@@ -18,13 +18,20 @@ from typing import Any
 import pytest
 
 from tally.ballots import encrypt_ballot, tracking_hash
-from tally.bundle import HASHED_MEMBERS
+from tally.bundle import hashed_members
 from tally.canonical import canonical_json, sha256_hex
 from tally.counting import aggregate_for, board_file, finish
 from tally.credentials import Credential
-from tally.demo import DemoPoll, demo_audit_log, demo_subjects, run_demo
+from tally.demo import (
+    DemoPoll,
+    demo_attendance,
+    demo_audit_log,
+    demo_credentials,
+    demo_subjects,
+    run_demo,
+)
 from tally.group import Point, base_mul, random_scalar
-from tally.manifest import Manifest, make_manifest, parse_manifest
+from tally.manifest import Manifest, make_manifest, make_manifest_v1, parse_manifest
 from tally.record import ServiceKey
 from tally.results import SubjectInfo
 from tally.rules import RuleSet, load_ruleset
@@ -73,7 +80,7 @@ def reseal(files: dict[str, bytes], signer: ServiceKey, **record_changes: Any) -
     """
     record = json.loads(files["record.json"])
     record.update(record_changes)
-    record["files"] = {name: sha256_hex(files[name]) for name in HASHED_MEMBERS}
+    record["files"] = {name: sha256_hex(files[name]) for name in hashed_members(files)}
     files["record.json"] = canonical_json(record)
     files["record.sig"] = (signer.sign(files["record.json"]).hex() + "\n").encode("ascii")
 
@@ -109,6 +116,9 @@ class PollKit:
         )
         aggregate = aggregate_for(self.manifest, head, accepted)
         shares = [k.decrypt_share(aggregate) for k in self.trustees]
+        attendance_lines, statement = demo_attendance(
+            self.manifest, self.trustees[0], board_head=head, ballots=len(ballots), present=6
+        )
         return finish(
             self.manifest_data,
             jsonl,
@@ -118,6 +128,8 @@ class PollKit:
             voided=0,
             created_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC).isoformat(),
             audit_jsonl=demo_audit_log(self.manifest_data, len(ballots)),
+            attendance_jsonl=attendance_lines,
+            attendance=statement,
         )
 
 
@@ -126,17 +138,17 @@ def kit() -> PollKit:
     rules = load_ruleset("qd124-2023")
     signer = ServiceKey.generate()
     trustees = [TrusteeKey.generate(f"Thành viên {k + 1}") for k in range(2)]
-    credentials = [Credential.generate() for _ in range(6)]
+    uid, credential_list, credentials = demo_credentials(6)
     manifest_data = make_manifest(
         poll_id="kit",
+        poll_uid=uid,
         title="Kiểm thử",
         conference={"title": "Hội nghị kiểm thử", "body": "BTV", "date": "2025-01-02"},
         subjects=demo_subjects(3),
         rules=rules,
         trustees=[k.public for k in trustees],
-        credential_keys=[c.public_key for c in credentials],
+        credential_list=credential_list,
         members=7,
-        present=6,
         signer_public_key=signer.public_key,
     )
     manifest = parse_manifest(manifest_data)
@@ -181,19 +193,33 @@ def build_bundle(
     """A complete bundle for these subjects and choices (one ballot per row), made as the
     service makes it: keys, slips, ballots verified and chained, shares with proofs, finish."""
     trustees = [TrusteeKey.generate(f"Thành viên {k + 1}") for k in range(2)]
-    credentials = [Credential.generate() for _ in choices]
-    manifest_data = make_manifest(
-        poll_id=poll_id,
-        title="Phiếu biểu quyết kiểm thử",
-        conference={"title": "Hội nghị kiểm thử", "body": "Ban Thường vụ", "date": "2025-12-01"},
-        subjects=subjects,
-        rules=rules,
-        trustees=[k.public for k in trustees],
-        credential_keys=[c.public_key for c in credentials],
-        members=members,
-        present=present,
-        signer_public_key=signer.public_key,
-    )
+    common: dict[str, Any] = {
+        "poll_id": poll_id,
+        "title": "Phiếu biểu quyết kiểm thử",
+        "conference": {"title": "Hội nghị kiểm thử", "body": "Ban Thường vụ", "date": "2025-12-01"},
+        "subjects": subjects,
+        "rules": rules,
+        "signer_public_key": signer.public_key,
+        "members": members,
+    }
+    if protocol == 1:
+        # Version 1 fixed the number present in the manifest, with a bare list of keys.
+        credentials = [Credential.generate() for _ in choices]
+        manifest_data = make_manifest_v1(
+            **common,
+            trustees=[k.public_v1() for k in trustees],
+            credential_keys=[c.public_key for c in credentials],
+            present=present,
+        )
+    else:
+        uid, credential_list, credentials = demo_credentials(max(1, len(choices)))
+        credentials = credentials[: len(choices)]
+        manifest_data = make_manifest(
+            **common,
+            poll_uid=uid,
+            trustees=[k.public for k in trustees],
+            credential_list=credential_list,
+        )
     manifest = parse_manifest(manifest_data)
     ballots = [
         encrypt_ballot(manifest.context, c, row)
@@ -203,11 +229,18 @@ def build_bundle(
     assert all(vb is not None for vb in accepted)
     jsonl, head = board_file(manifest.fingerprint, ((b, tracking_hash(b)) for b in ballots))
     aggregate = aggregate_for(manifest, head, [vb for vb in accepted if vb is not None])
+    attendance: dict[str, Any] = {}
+    if protocol != 1:
+        attendance_lines, statement = demo_attendance(
+            manifest, trustees[0], board_head=head, ballots=len(ballots), present=present
+        )
+        attendance = {"attendance_jsonl": attendance_lines, "attendance": statement}
     return finish(
         manifest_data,
         jsonl,
         aggregate,
         [k.decrypt_share(aggregate) for k in trustees],
+        **attendance,
         signer=signer,
         voided=0,
         created_at="2025-12-01T10:00:00+00:00",
