@@ -16,7 +16,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[service,test]'
+	$(BIN)/pip install --quiet -e '.[service,authority,test]'
 	touch $(STAMP)
 
 $(NODE_STAMP): package.json package-lock.json
