@@ -186,7 +186,10 @@ def make_record(
     if manifest["format"] != "tally-manifest/1":
         # Version 2's manifest: the authority, the reconciliation of the slips, the signed
         # attendance, and the void mark of a poll whose figures do not reconcile.
-        assert slips is not None and attendance is not None
+        if protocol < 2 or slips is None or attendance is None:
+            raise ValueError(
+                "a version-2 manifest's record is version 2, with slips and attendance"
+            )
         authority = bytes.fromhex(election["credentials"]["authority"])
         record["poll"]["uid"] = election["poll_uid"]
         record["authority"] = {

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tally.attendance import (
+    Attendance,
     AttendanceError,
     Statement,
     check_attendance,
@@ -182,7 +183,7 @@ def verify_bundle(
     )
     statement = None
     if manifest.version >= 2:
-        statement = _check_attendance(report, manifest, files, verified)
+        statement = _check_attendance(report, manifest, files)
     tally_doc = _load_json(report, "tally.json", files["tally.json"])
     if tally_doc is _NOT_JSON:
         tally_doc = None
@@ -251,21 +252,22 @@ def _check_attendance(
     report: Report,
     manifest: Manifest,
     files: dict[str, bytes],
-    verified: list[VerifiedBallot] | None,
 ) -> Statement | None:
-    """``attendance.chain`` and ``attendance.statement`` (§13.1, §13.2, §18)."""
+    """``attendance.chain`` and ``attendance.statement`` (§13.1, §13.2, §18). Returns the
+    statement when it parses and its signature verifies, even if its figures differ (reported
+    here), so that the later checks still grade and rebuild the record with its number present."""
+    chain: Attendance | None
     try:
         chain = check_attendance(files["attendance.jsonl"], manifest.fingerprint, manifest.members)
+        report.add(
+            "attendance.chain",
+            True,
+            f"chuỗi điểm danh {chain.entries} mục nguyên vẹn, cuối cùng có mặt {chain.present}",
+            f"attendance chain of {chain.entries} entries intact, last present {chain.present}",
+        )
     except AttendanceError as exc:
+        chain = None
         report.add("attendance.chain", False, f"điểm danh: {exc}", str(exc))
-        report.skip("attendance.statement", "attendance.jsonl")
-        return None
-    report.add(
-        "attendance.chain",
-        True,
-        f"chuỗi điểm danh {chain.entries} mục nguyên vẹn, cuối cùng có mặt {chain.present}",
-        f"attendance chain of {chain.entries} entries intact, last present {chain.present}",
-    )
     assert manifest.poll_uid is not None
     try:
         doc = parse_json(files["attendance.json"])
@@ -280,12 +282,12 @@ def _check_attendance(
     except (AttendanceError, ValueError, CanonicalError, UnicodeDecodeError) as exc:
         report.add("attendance.statement", False, f"attendance.json: {exc}", str(exc))
         return None
-    if verified is None:
-        report.skip("attendance.statement", "ballots.jsonl")
-        return None
-    board = board_aggregate(manifest, verified)
+    board = _board_as_published(manifest, files["ballots.jsonl"])
+    if chain is None or board is None:
+        report.skip("attendance.statement", "attendance.jsonl / ballots.jsonl")
+        return statement
     problems = statement_problems(
-        statement, chain, board_head=board["board_head"], electronic_ballots=len(verified)
+        statement, chain, board_head=board[0], electronic_ballots=board[1]
     )
     fp = key_fingerprint(statement.trustee.signing_key or b"")
     report.add(
@@ -300,7 +302,19 @@ def _check_attendance(
         if not problems
         else "attendance.json: " + "; ".join(problems),
     )
-    return statement if not problems else None
+    return statement
+
+
+def _board_as_published(manifest: Manifest, data: bytes) -> tuple[str, int] | None:
+    """The board's head and number of lines as ``ballots.jsonl`` states them (its last line's
+    ``chain``; genesis when empty), or None when the lines do not parse; ``ballots.chain``
+    checks that the chain itself is right."""
+    try:
+        lines = [parse_json(line) for line in data.split(b"\n")[:-1]] if data else []
+        head = lines[-1]["chain"] if lines else genesis(manifest.fingerprint).hex()
+    except (ValueError, CanonicalError, UnicodeDecodeError, KeyError, TypeError):
+        return None
+    return (head, len(lines)) if isinstance(head, str) else None
 
 
 def _check_linked(

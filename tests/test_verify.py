@@ -21,8 +21,9 @@ from conftest import PollKit, build_bundle, reseal
 
 from tally.audit import genesis as audit_genesis
 from tally.audit import make_line, to_jsonl
+from tally.authority import AuthorityKey, sign_list
 from tally.ballots import encrypt_ballot, signed_bytes, tracking_code, tracking_hash
-from tally.bundle import HASHED_MEMBERS, bundle_bytes, read_bundle, write_bundle
+from tally.bundle import bundle_bytes, hashed_members, read_bundle, write_bundle
 from tally.canonical import canonical_json, sha256_hex
 from tally.counting import CountingError, board_file, finish, poll_result
 from tally.credentials import Credential, commitment
@@ -40,6 +41,8 @@ CHECKS = [
     "ballots.credentials",
     "ballots.chain",
     "audit.chain",
+    "attendance.chain",
+    "attendance.statement",
     "tally.aggregate",
     "tally.shares",
     "tally.counts",
@@ -48,6 +51,9 @@ CHECKS = [
     "record.content",
     "record.signature",
 ]
+
+# A bundle whose manifest is version 1 has no attendance files.
+CHECKS_V1 = [c for c in CHECKS if not c.startswith("attendance.")]
 
 Reseal = Callable[..., None]
 
@@ -101,10 +107,14 @@ def rerecord(files: dict[str, bytes], signer: ServiceKey, protocol: int = 2) -> 
         board_head=tally_doc["aggregate"]["board_head"],
         ballots_cast=tally_doc["aggregate"]["ballot_count"],
         voided=record["credentials"]["voided"],
-        files={n: sha256_hex(files[n]) for n in HASHED_MEMBERS},
+        files={n: sha256_hex(files[n]) for n in hashed_members(files)},
         audit=record["audit"],
         created_at=record["created_at"],
         protocol=protocol,
+        slips={k: record["credentials"][k] for k in ("handed_out", "lost")}
+        if "handed_out" in record["credentials"]
+        else None,
+        attendance=load(files, "attendance.json") if "attendance.json" in files else None,
     )
     files["record.json"] = canonical_json(rebuilt)
     files["record.sig"] = (signer.sign(files["record.json"]).hex() + "\n").encode("ascii")
@@ -228,7 +238,7 @@ def test_a_changed_ciphertext_re_signed_by_its_slip_is_caught_by_ballots_proofs(
     rerecord(files, kit.signer)
 
     report = verify(files)
-    assert failed(report) == {"ballots.proofs"}, format_report(report)
+    assert failed(report) == {"attendance.statement", "ballots.proofs"}, format_report(report)
     assert "first #2: subject 2, grade 1: the 0/1 proof does not verify" in detail(
         report, "ballots.proofs"
     )
@@ -260,7 +270,7 @@ def test_a_dropped_ballot_line_is_caught_by_ballots_chain(
     set_entries(demo_files, lines[:3] + lines[4:])
     resealer(demo_files, demo_signer)
     report = verify(demo_files)
-    assert failed(report) == {"ballots.chain"}, format_report(report)
+    assert failed(report) == {"attendance.statement", "ballots.chain"}, format_report(report)
     assert "entry 4 has index 5" in detail(report, "ballots.chain")
 
 
@@ -271,7 +281,7 @@ def test_a_dropped_last_line_is_caught_by_tally_aggregate(
     set_entries(demo_files, entries(demo_files)[:-1])
     resealer(demo_files, demo_signer)
     report = verify(demo_files)
-    assert failed(report) == {"tally.aggregate"}, format_report(report)
+    assert failed(report) == {"attendance.statement", "tally.aggregate"}, format_report(report)
 
 
 def test_a_dropped_ballot_with_the_board_rebuilt_is_caught_by_tally_aggregate(
@@ -285,7 +295,7 @@ def test_a_dropped_ballot_with_the_board_rebuilt_is_caught_by_tally_aggregate(
     )
     resealer(demo_files, demo_signer)
     report = verify(demo_files)
-    assert failed(report) == {"tally.aggregate"}, format_report(report)
+    assert failed(report) == {"attendance.statement", "tally.aggregate"}, format_report(report)
 
 
 def test_a_duplicated_ballot_line_is_caught(
@@ -295,7 +305,9 @@ def test_a_duplicated_ballot_line_is_caught(
     set_entries(demo_files, [*lines[:2], lines[1], *lines[2:]])
     resealer(demo_files, demo_signer)
     report = verify(demo_files)
-    assert failed(report) == {"ballots.credentials", "ballots.chain"}, format_report(report)
+    assert failed(report) == {"attendance.statement", "ballots.credentials", "ballots.chain"}, (
+        format_report(report)
+    )
     assert "reused at [3]" in detail(report, "ballots.credentials")
     assert "entry 3 has index 2" in detail(report, "ballots.chain")
 
@@ -311,7 +323,7 @@ def test_a_duplicated_ballot_with_the_chain_rebuilt_is_caught_by_ballots_credent
     )
     resealer(demo_files, demo_signer)
     report = verify(demo_files)
-    assert failed(report) == {"ballots.credentials"}, format_report(report)
+    assert failed(report) == {"attendance.statement", "ballots.credentials"}, format_report(report)
     assert "reused at [9]" in detail(report, "ballots.credentials")
 
 
@@ -417,7 +429,9 @@ def test_a_changed_count_carried_into_result_and_record_is_still_caught(
     assert counts != json.loads(demo.files["tally.json"])["counts"]
     store(demo_files, "tally.json", tally_doc)
     cast = tally_doc["aggregate"]["ballot_count"]
-    store(demo_files, "result.json", poll_result(manifest, counts, tally_doc["blanks"], cast))
+    present = load(demo_files, "attendance.json")["present"]
+    result = poll_result(manifest, counts, tally_doc["blanks"], cast, present=present)
+    store(demo_files, "result.json", result)
     rerecord(demo_files, demo_signer)
     report = verify(demo_files)
     assert failed(report) == {"tally.counts"}, format_report(report)
@@ -496,10 +510,15 @@ def test_a_changed_subject_name_in_the_manifest_is_caught(
     report = verify(demo_files)
     # Every ballot and the board's first link are bound to the old fingerprint; the record names
     # the old poll.
-    assert failed(report) == {"ballots.proofs", "ballots.chain", "record.content"}, format_report(
-        report
-    )
+    assert failed(report) == {
+        "ballots.proofs",
+        "ballots.chain",
+        "attendance.chain",
+        "attendance.statement",
+    }, format_report(report)
+    assert "record.content" in skipped(report)
     assert "another poll" in detail(report, "ballots.proofs")
+    assert "another poll" in detail(report, "attendance.statement")
     assert "entry 1: chain hash breaks" in detail(report, "ballots.chain")
 
 
@@ -507,7 +526,8 @@ def test_a_removed_credential_is_caught_by_manifest(
     demo_files: dict[str, bytes], demo_signer: ServiceKey, resealer: Reseal
 ) -> None:
     manifest = load(demo_files, "manifest.json")
-    manifest["credentials"].pop(0)
+    manifest["credential_list"]["keys"].pop(0)
+    manifest["credential_list"]["count"] -= 1
     store(demo_files, "manifest.json", manifest)
     resealer(demo_files, demo_signer)
     report = verify(demo_files)
@@ -520,16 +540,23 @@ def test_a_removed_credential_is_caught_by_manifest(
         "record",
     ]
     assert failed(report) == {"manifest"}
-    assert "does not match the committed hash" in detail(report, "manifest")
+    assert "signature on the credential list does not verify" in detail(report, "manifest")
 
 
 def test_a_removed_credential_with_the_commitment_redone_is_caught(
     demo_files: dict[str, bytes], demo_signer: ServiceKey, resealer: Reseal
 ) -> None:
+    # Without the Board's key, dropping a slip means signing the list with another key, and
+    # naming that key in the election changes the poll's fingerprint.
     manifest = load(demo_files, "manifest.json")
-    manifest["credentials"].pop(0)
-    keys = [bytes.fromhex(k) for k in manifest["credentials"]]
-    manifest["election"]["credentials"] = {"count": len(keys), "commitment": commitment(keys)}
+    listed = manifest["credential_list"]
+    keys = [bytes.fromhex(k) for k in listed["keys"][1:]]
+    forger = AuthorityKey.generate()
+    listed = sign_list(forger, listed["poll_uid"], listed["count"] - 1, 0, keys)
+    manifest["credential_list"] = listed
+    manifest["election"]["credentials"].update(
+        count=len(keys), commitment=commitment(keys), authority=forger.public_key.hex()
+    )
     store(demo_files, "manifest.json", manifest)
     resealer(demo_files, demo_signer)
     report = verify(demo_files)
@@ -801,7 +828,7 @@ V1_BUNDLES = {
 @pytest.mark.parametrize("name", sorted(V1_BUNDLES))
 def test_a_version_1_bundle_still_verifies(name: str) -> None:
     report = verify_bundle(DATA / name, signer_key=bytes.fromhex(V1_BUNDLES[name]), workers=1)
-    assert [c.name for c in report.checks] == CHECKS
+    assert [c.name for c in report.checks] == CHECKS_V1
     assert report.ok, format_report(report)
 
 
@@ -1023,7 +1050,9 @@ def test_a_final_line_without_newline_is_refused(
     demo_files["audit.jsonl"] = demo_files["audit.jsonl"].rstrip(b"\n")
     resealer(demo_files, demo_signer)
     report = verify(demo_files)
-    assert failed(report) == {"ballots.format", "audit.chain"}, format_report(report)
+    assert failed(report) == {"attendance.statement", "ballots.format", "audit.chain"}, (
+        format_report(report)
+    )
     assert "the last line does not end with a newline" in detail(report, "ballots.format")
     assert "the last line does not end with a newline" in detail(report, "audit.chain")
 
@@ -1096,7 +1125,13 @@ def test_a_result_of_an_unknown_format_is_refused_by_result_grades(
 def test_a_version_1_record_over_a_version_2_result_is_refused_by_record_content(
     demo_files: dict[str, bytes], demo_signer: ServiceKey
 ) -> None:
-    rerecord(demo_files, demo_signer, protocol=1)
+    with pytest.raises(ValueError, match="version-2 manifest"):
+        rerecord(demo_files, demo_signer, protocol=1)
+    record = load(demo_files, "record.json")
+    record["format"] = "tally-record/1"
+    del record["rules"]["shipped"]
+    store(demo_files, "record.json", record)
+    demo_files["record.sig"] = (demo_signer.sign(demo_files["record.json"]).hex() + "\n").encode()
     report = verify(demo_files)
     assert failed(report) == {"record.content"}, format_report(report)
     assert "format" in detail(report, "record.content")
@@ -1119,6 +1154,8 @@ def test_finish_keeps_only_a_shares_specified_fields(kit: PollKit) -> None:
         voided=0,
         created_at="2025-01-02T03:04:05+00:00",
         audit_jsonl=files["audit.jsonl"],
+        attendance_jsonl=files["attendance.jsonl"],
+        attendance=load(files, "attendance.json"),
     )
     assert load(again, "tally.json")["shares"] == tally_doc["shares"]
     assert verify(again).ok
