@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tally import bench
+from tally.attendance import AttendanceError, check_attendance, sign_statement
 from tally.authority import MAX_CREDENTIALS, AuthorityError, AuthorityKey, is_poll_uid, mint
 from tally.bundle import BundleError, bundle_bytes
 from tally.canonical import canonical_json, parse_json
@@ -162,14 +163,88 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
         key = TrusteeKey.from_encrypted_json(
             _read_json(Path(args.key), "tệp khóa", "key file"), _passphrase(args, confirm=False)
         )
-        if key.public.public_key not in [t.public_key for t in manifest.trustees]:
-            raise TrusteeError("this key is not one of the poll's trustees")
+        _require_trustee(key, manifest)
         share = key.decrypt_share(aggregate)
     except TrusteeError as exc:
         raise UsageError(f"không giải mã được: {exc}", f"cannot decrypt: {exc}") from None
     out = Path(args.out)
     out.write_text(json.dumps(share, indent=2) + "\n", encoding="utf-8")
     print(f"Phần giải mã / decryption share: {out}")
+    return 0
+
+
+def _require_trustee(key: TrusteeKey, manifest: Manifest) -> None:
+    """The key is one of the poll's trustees, and the manifest names its own signing key (a
+    server that swapped in a signing key of its own could sign the attendance in its name)."""
+    entry = next((t for t in manifest.trustees if t.public_key == key.public.public_key), None)
+    if entry is None:
+        raise TrusteeError("this key is not one of the poll's trustees")
+    if manifest.version >= 2 and entry.signing_key != key.public.signing_key:
+        raise TrusteeError("the manifest names another signing key for this trustee")
+
+
+def cmd_attest(args: argparse.Namespace) -> int:
+    """Sign the closed poll's attendance statement (docs/protocol.md §13.2)."""
+    manifest_path, ballots_path = Path(args.manifest), Path(args.ballots)
+    try:
+        manifest = parse_manifest(
+            _read_json(manifest_path, "manifest", "manifest"), shipped_rules=True
+        )
+        board = ballots_path.read_bytes()
+        chain_bytes = Path(args.attendance).read_bytes()
+    except (ManifestError, OSError) as exc:
+        raise UsageError(f"không đọc được tệp: {exc}", f"cannot read a file: {exc}") from None
+    if manifest.version < 2 or manifest.poll_uid is None:
+        raise UsageError(
+            "cuộc biểu quyết này (manifest phiên bản 1) không cần xác nhận số có mặt",
+            "this poll (a version-1 manifest) needs no attendance statement",
+        )
+    report, verified = check_board(manifest, board)
+    if verified is None:
+        failed = [c for c in report.checks if not c.ok]
+        raise UsageError(
+            "BẢNG TIN KHÔNG HỢP LỆ, không ký: " + "; ".join(c.detail_vi for c in failed),
+            "THE BOARD DOES NOT VERIFY, not signing: " + "; ".join(c.detail_en for c in failed),
+        )
+    head = str(board_aggregate(manifest, verified)["board_head"])
+    if head != args.expected_head.strip().lower():
+        raise UsageError(
+            "đầu chuỗi bảng tin khác đầu chuỗi đã công bố khi đóng: không ký",
+            "the board head differs from the one published at close: not signing",
+        )
+    try:
+        chain = check_attendance(chain_bytes, manifest.fingerprint, manifest.members)
+    except AttendanceError as exc:
+        raise UsageError(f"chuỗi điểm danh lỗi: {exc}", f"attendance chain: {exc}") from None
+    if chain.present != args.present:
+        raise UsageError(
+            f"chuỗi điểm danh ghi {chain.present} đồng chí có mặt, Ban kiểm phiếu đếm được"
+            f" {args.present}: không ký",
+            f"the attendance chain says {chain.present} present, the committee counted"
+            f" {args.present}: not signing",
+        )
+    try:
+        key = TrusteeKey.from_encrypted_json(
+            _read_json(Path(args.key), "tệp khóa", "key file"), _passphrase(args, confirm=False)
+        )
+        _require_trustee(key, manifest)
+        statement = sign_statement(
+            key,
+            fingerprint=manifest.fingerprint,
+            poll_uid=manifest.poll_uid,
+            attendance=chain,
+            board_head=head,
+            electronic_ballots=len(verified),
+        )
+    except (TrusteeError, AttendanceError) as exc:
+        raise UsageError(f"không ký được: {exc}", f"cannot sign: {exc}") from None
+    out = Path(args.out)
+    out.write_text(json.dumps(statement, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(
+        f"Có mặt {chain.present}, {len(verified)} phiếu điện tử, đầu chuỗi bảng tin {head}"
+        f" / present {chain.present}, {len(verified)} electronic ballots, board head {head}"
+    )
+    print(f"Xác nhận số có mặt (đã ký) / signed attendance statement: {out}")
     return 0
 
 
@@ -540,6 +615,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--passphrase-file")
     d.set_defaults(func=cmd_decrypt)
+    a = tsub.add_parser(
+        "attest",
+        help="ký xác nhận số có mặt khi đóng / sign the attendance statement at close",
+    )
+    a.add_argument("--key", required=True)
+    a.add_argument("--manifest", required=True, help="manifest.json của cuộc biểu quyết")
+    a.add_argument("--ballots", required=True, help="ballots.jsonl của bảng tin / the board")
+    a.add_argument("--attendance", required=True, help="attendance.jsonl (chuỗi điểm danh)")
+    a.add_argument(
+        "--expected-head",
+        required=True,
+        help="đầu chuỗi bảng tin công bố khi đóng (từ màn chiếu) / board head published at close",
+    )
+    a.add_argument(
+        "--present",
+        required=True,
+        type=int,
+        help="số có mặt Ban kiểm phiếu đếm được / members present as the committee counted",
+    )
+    a.add_argument("--out", required=True)
+    a.add_argument("--passphrase-file")
+    a.set_defaults(func=cmd_attest)
 
     cr = sub.add_parser(
         "credentials",

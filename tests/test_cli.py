@@ -106,6 +106,7 @@ def test_trustee_keygen_and_decrypt_round_trip(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tally.counting import board_aggregate, load_jsonl
+    from tally.demo import demo_credentials
     from tally.manifest import make_manifest, parse_manifest
     from tally.results import SubjectInfo
     from tally.rules import load_ruleset
@@ -121,16 +122,17 @@ def test_trustee_keygen_and_decrypt_round_trip(
     # Refuses to overwrite an existing key.
     assert run(capsys, "trustee", "keygen", "--out", str(key_path))[0] == 2
 
+    uid, credential_list, _ = demo_credentials(1)
     manifest_data = make_manifest(
         poll_id="p",
+        poll_uid=uid,
         title="t",
         conference={},
         subjects=[SubjectInfo(key="s", name="Đảng bộ tỉnh", kind="organization")],
         rules=load_ruleset("qd124-2023"),
         trustees=[public],
-        credential_keys=[],
+        credential_list=credential_list,
         members=3,
-        present=3,
         signer_public_key=bytes(32),
     )
     manifest = parse_manifest(manifest_data)

@@ -538,7 +538,13 @@ def spec_result(files: dict[str, bytes]) -> bytes:
         hashlib.sha256(canonical_json(manifest["election"])).hexdigest(),
     )
     rules, codes = election["rules"], election["grades"]
-    members, present = election["electorate"]["members"], election["electorate"]["present"]
+    members = election["electorate"]["members"]
+    # Version 2's manifest leaves the number present to the trustee's attendance statement.
+    present = (
+        json.loads(files["attendance.json"])["present"]
+        if "attendance.json" in files
+        else election["electorate"]["present"]
+    )
     cast = tally_doc["aggregate"]["ballot_count"]
     p, q = (int(x) for x in rules["quorum"].split("/"))
     required = -(-p * members // q)
