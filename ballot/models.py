@@ -57,14 +57,24 @@ class Poll(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # 128 random bits drawn at creation: the poll's identity across deployments, which the
+    # authority's credential list and the manifest name (tally.authority.new_poll_uid).
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
     conference_id: Mapped[int] = mapped_column(ForeignKey("conference.id"), index=True)
     title: Mapped[str] = mapped_column(String(500))
     position: Mapped[int] = mapped_column(Integer)
     rules_id: Mapped[str] = mapped_column(String(100))
     # Who votes in this poll (e.g. the Standing Committee, or the whole Executive Committee).
     members: Mapped[int] = mapped_column(Integer)
+    # Members present: the opening figure while draft, then the attendance chain's last entry.
     present: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(10), default="draft")
+    # The credential authority's signed list (canonical JSON, tally-credential-list/1), imported
+    # while draft; the server never sees a slip's secret.
+    credential_list: Mapped[str | None] = mapped_column(Text, default=None)
+    attendance_head: Mapped[str | None] = mapped_column(String(64), default=None)
+    # A trustee's signed statement of the closed poll (canonical JSON, tally-attendance/1).
+    attendance_statement: Mapped[str | None] = mapped_column(Text, default=None)
     # Fixed when the poll opens; never changed afterwards.
     fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
     manifest: Mapped[str | None] = mapped_column(Text, default=None)  # canonical JSON
@@ -121,6 +131,19 @@ class Credential(Base):
     public_key: Mapped[str] = mapped_column(String(64), unique=True)  # lowercase hex
     used: Mapped[bool] = mapped_column(Boolean, default=False)
     voided: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AttendanceEntry(Base):
+    """One change of the number present while the poll is open, hash-chained from the poll's
+    fingerprint (tally.attendance). It records neither the ballots cast nor the board head."""
+
+    __tablename__ = "attendance_entry"
+    __table_args__ = (UniqueConstraint("poll_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    line: Mapped[str] = mapped_column(Text)  # canonical JSON of the line, with prev and hash
 
 
 class Ballot(Base):
@@ -196,6 +219,9 @@ class PollCount(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), unique=True)
     aggregate: Mapped[str] = mapped_column(Text)  # canonical JSON, tally-aggregate/1
+    # The reconciliation of the slips, given by the counting committee at finish.
+    handed_out: Mapped[int | None] = mapped_column(Integer, default=None)
+    lost: Mapped[int | None] = mapped_column(Integer, default=None)
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     bundle: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)  # the audit ZIP
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)

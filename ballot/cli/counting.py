@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from ballot import db
 from ballot.cli.common import actor, fail, step
 from ballot.keys import load_signing_key
+from ballot.services.attendance import add_statement, parse_statement_file
 from ballot.services.counting import (
     add_share,
     finish_count,
@@ -75,17 +76,47 @@ def count_share(poll: int, sharefile: Path) -> None:
     click.echo(f"Đã nhận phần giải mã hợp lệ / accepted the valid share of: {name}")
 
 
+@count_group.command("attest")
+@click.argument("poll", type=int)
+@click.argument("statementfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def count_attest(poll: int, statementfile: Path) -> None:
+    """Nhận xác nhận số có mặt do thành viên Ban kiểm phiếu ký / accept the signed attendance."""
+    try:
+        document = parse_statement_file(statementfile.read_bytes())
+        with db.transaction() as session:
+            name = add_statement(session, poll, document, actor=actor())
+    except ServiceError as exc:
+        raise fail(exc) from None
+    click.echo(f"Đã nhận xác nhận số có mặt / accepted the attendance statement signed by: {name}")
+
+
 @count_group.command("finish")
 @click.argument("poll", type=int)
+@click.option(
+    "--handed-out",
+    type=click.IntRange(min=0),
+    default=None,
+    help="số phiếu xác thực đã phát / slips handed out (mặc định / default: số có mặt / present)",
+)
+@click.option("--lost", type=click.IntRange(min=0), default=0, help="số phiếu bị mất / slips lost")
 @with_appcontext
-def count_finish(poll: int) -> None:
+def count_finish(poll: int, handed_out: int | None, lost: int) -> None:
     """Kết hợp, xếp loại, ký biên bản / combine, grade and sign the record."""
     try:
         key = load_signing_key()
         with db.transaction() as session:
-            result = finish_count(session, poll, key, actor=actor())
+            result = finish_count(
+                session, poll, key, actor=actor(), handed_out=handed_out, lost=lost
+            )
     except (ServiceError, KeyFileError) as exc:
         raise fail(exc) from None
+    if result.get("void"):
+        click.echo(
+            "KẾT QUẢ KHÔNG CÓ GIÁ TRỊ, phải biểu quyết lại / THE RESULT IS VOID, vote again:"
+            f" {result['void']['ballots']} phiếu / ballots > {result['void']['present']}"
+            " có mặt / present"
+        )
     click.echo(
         f"Đã kiểm phiếu xong / counted poll {poll}: {result['cast']} phiếu / ballots;"
         f" biên bản ký bởi / record signed by {key.fingerprint}"

@@ -1,17 +1,18 @@
-"""``ballot credentials mint``: credentials and their printable slips."""
+"""``ballot credentials import``: the credential authority's signed list, for a draft poll.
+
+The Organization Board mints the slips offline with ``tally credentials mint`` (never on the
+server) and brings only ``credentials.json``, the public keys signed by its authority key.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from ballot.cli.common import actor, fail, step
-from ballot.models import Poll
-from ballot.services.credentials import mint_credentials
-from ballot.services.slips import render_slips, write_private
+from ballot.services.credentials import import_credentials, parse_list_file
 
 
 @click.group("credentials")
@@ -19,33 +20,23 @@ def credentials_group() -> None:
     """Phiếu xác thực / credentials."""
 
 
-@credentials_group.command("mint")
+@credentials_group.command("import")
 @click.argument("poll", type=int)
-@click.option("--count", type=int, required=True, help="số phiếu / number of credentials")
-@click.option(
-    "--slips",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="tệp HTML in phiếu (mới) / new printable HTML file",
-)
-@click.option("--base-url", help="địa chỉ máy chủ trong mã QR / server URL in the QR codes")
+@click.argument("listfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
-def credentials_mint(poll: int, count: int, slips: Path, base_url: str | None) -> None:
-    """Tạo phiếu xác thực và tệp in / mint credentials and their printable slips."""
-    if slips.exists():
-        raise fail(
-            FileExistsError(f"{slips}: đã có / already exists (không ghi đè / not overwritten)")
-        )
-    base = base_url or current_app.config["BASE_URL"]
+def credentials_import(poll: int, listfile: Path) -> None:
+    """Nhập danh sách của Ban Tổ chức / import the authority's credential list."""
     try:
-        with step() as session:
-            minted = mint_credentials(session, poll, count, actor=actor())
-            html = render_slips(session.get_one(Poll, poll), minted, base)
-            # Written inside the transaction: if this fails, no credential is stored either.
-            write_private(slips, html)
-            del minted, html
-    except Exception:
-        slips.unlink(missing_ok=True)  # the commit failed: these codes would never work
-        raise
-    click.echo(f"Đã tạo {count} phiếu xác thực / minted {count} credentials for poll {poll}")
-    click.echo(f"Tệp in phiếu (chứa mã bí mật) / slips to print (secret codes): {slips}")
+        document = parse_list_file(listfile.read_bytes())
+    except OSError as exc:
+        raise fail(exc) from None
+    with step() as session:
+        listed = import_credentials(session, poll, document, actor=actor())
+    click.echo(
+        f"Đã nhập {listed.count} phiếu và {listed.reserve} phiếu dự phòng / imported"
+        f" {listed.count} slips and {listed.reserve} reserve for poll {poll}"
+    )
+    click.echo(
+        f"Dấu vân tay khóa Ban Tổ chức / authority key fingerprint: {listed.fingerprint}"
+        " (đối chiếu với dấu vân tay đã công bố / compare with the announced one)"
+    )

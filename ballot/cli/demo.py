@@ -26,12 +26,13 @@ from ballot.config import PROJECT_ROOT
 from ballot.keys import load_signing_key
 from ballot.models import Conference, Poll
 from ballot.services.conference_file import import_conference
-from ballot.services.credentials import mint_credentials
+from ballot.services.credentials import demo_mint
 from ballot.services.operators import create_operator
 from ballot.services.polls import open_poll
-from ballot.services.slips import render_slips, write_private
 from ballot.services.trustees import add_trustee
+from tally.keyfile import write_private
 from tally.record import ServiceKey
+from tally.slips import render_slips
 from tally.trustees import TrusteeKey
 
 EXAMPLE = PROJECT_ROOT / "docs" / "examples" / "hoi-nghi-2023.toml"
@@ -66,9 +67,19 @@ def set_up(out: Path, base_url: str, signing_key: ServiceKey) -> None:
                 key.save(path, passphrase)
                 add_trustee(session, poll_id, key.public.to_json(), actor=ACTOR)
             poll = session.get_one(Poll, poll_id)
-            minted = mint_credentials(session, poll_id, poll.members, actor=ACTOR)
-            _write_secret(out / f"slips-poll-{poll_id}.html", render_slips(poll, minted, base_url))
-            del minted
+            # DEMO SHORTCUT: the server plays the Organization Board with a throw-away
+            # authority key. A real conference mints offline (tally credentials mint).
+            fingerprint, minted = demo_mint(session, poll_id, poll.present, actor=ACTOR)
+            sheet = render_slips(
+                poll_uid=poll.uid,
+                title=poll.title,
+                booth_url=f"{base_url.rstrip('/')}/booth/{poll_id}",
+                slips=minted,
+                reserve=[],
+                fingerprint=fingerprint,
+            )
+            _write_secret(out / f"slips-poll-{poll_id}.html", sheet)
+            del minted, sheet
             open_poll(session, poll_id, signing_key.public_key, actor=ACTOR)
 
 

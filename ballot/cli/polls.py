@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from ballot import db
 from ballot.cli.common import actor, fail, field_options, step
 from ballot.keys import load_signing_key
+from ballot.services.attendance import record_attendance
 from ballot.services.credentials import credential_counts
 from ballot.services.errors import ServiceError
 from ballot.services.fields import POLL
@@ -40,8 +41,25 @@ def poll_open(poll: int) -> None:
     click.echo(f"  Dấu vân tay / fingerprint: {fingerprint}")
     click.echo(
         f"  Cam kết phiếu xác thực / credential commitment: {committed['commitment']}"
-        f" ({committed['count']})"
+        f" ({committed['count']}, {committed.get('reserve', 0)} dự phòng / reserve)"
     )
+    if "authority" in committed:
+        fp = key_fingerprint(bytes.fromhex(committed["authority"]))
+        click.echo(
+            f"  Dấu vân tay khóa Ban Tổ chức / authority key fingerprint: {fp}"
+            " (đối chiếu với dấu vân tay đã công bố / compare with the announced one)"
+        )
+
+
+@poll_group.command("attendance")
+@click.argument("poll", type=int)
+@click.argument("present", type=int)
+@with_appcontext
+def poll_attendance(poll: int, present: int) -> None:
+    """Ghi số có mặt khi đang mở / record the number present while open."""
+    with step() as session:
+        line = record_attendance(session, poll, present, actor=actor())
+    click.echo(f"Đã ghi / recorded: {line['present']} có mặt / present (lần / entry {line['seq']})")
 
 
 @poll_group.command("close")

@@ -138,6 +138,9 @@ def cast(session: Session, poll_id: int, ballot_json: bytes | str) -> Receipt:
             )
             if challenged is not None:
                 raise errors.challenged_ballot()
+            last = session.scalar(
+                select(func.coalesce(func.max(Ballot.position), 0)).where(Ballot.poll_id == poll_id)
+            )
             spent = _typing_cast(
                 CursorResult[Any],
                 session.execute(
@@ -154,9 +157,10 @@ def cast(session: Session, poll_id: int, ballot_json: bytes | str) -> Receipt:
             )
             if spent.rowcount != 1:
                 raise _why_refused(session, poll_id, credential)
-            last = session.scalar(
-                select(func.coalesce(func.max(Ballot.position), 0)).where(Ballot.poll_id == poll_id)
-            )
+            if int(last or 0) >= locked.present:
+                # One more ballot than members present: refused, and the rollback leaves the
+                # slip unused.
+                raise errors.over_attendance(locked.present)
             position = int(last or 0) + 1
             head = next_head(bytes.fromhex(locked.board_head), verified.tracking_hash).hex()
             session.add(

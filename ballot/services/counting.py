@@ -19,12 +19,20 @@ from sqlalchemy.orm import Session
 
 from ballot.models import Ballot, CountShare, Credential, Poll, PollCount, Trustee
 from ballot.services import audit
+from ballot.services.attendance import attendance_jsonl, ballots_cast
 from ballot.services.casting import poll_manifest
 from ballot.services.errors import ServiceError
 from ballot.services.polls import get_poll
 from tally.bundle import bundle_bytes, read_bundle
 from tally.canonical import CanonicalError, canonical_json, parse_json, sha256_hex
-from tally.counting import CountingError, board_aggregate, board_file, finish
+from tally.counting import (
+    CountingError,
+    board_aggregate,
+    board_file,
+    check_statement,
+    finish,
+    slips_problem,
+)
 from tally.manifest import Manifest, ManifestError
 from tally.record import ServiceKey
 from tally.trustees import TrusteeError, TrusteePublic, verify_share
@@ -139,6 +147,38 @@ def _not_finished(row: PollCount) -> None:
         )
 
 
+def _require_statement(session: Session, poll: Poll, manifest: Manifest) -> dict[str, Any]:
+    """A version-2 poll is counted only with a trustee's signed statement that matches the
+    attendance chain and the board as they are now (the operator is who this guards against)."""
+    if poll.attendance_statement is None:
+        raise CountError(
+            409,
+            "attendance_not_signed",
+            "Chưa có xác nhận số có mặt do một thành viên Ban kiểm phiếu ký (tally trustee"
+            " attest, rồi nộp tệp ở trang kiểm phiếu hoặc ballot count attest).",
+            "No attendance statement signed by a trustee yet (tally trustee attest, then"
+            " upload it on the counting page or with ballot count attest).",
+        )
+    statement: dict[str, Any] = parse_json(poll.attendance_statement)
+    assert poll.board_head is not None
+    try:
+        check_statement(
+            manifest,
+            attendance_jsonl(session, poll.id),
+            statement,
+            poll.board_head,
+            ballots_cast(session, poll.id),
+        )
+    except CountingError as exc:
+        raise CountError(
+            409,
+            "attendance_mismatch",
+            f"Xác nhận số có mặt đã ký không còn khớp với bảng tin: {exc}",
+            f"The signed attendance statement no longer matches the board: {exc}",
+        ) from None
+    return statement
+
+
 def start_count(session: Session, poll_id: int, actor: str = "cli") -> TrusteeFiles:
     """Re-check the board, compute the aggregate per subject and grade, and store it."""
     poll = get_poll(session, poll_id, lock=True)
@@ -151,6 +191,8 @@ def start_count(session: Session, poll_id: int, actor: str = "cli") -> TrusteeFi
             f"Counting of poll {poll_id} has already started.",
         )
     manifest = _manifest(poll)
+    if manifest.version >= 2:
+        _require_statement(session, poll, manifest)
     ballots_jsonl, verified = _board(session, poll, manifest)
     aggregate = board_aggregate(manifest, verified)
     if aggregate["board_head"] != poll.board_head:  # board_file checked it too
@@ -277,11 +319,19 @@ def linked_grades(session: Session, poll: Poll, manifest: Manifest) -> dict[str,
 
 
 def finish_count(
-    session: Session, poll_id: int, signer: ServiceKey, actor: str = "cli"
+    session: Session,
+    poll_id: int,
+    signer: ServiceKey,
+    actor: str = "cli",
+    *,
+    handed_out: int | None = None,
+    lost: int = 0,
 ) -> dict[str, Any]:
     """Combine every trustee's share, grade, sign the record and store the audit bundle.
 
-    Returns the result (``result.json``'s content).
+    ``handed_out`` (slips given to voters; by default the number present, at most the slips
+    listed) and ``lost`` are the counting committee's reconciliation of the slips. A poll with
+    more ballots than members present gets a void record. Returns the result.
     """
     poll = get_poll(session, poll_id, lock=True)
     _require_closed(poll)
@@ -310,6 +360,28 @@ def finish_count(
         select(func.count()).where(Credential.poll_id == poll_id, Credential.voided.is_(True))
     )
     assert poll.manifest is not None
+    attendance: dict[str, Any] = {}
+    if manifest.version >= 2:
+        statement = _require_statement(session, poll, manifest)
+        cast = ballots_cast(session, poll_id)
+        listed = len(manifest.credentials)
+        given = min(listed, max(statement["present"], cast)) if handed_out is None else handed_out
+        problem = slips_problem(listed, cast, given, lost)
+        if problem:
+            raise CountError(
+                400,
+                "bad_reconciliation",
+                "Số phiếu xác thực không khớp: đã dùng + bị mất ≤ đã phát ≤ số phiếu trong danh"
+                f" sách ({cast} + {lost} ≤ {given} ≤ {listed}) không đúng.",
+                f"The slips do not reconcile: {problem}.",
+            )
+        attendance = {
+            "attendance_jsonl": attendance_jsonl(session, poll_id),
+            "attendance": statement,
+            "handed_out": given,
+            "lost": lost,
+        }
+        row.handed_out, row.lost = given, lost
     try:
         files = finish(
             parse_json(poll.manifest),
@@ -322,6 +394,7 @@ def finish_count(
             # The poll's log up to now; the count.finish event itself follows the bundle.
             audit_jsonl=audit.chain_jsonl(session, poll_id),
             external_grades=linked_grades(session, poll, manifest),
+            **attendance,
         )
     except CountingError as exc:
         raise CountError(
@@ -341,6 +414,7 @@ def finish_count(
         ballots=result["cast"],
         grades={s["key"]: s["grade"] for s in result["subjects"]},
         warnings=len(result["warnings"]),
+        void=bool(result.get("void")),
         record_sha256=sha256_hex(files["record.json"]),
         signer=signer.fingerprint,
     )
@@ -378,6 +452,25 @@ def published_files(session: Session, poll_id: int) -> TrusteeFiles:
         board_head=poll.board_head,
         ballot_count=int(parse_json(row.aggregate)["ballot_count"]),
     )
+
+
+def closed_files(session: Session, poll_id: int) -> dict[str, bytes]:
+    """What a trustee needs once the poll is closed, before counting: the manifest, the board
+    and the attendance chain (for ``tally trustee attest``), and the aggregate once counting
+    has started."""
+    poll = get_poll(session, poll_id)
+    _require_closed(poll)
+    assert poll.manifest is not None
+    ballots_jsonl, _ = _board(session, poll, _manifest(poll), verify=False)
+    files = {
+        "manifest.json": poll.manifest.encode("utf-8"),
+        "ballots.jsonl": ballots_jsonl,
+        "attendance.jsonl": attendance_jsonl(session, poll_id),
+    }
+    row = session.scalars(select(PollCount).where(PollCount.poll_id == poll_id)).one_or_none()
+    if row is not None:
+        files["aggregate.json"] = row.aggregate.encode("utf-8")
+    return files
 
 
 def published_aggregate(session: Session, poll_id: int) -> bytes:

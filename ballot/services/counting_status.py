@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ballot.models import Ballot, CountShare, Poll, PollCount
+from ballot.services.casting import poll_manifest
 from ballot.services.polls import get_poll
+from tally.canonical import parse_json
 from tally.record import key_fingerprint
 
 
@@ -31,6 +33,10 @@ class CountStatus:
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     trustees: list[TrusteeStatus]
+    # A version-2 poll is counted only after a trustee signed the attendance statement.
+    needs_statement: bool = False
+    statement_by: str | None = None
+    statement_present: int | None = None
 
     @property
     def started(self) -> bool:
@@ -46,7 +52,15 @@ class CountStatus:
 
     @property
     def can_start(self) -> bool:
-        return self.poll.state == "closed" and not self.started
+        return (
+            self.poll.state == "closed"
+            and not self.started
+            and (self.statement_by is not None or not self.needs_statement)
+        )
+
+    @property
+    def can_attest(self) -> bool:
+        return self.poll.state == "closed" and not self.started and self.needs_statement
 
     @property
     def can_add_share(self) -> bool:
@@ -66,7 +80,16 @@ def count_status(session: Session, poll_id: int) -> CountStatus:
         ).all()
     )
     ballots = session.scalar(select(func.count()).where(Ballot.poll_id == poll_id)) or 0
+    statement = parse_json(poll.attendance_statement) if poll.attendance_statement else None
+    version_2 = (
+        poll.manifest is not None
+        and poll.fingerprint is not None
+        and poll_manifest(poll.fingerprint, poll.manifest).version >= 2
+    )
     return CountStatus(
+        needs_statement=version_2,
+        statement_by=statement["trustee"] if statement else None,
+        statement_present=statement["present"] if statement else None,
         poll=poll,
         ballots=int(ballots),
         started_at=row.started_at if row else None,

@@ -99,6 +99,17 @@ def challenged_ballot() -> CastError:
     )
 
 
+def over_attendance(present: int) -> CastError:
+    return CastError(
+        409,
+        "over_attendance",
+        f"Số phiếu đã bằng số đồng chí có mặt ({present}): không nhận thêm phiếu. Phiếu xác"
+        " thực của đồng chí chưa bị dùng; xin báo Ban Tổ chức ghi thêm người có mặt.",
+        f"The ballots already equal the members present ({present}): no more ballots are"
+        " accepted. Your slip is not used; ask the Organization Board to record the arrival.",
+    )
+
+
 def write_conflict() -> CastError:
     return CastError(
         409,

@@ -18,12 +18,15 @@ from sqlalchemy.orm import Session
 from ballot.db import write_lock
 from ballot.models import Ballot, Credential, Poll
 from ballot.services import audit
+from ballot.services.attendance import append_entry
 from ballot.services.conferences import lock_conference
 from ballot.services.errors import NotFound, ServiceError
 from ballot.services.fields import POLL, apply_changes, check_all, check_electorate, known, names
+from tally.authority import new_poll_uid
 from tally.board import genesis
-from tally.canonical import canonical_json
+from tally.canonical import canonical_json, parse_json
 from tally.manifest import make_manifest, parse_manifest
+from tally.record import key_fingerprint
 from tally.results import SubjectInfo
 from tally.rules import load_ruleset
 from tally.trustees import TrusteePublic
@@ -68,7 +71,13 @@ def create_poll(
         session.scalar(select(func.max(Poll.position)).where(Poll.conference_id == conference_id))
         or 0
     ) + 1
-    poll = Poll(conference_id=conference_id, position=position, state="draft", **fields)
+    poll = Poll(
+        conference_id=conference_id,
+        position=position,
+        state="draft",
+        uid=new_poll_uid(),
+        **fields,
+    )
     session.add(poll)
     session.flush()
     audit.record(
@@ -98,15 +107,11 @@ def update_poll(
 
 
 def open_poll(session: Session, poll_id: int, signer_public_key: bytes, actor: str = "cli") -> Poll:
-    """Fix the manifest: subjects, rule set, trustees' joint key, credential commitment."""
+    """Fix the manifest (version 2): subjects, rule set, trustees' joint key, the authority's
+    credential list; start the attendance chain with the number present."""
     poll = get_poll(session, poll_id, lock=True)
     require_draft(poll, "mở cuộc biểu quyết", "open the poll")
     trustees = [TrusteePublic.from_json(t.public) for t in poll.trustees]
-    keys = session.scalars(
-        select(Credential.public_key).where(
-            Credential.poll_id == poll_id, Credential.voided.is_(False)
-        )
-    ).all()
     if not poll.subjects:
         raise ServiceError(
             409,
@@ -114,16 +119,28 @@ def open_poll(session: Session, poll_id: int, signer_public_key: bytes, actor: s
             "Cần ít nhất một đối tượng trên phiếu trước khi mở.",
             "Add at least one subject to the ballot before opening.",
         )
-    if not trustees or not keys:
+    if not trustees or poll.credential_list is None:
         raise ServiceError(
             409,
             "poll_not_ready",
-            "Cần ít nhất một thành viên Ban kiểm phiếu và một phiếu xác thực trước khi mở.",
-            "Register at least one trustee and mint at least one credential before opening.",
+            "Cần ít nhất một thành viên Ban kiểm phiếu và danh sách phiếu xác thực của Ban Tổ"
+            " chức trước khi mở.",
+            "Register at least one trustee and import the authority's credential list before"
+            " opening.",
+        )
+    if any(t.signing_key is None for t in trustees):
+        raise ServiceError(
+            409,
+            "poll_not_ready",
+            "Khóa của thành viên Ban kiểm phiếu là khóa cũ (không có khóa ký): tạo lại bằng"
+            " tally trustee keygen và đăng ký lại.",
+            "A trustee's key is an old one (no signing key): make it again with tally trustee"
+            " keygen and register it again.",
         )
     conference = poll.conference
     data = make_manifest(
         poll_id=str(poll.id),
+        poll_uid=poll.uid,
         title=poll.title,
         conference={
             "title": conference.title,
@@ -146,9 +163,8 @@ def open_poll(session: Session, poll_id: int, signer_public_key: bytes, actor: s
         ],
         rules=load_ruleset(poll.rules_id),
         trustees=trustees,
-        credential_keys=[bytes.fromhex(k) for k in keys],
+        credential_list=parse_json(poll.credential_list),
         members=poll.members,
-        present=poll.present,
         signer_public_key=signer_public_key,
     )
     manifest = parse_manifest(data)  # the same checks an auditor's verifier will make
@@ -157,15 +173,19 @@ def open_poll(session: Session, poll_id: int, signer_public_key: bytes, actor: s
     poll.board_head = genesis(manifest.fingerprint).hex()
     poll.state = "open"
     poll.opened_at = dt.datetime.now(dt.UTC)
+    append_entry(session, poll, poll.present, actor)
     audit.record(
         session,
         actor,
         "poll.open",
         poll=poll_id,
         fingerprint=poll.fingerprint,
-        credentials=len(keys),
+        credentials=len(manifest.credentials),
+        reserve=manifest.reserve,
         commitment=data["election"]["credentials"]["commitment"],
+        authority=key_fingerprint(manifest.authority or b""),
         trustees=[t.name for t in trustees],
+        present=poll.present,
     )
     return poll
 

@@ -20,7 +20,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ballot.services import errors
 from ballot.services.counting import parse_share
-from ballot.services.credentials import MAX_MINT
 from ballot.services.errors import ServiceError
 from ballot.services.fields import CONFERENCE, KIND_NAMES, POLL, SUBJECT, TEXT_MAX, Field
 
@@ -170,8 +169,17 @@ class TrusteeForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class MintForm(FlaskForm):  # type: ignore[misc]
-    count = _count(lazy_gettext("Số phiếu xác thực cần tạo"), 1, MAX_MINT)
+class CredentialListForm(FlaskForm):  # type: ignore[misc]
+    file = FileField(
+        lazy_gettext("Danh sách phiếu xác thực của Ban Tổ chức (credentials.json)"),
+        validators=[
+            FileRequired(message=lazy_gettext("Chọn tệp credentials.json do Ban Tổ chức tạo.")),
+        ],
+    )
+
+
+class AttendanceForm(FlaskForm):  # type: ignore[misc]
+    present = _count(lazy_gettext("Số đồng chí có mặt"), 0)
 
 
 class ShareForm(FlaskForm):  # type: ignore[misc]

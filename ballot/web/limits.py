@@ -67,7 +67,13 @@ RULES = (
     Rule("BALLOT_RATELIMIT_CREDENTIAL", ("api.credential_status",), ("GET",)),
     Rule(
         "BALLOT_RATELIMIT_SHARES",
-        ("api.share", "trustee.upload", "counting.upload_share"),
+        (
+            "api.share",
+            "trustee.upload",
+            "counting.upload_share",
+            "api.attendance_statement",
+            "counting.upload_statement",
+        ),
     ),
     Rule("BALLOT_RATELIMIT_CHECK", ("booth.check", "api.check_api")),
 )

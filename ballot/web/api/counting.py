@@ -1,4 +1,5 @@
-"""Counting for the trustees: the aggregate and ballots they decrypt and check, and their shares.
+"""Counting for the trustees: the board, the attendance chain, the signed attendance statement,
+the aggregate they decrypt, and their shares.
 
 A share is authorised by its own proofs against the trustee's registered key and the stored
 aggregate, as a ballot is by its credential's signature: a forged cross-site request can do
@@ -10,14 +11,16 @@ from __future__ import annotations
 from flask import Response, jsonify, request
 
 from ballot import db
+from ballot.services.attendance import add_statement, attendance_jsonl, parse_statement_file
 from ballot.services.counting import (
     TRUSTEE_ACTOR,
     add_share,
+    closed_files,
     parse_share,
     published_aggregate,
-    published_files,
 )
 from ballot.services.counting_status import count_status
+from ballot.services.polls import get_poll
 from ballot.web.api import bp
 
 
@@ -29,10 +32,28 @@ def aggregate(poll_id: int) -> Response:
 
 @bp.get("/polls/<id:poll_id>/ballots")
 def ballots(poll_id: int) -> Response:
-    """``ballots.jsonl``: one board line per ballot (index, ballot, tracking_hash, chain)."""
+    """``ballots.jsonl``: one board line per ballot (index, ballot, tracking_hash, chain), once
+    the poll is closed (what a trustee checks before signing the attendance and decrypting)."""
     return Response(
-        published_files(db.get_session(), poll_id).ballots, mimetype="application/jsonl"
+        closed_files(db.get_session(), poll_id)["ballots.jsonl"], mimetype="application/jsonl"
     )
+
+
+@bp.get("/polls/<id:poll_id>/attendance")
+def attendance(poll_id: int) -> Response:
+    """``attendance.jsonl``: the poll's attendance chain, public from opening."""
+    session = db.get_session()
+    get_poll(session, poll_id)
+    return Response(attendance_jsonl(session, poll_id), mimetype="application/jsonl")
+
+
+@bp.post("/polls/<id:poll_id>/attendance-statement")
+def attendance_statement(poll_id: int) -> tuple[Response, int]:
+    """A trustee's signed attendance statement: authorised by its signature, as a share is."""
+    document = parse_statement_file(request.get_data(cache=False))
+    with db.transaction() as tx:
+        name = add_statement(tx, poll_id, document, actor=TRUSTEE_ACTOR)
+    return jsonify({"poll": poll_id, "trustee": name}), 201
 
 
 @bp.post("/polls/<id:poll_id>/shares")

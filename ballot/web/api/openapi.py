@@ -173,6 +173,18 @@ SCHEMAS: dict[str, Any] = {
             " are not checked (docs/protocol.md 14.2) and are kept with the share."
         ),
     },
+    "AttendanceStatement": {
+        **_open_obj(
+            {
+                "format": {"type": "string", "enum": ["tally-attendance/1"]},
+                "poll": HEX32,
+                "present": {"type": "integer", "minimum": 0},
+                "signature": {"type": "string"},
+            },
+            ["format", "poll", "present", "signature"],
+        ),
+        "description": "docs/protocol.md 13.2: exactly its twelve fields, signed by a trustee.",
+    },
     "ShareAccepted": _obj(
         {
             "poll": {"type": "integer"},
@@ -287,7 +299,8 @@ def paths() -> dict[str, Any]:
                     "403": _error("`unknown_credential`, `voided_credential`."),
                     "404": NOT_FOUND,
                     "409": _error(
-                        "`credential_used`, `challenged_ballot`, `poll_not_open`, `write_conflict`."
+                        "`credential_used`, `challenged_ballot`, `poll_not_open`,"
+                        " `over_attendance`, `write_conflict`."
                     ),
                     "405": WRONG_METHOD,
                     "413": _error(f"`too_large`: more than {limit_kib} KiB."),
@@ -297,7 +310,7 @@ def paths() -> dict[str, Any]:
             },
             "get": {
                 "operationId": "ballots_file",
-                "summary": "ballots.jsonl: the board's ballots with proofs, once counting started.",
+                "summary": "ballots.jsonl: the board's ballots with proofs, once closed.",
                 "parameters": [POLL_ID],
                 "responses": {
                     "200": _ok(
@@ -307,7 +320,7 @@ def paths() -> dict[str, Any]:
                     ),
                     "404": NOT_FOUND,
                     "405": WRONG_METHOD,
-                    "409": _error("`count_not_started`."),
+                    "409": _error("`poll_not_closed`."),
                     "500": _error(
                         "`manifest_damaged`, `board_damaged`, `board_head_mismatch`: the stored"
                         " data does not check."
@@ -402,6 +415,46 @@ def paths() -> dict[str, Any]:
                     "404": NOT_FOUND,
                     "409": NOT_OPEN,
                     "413": _error(f"`too_large`: more than {MAX_CHALLENGE_KIB} KiB."),
+                    "429": RATE_LIMITED,
+                    "503": DATABASE,
+                },
+            }
+        },
+        f"{poll}/attendance": {
+            "get": {
+                "operationId": "attendance",
+                "summary": "attendance.jsonl: the attendance chain (docs/protocol.md 13.1).",
+                "parameters": [POLL_ID],
+                "responses": {
+                    "200": _ok(
+                        "One JSON object per line: seq, time, present, actor, prev, hash.",
+                        "application/jsonl",
+                        {"type": "string"},
+                    ),
+                    "404": NOT_FOUND,
+                    "503": DATABASE,
+                },
+            }
+        },
+        f"{poll}/attendance-statement": {
+            "post": {
+                "operationId": "add_attendance_statement",
+                "summary": "A trustee's signed attendance statement (tally trustee attest).",
+                "description": "Checked against the chain and the board; a refusal stores nothing.",
+                "parameters": [POLL_ID],
+                "requestBody": _json_body(
+                    "AttendanceStatement", "A tally-attendance/1 file, at most 16 KiB."
+                ),
+                "responses": {
+                    "201": _ok(
+                        "Accepted.",
+                        "application/json",
+                        _obj({"poll": {"type": "integer"}, "trustee": {"type": "string"}}),
+                    ),
+                    "400": _error("`bad_attendance_statement`."),
+                    "404": NOT_FOUND,
+                    "409": _error("`poll_not_closed`, `count_started`, `no_attendance`."),
+                    "413": _error("`bad_attendance_statement`: more than 16 KiB."),
                     "429": RATE_LIMITED,
                     "503": DATABASE,
                 },

@@ -1,10 +1,13 @@
 """The operator's counting page, ``/operator/polls/<id>/count`` (login required, Flask-WTF forms
 with CSRF):
 
-- ``GET  …/count``: the steps: start, the trustees' shares (received / missing), finish, links.
+- ``GET  …/count``: the steps: the signed attendance, start, the trustees' shares (received /
+  missing), finish with the reconciliation of the slips, links.
+- ``POST …/count/attendance``: upload a trustee's attendance statement (``tally trustee attest``).
 - ``POST …/count/start``: publish the aggregate and the board head (``counting.start_count``).
-- ``GET  …/count/files/<name>``: ``aggregate.json``, ``manifest.json``, ``ballots.jsonl``, as
-  ``ballot count start --out-dir`` writes them, for ``tally trustee decrypt``.
+- ``GET  …/count/files/<name>``: ``manifest.json``, ``ballots.jsonl``, ``attendance.jsonl``
+  once closed (for ``tally trustee attest``), ``aggregate.json`` once started (for ``tally
+  trustee decrypt``), as ``ballot count start --out-dir`` writes them.
 - ``POST …/count/shares``: upload a share file (``tally trustee decrypt`` output).
 - ``POST …/count/finish``: combine, grade and sign (``counting.finish_count``).
 
@@ -25,15 +28,19 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from werkzeug.wrappers import Response as Redirect
+from wtforms import IntegerField
+from wtforms.validators import NumberRange, Optional
 
 from ballot import db
 from ballot.keys import signing_key
 from ballot.services import errors
+from ballot.services.attendance import add_statement, parse_statement_file
 from ballot.services.counting import (
     add_share,
+    closed_files,
     finish_count,
-    published_files,
     start_count,
 )
 from ballot.services.counting_status import CountStatus, count_status
@@ -48,6 +55,7 @@ MIMETYPES = {
     "aggregate.json": "application/json",
     "manifest.json": "application/json",
     "ballots.jsonl": "application/jsonl",
+    "attendance.jsonl": "application/jsonl",
 }
 
 
@@ -56,7 +64,14 @@ class StartForm(FlaskForm):  # type: ignore[misc]
 
 
 class FinishForm(FlaskForm):  # type: ignore[misc]
-    """Only the CSRF token."""
+    """The counting committee's reconciliation of the slips (both optional)."""
+
+    handed_out = IntegerField(validators=[Optional(), NumberRange(min=0, max=1_000_000)])
+    lost = IntegerField(validators=[Optional(), NumberRange(min=0, max=1_000_000)])
+
+
+class StatementForm(FlaskForm):  # type: ignore[misc]
+    statement = FileField(validators=[FileRequired()])
 
 
 # --- operator pages ------------------------------------------------------------------------------
@@ -73,6 +88,7 @@ def _operator_page(poll_id: int, error: ServiceError | None = None) -> tuple[str
         status=status,
         poll=status.poll,
         share_form=ShareForm(),
+        statement_form=StatementForm(formdata=None),
         files=list(MIMETYPES),
         error=error,
     )
@@ -111,7 +127,10 @@ def start(poll_id: int) -> Redirect | tuple[str, int]:
 def download(poll_id: int, name: str) -> Response:
     if name not in MIMETYPES:
         raise errors.NotFound(f"tệp {name}", f"file {name}")
-    data = published_files(db.get_session(), poll_id).files()[name]
+    files = closed_files(db.get_session(), poll_id)
+    if name not in files:
+        raise errors.NotFound(f"tệp {name} (chưa bắt đầu kiểm phiếu)", f"file {name} (not yet)")
+    data = files[name]
     return Response(
         data,
         mimetype=MIMETYPES[name],
@@ -134,15 +153,56 @@ def upload_share(poll_id: int) -> Redirect | tuple[str, int]:
     return redirect(url_for("counting.page", poll_id=poll_id))
 
 
+@bp.post(f"{OPERATOR}/attendance")
+@login_required
+def upload_statement(poll_id: int) -> Redirect | tuple[str, int]:
+    form = StatementForm()
+    try:
+        if not form.validate_on_submit():
+            if form.csrf_token.errors:
+                raise errors.csrf_refused()
+            raise ServiceError(
+                400,
+                "no_file",
+                "Chưa chọn tệp xác nhận số có mặt (kết quả của tally trustee attest).",
+                "No attendance statement was chosen (the output of tally trustee attest).",
+            )
+        document = parse_statement_file(form.statement.data.read())
+        with db.transaction() as tx:
+            name = add_statement(tx, poll_id, document, actor=actor())
+    except ServiceError as exc:
+        if exc.code == "csrf":
+            raise
+        return _operator_page(poll_id, exc)
+    flash(_("Đã nhận xác nhận số có mặt do %(name)s ký.", name=name), "success")
+    return redirect(url_for("counting.page", poll_id=poll_id))
+
+
 @bp.post(f"{OPERATOR}/finish")
 @login_required
 def finish(poll_id: int) -> Redirect | tuple[str, int]:
-    if not FinishForm().validate_on_submit():
-        raise errors.csrf_refused()
+    form = FinishForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            raise errors.csrf_refused()
+        error = ServiceError(
+            400,
+            "bad_reconciliation",
+            "Số phiếu đã phát và số phiếu bị mất phải là số nguyên không âm.",
+            "The slips handed out and lost must be whole numbers, 0 or more.",
+        )
+        return _operator_page(poll_id, error)
     try:
         key = signing_key()
         with db.transaction() as tx:
-            result = finish_count(tx, poll_id, key, actor=actor())
+            result = finish_count(
+                tx,
+                poll_id,
+                key,
+                actor=actor(),
+                handed_out=form.handed_out.data,
+                lost=form.lost.data or 0,
+            )
     except ServiceError as exc:
         return _operator_page(poll_id, exc)
     flash(

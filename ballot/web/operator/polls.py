@@ -1,14 +1,13 @@
-"""The operator's poll pages: create, edit, show; the counting committee's keys, minting the
-slips (a download, once), opening and closing."""
+"""The operator's poll pages: create, edit, show; the counting committee's keys, the Board's
+credential list (imported: the slips are minted off the server), opening, the number present
+while open, and closing."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
 from flask import (
-    Response,
     current_app,
     flash,
     redirect,
@@ -22,12 +21,13 @@ from ballot import db
 from ballot.keys import signing_key
 from ballot.models import Conference, Poll
 from ballot.services import conferences, credentials, errors, polls, subjects, trustees
+from ballot.services.attendance import attendance_entries, record_attendance
 from ballot.services.errors import ServiceError
-from ballot.services.slips import render_slips
 from ballot.web.auth import actor, login_required
 from ballot.web.forms import (
+    AttendanceForm,
     ButtonForm,
-    MintForm,
+    CredentialListForm,
     PollForm,
     TrusteeForm,
     choice,
@@ -124,7 +124,8 @@ def _poll_page(
     poll_id: int,
     *,
     error: ServiceError | None = None,
-    mint_form: MintForm | None = None,
+    list_form: CredentialListForm | None = None,
+    attendance_form: AttendanceForm | None = None,
     trustee_form: TrusteeForm | None = None,
 ) -> tuple[str, int]:
     session = db.get_session()
@@ -140,7 +141,8 @@ def _poll_page(
         {"id": t.id, "name": t.name, "fingerprint": key_fingerprint(bytes.fromhex(t.public_key))}
         for t in poll_row.trustees
     ]
-    forms = [f for f in (mint_form, trustee_form) if f is not None]
+    forms = [f for f in (list_form, attendance_form, trustee_form) if f is not None]
+    listed = credentials.stored_list(poll_row)
     status = error.status if error else (400 if any(f.errors for f in forms) else 200)
     page = render_template(
         "operator/poll.html",
@@ -153,7 +155,11 @@ def _poll_page(
         status=credentials.poll_status(session, poll_id),
         committed=_commitment(poll_row),
         button=ButtonForm(),
-        mint_form=mint_form or MintForm(formdata=None),
+        list_form=list_form or CredentialListForm(formdata=None),
+        attendance_form=attendance_form or AttendanceForm(formdata=None),
+        listed=listed,
+        attendance=attendance_entries(session, poll_id),
+        booth_url=f"{current_app.config['BASE_URL'].rstrip('/')}/booth/{poll_id}",
         trustee_form=trustee_form or TrusteeForm(formdata=None),
         base_url=current_app.config["BASE_URL"],
         has_counting="counting.page" in current_app.view_functions,
@@ -236,29 +242,46 @@ def trustee_remove(poll_id: int, trustee_id: int) -> Any:
 
 @bp.post(f"{POLL}/credentials")
 @login_required
-def credentials_mint(poll_id: int) -> Any:
-    """Mint and hand the slips back as a download: the only copy of the secret codes."""
-    form = MintForm()
+def credentials_import(poll_id: int) -> Any:
+    """Import the authority's signed list (public keys only; the slips never reach us)."""
+    form = CredentialListForm()
     if not form.validate_on_submit():
-        return _poll_page(poll_id, mint_form=form)
-    count = form.count.data or 0  # validated: 1..MAX_MINT
+        return _poll_page(poll_id, list_form=form)
     try:
+        document = credentials.parse_list_file(form.file.data.read())
         with db.transaction() as tx:
-            minted = credentials.mint_credentials(tx, poll_id, count, actor=actor())
-            html = render_slips(tx.get_one(Poll, poll_id), minted, current_app.config["BASE_URL"])
-            del minted
+            listed = credentials.import_credentials(tx, poll_id, document, actor=actor())
     except ServiceError as exc:
         page_error(exc)
-        return _poll_page(poll_id, error=exc, mint_form=form)
-    # Built after the commit: if storing the public keys failed, no slip leaves the server.
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-    response = Response(html, mimetype="text/html")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="phieu-xac-thuc-{poll_id}-{count}-{stamp}.html"'
+        return _poll_page(poll_id, error=exc, list_form=form)
+    flash(
+        _(
+            "Đã nhập danh sách: %(count)d phiếu và %(reserve)d phiếu dự phòng; dấu vân tay khóa"
+            " Ban Tổ chức %(fp)s (đối chiếu với dấu vân tay Ban Tổ chức đã công bố).",
+            count=listed.count,
+            reserve=listed.reserve,
+            fp=listed.fingerprint,
+        ),
+        "success",
     )
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return redirect(url_for("operator.poll", poll_id=poll_id, _anchor="credentials"))
+
+
+@bp.post(f"{POLL}/attendance")
+@login_required
+def attendance(poll_id: int) -> Any:
+    """A new number present while the poll is open (arrivals, departures)."""
+    form = AttendanceForm()
+    if not form.validate_on_submit():
+        return _poll_page(poll_id, attendance_form=form)
+    try:
+        with db.transaction() as tx:
+            line = record_attendance(tx, poll_id, form.present.data, actor=actor())
+    except ServiceError as exc:
+        page_error(exc)
+        return _poll_page(poll_id, error=exc, attendance_form=form)
+    flash(_("Đã ghi số có mặt: %(present)d.", present=line["present"]), "success")
+    return redirect(url_for("operator.poll", poll_id=poll_id, _anchor="attendance"))
 
 
 # --- open, close ---------------------------------------------------------------------------------
