@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from tally.authority import new_poll_uid
+
 POLL_STATES = ("draft", "open", "closed")
 
 
@@ -59,7 +61,7 @@ class Poll(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # 128 random bits drawn at creation: the poll's identity across deployments, which the
     # authority's credential list and the manifest name (tally.authority.new_poll_uid).
-    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_poll_uid)
     conference_id: Mapped[int] = mapped_column(ForeignKey("conference.id"), index=True)
     title: Mapped[str] = mapped_column(String(500))
     position: Mapped[int] = mapped_column(Integer)

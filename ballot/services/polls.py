@@ -22,7 +22,6 @@ from ballot.services.attendance import append_entry
 from ballot.services.conferences import lock_conference
 from ballot.services.errors import NotFound, ServiceError
 from ballot.services.fields import POLL, apply_changes, check_all, check_electorate, known, names
-from tally.authority import new_poll_uid
 from tally.board import genesis
 from tally.canonical import canonical_json, parse_json
 from tally.manifest import make_manifest, parse_manifest
@@ -75,7 +74,6 @@ def create_poll(
         conference_id=conference_id,
         position=position,
         state="draft",
-        uid=new_poll_uid(),
         **fields,
     )
     session.add(poll)
