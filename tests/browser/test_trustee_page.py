@@ -54,6 +54,7 @@ def _cast_close_start(served: Served, tmp_path: Path) -> tuple[list[list[int | N
         assert response.status_code == 201, response.get_json()
     match = HEAD_RE.search(run(poll.app, "poll", "close", "1"))
     assert match
+    poll.attest()
     run(poll.app, "count", "start", "1", "--out-dir", str(tmp_path / "for-trustees"))
     return choices, match.group(1)
 

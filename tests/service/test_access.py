@@ -27,8 +27,9 @@ from ballot.web import limits
 from tally.ballots import encrypt_ballot
 from tally.manifest import parse_manifest
 from tally.trustees import TrusteeKey
+from tests.support.polls import board_mint
 
-from .conftest import CODE_RE, OPERATOR, OpenPoll, csrf_token, prepare_poll, run
+from .conftest import OPERATOR, OpenPoll, csrf_token, prepare_poll, run
 from .test_fuzz import UNLIMITED, api_error, cast, finish_count, snapshot, start_count
 
 # Authorised by the ballot's signature, by the share's proofs; the challenge check changes nothing.
@@ -169,9 +170,7 @@ def open_poll_with(
         pub = tmp_path / f"same-trustee-{poll_id}-{k}.pub.json"
         pub.write_text(json.dumps(key.public.to_json(), ensure_ascii=False), encoding="utf-8")
         run(app, "trustee", "add", str(poll_id), str(pub))
-    slips = tmp_path / f"slips-same-{poll_id}.html"
-    run(app, "credentials", "mint", str(poll_id), "--count", str(count), "--slips", str(slips))
-    codes = CODE_RE.findall(slips.read_text(encoding="utf-8"))
+    codes, slips = board_mint(app, tmp_path, poll_id, count)
     run(app, "poll", "open", str(poll_id))
     client = app.test_client()
     manifest = parse_manifest(json.loads(client.get(f"/api/polls/{poll_id}/manifest").data))

@@ -91,6 +91,7 @@ def counting(poll: OpenPoll, tmp_path: Path) -> Counting:
     """Poll 1 with four known ballots (one of five credentials unused), closed, count started."""
     choices = cast_and_close(poll)
     out = tmp_path / "for-trustees"
+    poll.attest()
     output = run(poll.app, "count", "start", "1", "--out-dir", str(out))
     assert "4" in output
     return Counting(poll, out, choices)
@@ -178,7 +179,7 @@ def test_count_end_to_end(
             row,
             blank=blank,
             cast=4,
-            present=manifest.present,
+            present=record["attendance_statement"]["present"],
             members=manifest.members,
         )
         assert subject["grade"] == decision.grade
@@ -279,6 +280,7 @@ def test_count_start_writes_the_trustees_files_to_a_default_folder(
     """`ballot count start POLL` as the issue writes it: the files go to out/poll-<POLL>-count."""
     cast_and_close(poll)
     monkeypatch.chdir(tmp_path)
+    poll.attest()
     output = run(poll.app, "count", "start", "1")
     folder = tmp_path / "out" / "poll-1-count"
     assert str(Path("out") / "poll-1-count") in output

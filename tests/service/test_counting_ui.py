@@ -17,6 +17,7 @@ from werkzeug.test import TestResponse
 
 from ballot import db
 from ballot.models import AuditEvent, Poll
+from tally.attendance import check_attendance, sign_statement
 from tally.bundle import read_bundle
 from tally.canonical import canonical_json, parse_json
 from tally.counting import board_aggregate
@@ -41,11 +42,34 @@ def token_of(client: FlaskClient, path: str) -> str:
     return csrf_token(text(page))
 
 
-def upload(client: FlaskClient, path: str, data: bytes, token: str | None) -> TestResponse:
-    form: dict[str, Any] = {"share": (io.BytesIO(data), "phan-giai-ma.json")}
+def upload(
+    client: FlaskClient, path: str, data: bytes, token: str | None, field: str = "share"
+) -> TestResponse:
+    form: dict[str, Any] = {field: (io.BytesIO(data), "phan-giai-ma.json")}
     if token is not None:
         form["csrf_token"] = token
     return client.post(path, data=form, content_type="multipart/form-data")
+
+
+def make_statement(poll: OpenPoll) -> dict[str, Any]:
+    """The first trustee's signed attendance of the closed poll, as tally trustee attest makes it
+    from the public files (not handed in)."""
+    client = poll.app.test_client()
+    chain = check_attendance(
+        client.get("/api/polls/1/attendance").data,
+        poll.manifest.fingerprint,
+        poll.manifest.members,
+    )
+    lines = client.get("/api/polls/1/ballots").data.splitlines()
+    assert poll.manifest.poll_uid is not None
+    return sign_statement(
+        poll.trustees[0],
+        fingerprint=poll.manifest.fingerprint,
+        poll_uid=poll.manifest.poll_uid,
+        attendance=chain,
+        board_head=json.loads(lines[-1])["chain"],
+        electronic_ballots=len(lines),
+    )
 
 
 def start(client: FlaskClient) -> TestResponse:
@@ -109,6 +133,7 @@ def test_forms_without_a_csrf_token_are_refused(
         bilingual(response, "mã bảo vệ", "protection token")
     assert stored(app) == before
 
+    poll.attest()
     assert start(operator_client).status_code == 302
     agg = aggregate(operator_client)
     started = stored(app)
@@ -134,6 +159,22 @@ def test_count_through_the_web_forms(
     page = operator_client.get(COUNT)
     assert page.status_code == 200
     assert "Bắt đầu kiểm phiếu" in text(page)
+    # Counting waits for a trustee's signed attendance (tally trustee attest), uploaded here.
+    assert disabled(text(page), "start-button")
+    assert 'id="statement-form"' in text(page)
+    for name in ("manifest.json", "ballots.jsonl", "attendance.jsonl"):
+        assert operator_client.get(f"{COUNT}/files/{name}").status_code == 200, name
+    assert operator_client.get(f"{COUNT}/files/aggregate.json").status_code == 404
+    statement = make_statement(poll)
+    token = token_of(operator_client, COUNT)
+    response = upload(
+        operator_client, f"{COUNT}/attendance", json.dumps(statement).encode(), token, "statement"
+    )
+    assert response.status_code == 302, text(response)
+    page = operator_client.get(COUNT)
+    # Shown; another trustee's valid statement may still replace it until counting starts.
+    assert 'id="statement">' in text(page) and 'id="statement-form"' in text(page)
+    assert "Thành viên Ban kiểm phiếu 1" in text(page)
     assert not disabled(text(page), "start-button")
     assert disabled(text(page), "finish-button")
     assert "Chưa nhận" in text(page)
@@ -258,6 +299,31 @@ def test_refusals_are_shown_and_change_nothing(
     assert stored(app) == before
 
     cast_and_close(poll)
+    response = start(operator_client)
+    assert response.status_code == 409
+    bilingual(response, "Chưa có xác nhận số có mặt", "No attendance statement")
+    before = stored(app)
+    token = token_of(operator_client, COUNT)
+    good_statement = make_statement(poll)
+    for statement, status, vi, en in (
+        (dict(good_statement, present=4), 400, "bị từ chối", "does not verify"),
+        (dict(good_statement, board_head="00" * 32), 400, "bị từ chối", "does not verify"),
+        ({"format": "tally-attendance/1"}, 400, "bị từ chối", "exactly the fields"),
+    ):
+        response = upload(
+            operator_client,
+            f"{COUNT}/attendance",
+            json.dumps(statement).encode(),
+            token,
+            "statement",
+        )
+        assert response.status_code == status, text(response)
+        bilingual(response, vi, en)
+    response = upload(operator_client, f"{COUNT}/attendance", b"{no", token, "statement")
+    assert response.status_code == 400
+    bilingual(response, "không phải JSON", "not JSON")
+    assert stored(app) == before
+    poll.attest()
     assert start(operator_client).status_code == 302
     response = start(operator_client)  # twice
     assert response.status_code == 409
@@ -321,8 +387,8 @@ def test_share_api_and_public_files(poll: OpenPoll, app: Flask, tmp_path: Path) 
         assert error["code"] == code and error["message_vi"] and error["message_en"]
         return error
 
-    for path in ("/api/polls/1/aggregate", "/api/polls/1/ballots"):
-        api_error(client.get(path), 409, "count_not_started")
+    api_error(client.get("/api/polls/1/aggregate"), 409, "count_not_started")
+    api_error(client.get("/api/polls/1/ballots"), 409, "poll_not_closed")
     api_error(client.get("/api/polls/99/aggregate"), 404, "not_found")
     share_api = "/api/polls/1/shares"
     api_error(client.post(share_api, json={"format": "tally-share/1"}), 409, "count_not_started")
@@ -330,6 +396,7 @@ def test_share_api_and_public_files(poll: OpenPoll, app: Flask, tmp_path: Path) 
     assert 'id="not-started"' in page and 'id="share-form"' not in page
 
     cast_and_close(poll)
+    poll.attest()
     run(app, "count", "start", "1", "--out-dir", str(tmp_path / "for-trustees"))
     agg = aggregate(client)
     with app.app_context():

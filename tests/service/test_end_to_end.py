@@ -444,7 +444,7 @@ def test_whole_conference_over_http(conference: Conference, tmp_path: Path) -> N
             row,
             blank=blank,
             cast=len(choices),
-            present=manifest.present,
+            present=record["attendance_statement"]["present"],
             members=manifest.members,
         )
         assert subject["grade"] == decision.grade, subject["name"]

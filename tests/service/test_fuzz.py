@@ -128,6 +128,7 @@ def start_count(poll: OpenPoll, tmp_path: Path, voters: int) -> dict[str, Any]:
     for k in range(voters):
         cast(poll, k, grade=k % 4)
     run(poll.app, "poll", "close", str(poll.poll_id))
+    poll.attest()
     run(
         poll.app,
         "count",

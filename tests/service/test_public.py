@@ -76,6 +76,7 @@ def finish(poll: OpenPoll, out: Path) -> list[list[int | None]]:
     """Cast the four known ballots, close, count with both trustees' shares, finish."""
     choices = cast_and_close(poll)
     app, pid = poll.app, str(poll.poll_id)
+    poll.attest()
     run(app, "count", "start", pid, "--out-dir", str(out))
     counting = Counting(poll, out, choices)
     for k in range(len(poll.trustees)):
@@ -143,6 +144,7 @@ def test_record_and_results_are_409_until_count_finish(poll: OpenPoll, tmp_path:
     cast_and_close(poll)
     for page in ("record", "results"):
         assert poll.client.get(f"/polls/1/{page}").status_code == 409
+    poll.attest()
     run(poll.app, "count", "start", "1", "--out-dir", str(tmp_path / "out"))
     for page in ("record", "results"):
         assert poll.client.get(f"/polls/1/{page}").status_code == 409
