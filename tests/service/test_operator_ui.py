@@ -22,13 +22,13 @@ from werkzeug.test import TestResponse
 
 from ballot import db
 from ballot.models import AuditEvent, Base, Conference, Credential, Poll, Subject, Trustee
+from tally.authority import AuthorityKey, mint
 from tally.ballots import encrypt_ballot
-from tally.credentials import Credential as SecretCredential
 from tally.credentials import commitment
 from tally.record import key_fingerprint
 from tally.trustees import TrusteeKey
 
-from .conftest import CODE_RE, EXAMPLE, OpenPoll, csrf_token, run
+from .conftest import EXAMPLE, OpenPoll, csrf_token, run
 
 CSRF_MESSAGE = "thiếu mã bảo vệ"
 
@@ -524,20 +524,47 @@ def test_trustees_slips_open_dashboard_close(
     refused = post(client, f"{poll_url}/open", token_from=f"{poll_url}/open")
     assert refused.status_code == 409 and "phiếu xác thực" in text(refused)
 
-    # Mint: the slips come back as a download, once; the database keeps public keys only.
-    too_many = post(client, f"{poll_url}/credentials", {"count": "0"}, token_from=poll_url)
-    assert too_many.status_code == 400 and "Cần một số từ 1 đến" in text(too_many)
-    slips = post(client, f"{poll_url}/credentials", {"count": "4"}, token_from=poll_url)
-    assert slips.status_code == 200
-    assert slips.headers["Content-Disposition"].startswith("attachment;")
-    assert "no-store" in slips.headers["Cache-Control"]
-    codes = CODE_RE.findall(text(slips))
-    assert len(codes) == len(set(codes)) == 4
-    assert "Phiếu biểu quyết tự đánh giá, xếp loại tập thể Ban Thường vụ Tỉnh ủy" in text(slips)
-    more = post(client, f"{poll_url}/credentials", {"count": "1"}, token_from=poll_url)
-    codes += CODE_RE.findall(text(more))
-    assert len(set(codes)) == 5
-    credentials = [SecretCredential.from_code(c) for c in codes]
+    # The Board's list (minted offline, tally credentials mint) is imported; the server never
+    # sees a secret. Refused, with nothing stored: another poll's list, a forged signature, more
+    # slips than the poll's members, a file that is not JSON.
+    with app.app_context():
+        uid, other_uid, members = (
+            db.get_session().get_one(Poll, 2).uid,
+            db.get_session().get_one(Poll, 3).uid,
+            db.get_session().get_one(Poll, 2).members,
+        )
+    authority = AuthorityKey.generate()
+    before = snapshot(app)
+
+    def upload_list(document: Any) -> TestResponse:
+        data = document if isinstance(document, bytes) else json.dumps(document).encode()
+        return post(
+            client,
+            f"{poll_url}/credentials",
+            {"file": (io.BytesIO(data), "credentials.json")},
+            token_from=poll_url,
+        )
+
+    foreign, _, _ = mint(authority, other_uid, 4, 1)
+    response = upload_list(foreign)
+    assert response.status_code == 400 and "cuộc biểu quyết khác" in text(response)
+    forged, _, _ = mint(authority, uid, 4, 1)
+    forged["signature"] = forged["signature"][:-2] + (
+        "00" if forged["signature"][-2:] != "00" else "11"
+    )
+    response = upload_list(forged)
+    assert response.status_code == 400 and "chữ ký của Ban Tổ chức" in text(response)
+    too_many, _, _ = mint(authority, uid, members + 1, 0)
+    response = upload_list(too_many)
+    assert response.status_code == 409 and "nhiều hơn" in text(response)
+    response = upload_list(b"\xff not json")
+    assert response.status_code == 400 and "không phải JSON" in text(response)
+    assert snapshot(app) == before
+    document, slips, spare = mint(authority, uid, 4, 1)
+    response = upload_list(document)
+    assert response.status_code == 302, text(response)
+    credentials = slips + spare
+    codes = [c.code for c in credentials]
     with app.app_context():
         stored = set(
             db.get_session().scalars(select(Credential.public_key).where(Credential.poll_id == 2))
@@ -549,7 +576,9 @@ def test_trustees_slips_open_dashboard_close(
         for secret in (code, plain, plain.lower(), base64.b32decode(plain + "======").hex()):
             assert secret not in dump
     shown = page(client, poll_url)
-    assert 'id="issued">5<' in shown
+    assert 'id="issued">5<' in shown and 'id="listed">4 / 1<' in shown
+    assert f'id="authority-fp">{authority.fingerprint}<' in shown
+    assert f'id="poll-uid">{uid}<' in shown
     assert codes[0] not in shown
 
     # Open, after a confirmation page that says what will be fixed.
@@ -564,7 +593,8 @@ def test_trustees_slips_open_dashboard_close(
     assert row.state == "open" and fingerprint and fingerprint in shown
     expected = commitment(c.public_key for c in credentials)
     assert f'id="commitment">{expected}<' in shown
-    assert 'id="mint-form"' not in shown and 'id="trustee-form"' not in shown
+    assert 'id="list-form"' not in shown and 'id="trustee-form"' not in shown
+    assert 'id="attendance-form"' in shown
     assert "/polls/2/board" in shown
 
     # The dashboard and its JSON: ballots cast against credentials issued, never a count of votes.
@@ -575,7 +605,15 @@ def test_trustees_slips_open_dashboard_close(
     assert " style=" not in dashboard and " onclick=" not in dashboard
     status = client.get(f"{poll_url}/status")
     assert status.status_code == 200 and "no-store" in status.headers["Cache-Control"]
-    assert status.get_json() == {"state": "open", "issued": 5, "cast": 0, "voided": 0}
+    present = status.get_json()["present"]
+    assert status.get_json() == {
+        "state": "open",
+        "issued": 5,
+        "cast": 0,
+        "voided": 0,
+        "present": present,
+        "members": members,
+    }
     manifest_response = client.get("/api/polls/2/manifest")
     from tally.manifest import parse_manifest
 
@@ -591,8 +629,28 @@ def test_trustees_slips_open_dashboard_close(
         "issued": 5,
         "cast": 2,
         "voided": 0,
+        "present": present,
+        "members": members,
     }
     assert 'id="cast">2<' in page(client, f"{poll_url}/dashboard")
+
+    # The number present while open: never below the ballots cast, never above the members.
+    before = snapshot(app)
+    for wrong in ("1", str(members + 1)):
+        response = post(client, f"{poll_url}/attendance", {"present": wrong}, token_from=poll_url)
+        assert response.status_code == 409 and "Số có mặt phải từ 2" in text(response), wrong
+    assert snapshot(app) == before
+    response = post(client, f"{poll_url}/attendance", {"present": "2"}, token_from=poll_url)
+    assert response.status_code == 302
+    shown = page(client, poll_url)
+    assert f'id="present">2 / {members}<' in shown and 'id="attendance-entries">2<' in shown
+    # A third ballot would be more than the members present: refused, the slip unused.
+    ballot = encrypt_ballot(ctx, credentials[2], [1])
+    cast = client.post(
+        "/api/polls/2/ballots", data=json.dumps(ballot), content_type="application/json"
+    )
+    assert cast.status_code == 409 and cast.get_json()["error"]["code"] == "over_attendance"
+    assert client.get(f"{poll_url}/status").get_json()["cast"] == 2
 
     # Close, after a confirmation; the board head is shown; unused credentials are voided.
     assert "Không thể mở lại" in page(client, f"{poll_url}/close")
@@ -609,6 +667,8 @@ def test_trustees_slips_open_dashboard_close(
         "issued": 5,
         "cast": 2,
         "voided": 3,
+        "present": 2,
+        "members": members,
     }
     again = post(client, f"{poll_url}/close", token_from=poll_url)
     assert again.status_code == 409
@@ -617,9 +677,9 @@ def test_trustees_slips_open_dashboard_close(
         "trustee.add",
         "trustee.add",
         "trustee.remove",
-        "credentials.mint",
-        "credentials.mint",
+        "credentials.import",
         "poll.open",
+        "attendance.change",
         "poll.close",
     ]
 
@@ -677,7 +737,7 @@ def test_an_open_poll_cannot_be_edited(operator_client: FlaskClient, poll: OpenP
     client, app = operator_client, poll.app
     shown = page(client, "/operator/polls/1")
     assert "không sửa được nữa" in shown
-    for absent in ('id="edit-poll"', 'id="add-subject"', "/subjects/1/edit", 'id="mint-form"'):
+    for absent in ('id="edit-poll"', 'id="add-subject"', "/subjects/1/edit", 'id="list-form"'):
         assert absent not in shown
     assert 'id="dashboard-link"' in shown and 'id="close-poll"' in shown
     for path in (
@@ -703,7 +763,7 @@ def test_an_open_poll_cannot_be_edited(operator_client: FlaskClient, poll: OpenP
         ("/operator/polls/1/subjects/2/move/up", {}),
         ("/operator/polls/1/trustees", {"file": pub_file(key)}),
         ("/operator/polls/1/trustees/1/remove", {}),
-        ("/operator/polls/1/credentials", {"count": "2"}),
+        ("/operator/polls/1/credentials", {"file": (io.BytesIO(b"{}"), "credentials.json")}),
         ("/operator/polls/1/open", {}),
         ("/operator/conferences/1/edit", {**CONFERENCE}),
     ):
