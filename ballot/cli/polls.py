@@ -105,6 +105,7 @@ def _echo_poll(poll_id: int) -> None:
         counts = credential_counts(session, poll_id)
         click.echo(f"Cuộc biểu quyết / poll {poll.id} [{poll.state}]: {poll.title}")
         click.echo(f"  Hội nghị / conference {poll.conference_id}: {poll.conference.title}")
+        click.echo(f"  Mã cuộc biểu quyết / poll uid: {poll.uid}")
         click.echo(
             f"  Bộ quy tắc / rules: {poll.rules_id}; được biểu quyết / members {poll.members},"
             f" có mặt / present {poll.present}"

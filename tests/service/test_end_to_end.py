@@ -195,9 +195,32 @@ class Conference:
             assert status == 0, output
             self.ballot("trustee", "add", "1", f"{key}.pub.json")
             self.keys.append(key)
-        slips = self.tmp / "slips.html"
-        self.ballot("credentials", "mint", "1", "--count", str(SLIPS), "--slips", str(slips))
-        self.codes = CODE_RE.findall(slips.read_text(encoding="utf-8"))
+        # The Organization Board, on its own laptop: its key, then the slips for poll 1's uid.
+        uid = re.search(r"poll uid: ([0-9a-f]{32})", self.ballot("poll", "show", "1"))
+        assert uid, "ballot poll show prints the uid"
+        board_key, board_out = self.tmp / "ban-to-chuc.key", self.tmp / "phieu"
+        status, output = self.tally("credentials", "keygen", "--out", str(board_key))
+        assert status == 0, output
+        status, output = self.tally(
+            "credentials",
+            "mint",
+            "--poll-uid",
+            uid.group(1),
+            "--count",
+            str(SLIPS),
+            "--reserve",
+            "0",
+            "--key",
+            str(board_key),
+            "--booth-url",
+            f"{self.base}/booth/1",
+            "--out",
+            str(board_out),
+        )
+        assert status == 0, output
+        imported = self.ballot("credentials", "import", "1", str(board_out / "credentials.json"))
+        self.authority = re.search(r"fingerprint: ([0-9a-f:]{39})", imported).group(1)  # type: ignore[union-attr]
+        self.codes = CODE_RE.findall((board_out / "slips.html").read_text(encoding="utf-8"))
         assert len(self.codes) == SLIPS
         self.ballot("operator", "add", OPERATOR[0])
         self.ballot("poll", "open", "1")
@@ -274,6 +297,35 @@ class Conference:
         assert match, output
         return match.group(1)
 
+    def attest(self, head: str) -> None:
+        """Trustee 1 counts the members present, checks the board against the head read out at
+        close and signs (``tally trustee attest``); the operator hands the file in."""
+        folder = self.tmp / f"attest-{secrets.token_hex(3)}"
+        folder.mkdir()
+        public = self.http()
+        for name, path in (
+            ("manifest.json", "/api/polls/1/manifest"),
+            ("ballots.jsonl", "/api/polls/1/ballots"),
+            ("attendance.jsonl", "/api/polls/1/attendance"),
+        ):
+            reply = public.get(path)
+            assert reply.status == 200, (path, reply.text)
+            (folder / name).write_bytes(reply.body)
+        present = json.loads((folder / "attendance.jsonl").read_bytes().splitlines()[-1])
+        args = ["--manifest", str(folder / "manifest.json"), "--ballots"]
+        args += [str(folder / "ballots.jsonl"), "--attendance", str(folder / "attendance.jsonl")]
+        args += ["--expected-head", head, "--key", str(self.keys[0])]
+        # A count that differs from the chain is refused: nothing is signed.
+        wrong = str(present["present"] + 1)
+        status, output = self.tally("trustee", "attest", *args, "--present", wrong, "--out", "x")
+        assert status == 2 and "not signing" in output, output
+        out = folder / "xac-nhan.json"
+        status, output = self.tally(
+            "trustee", "attest", *args, "--present", str(present["present"]), "--out", str(out)
+        )
+        assert status == 0, output
+        self.ballot("count", "attest", "1", str(out))
+
     def decrypt(self, k: int, folder: Path, head: str) -> tuple[int, str, Path]:
         """Trustee ``k`` runs ``tally trustee decrypt`` on their machine."""
         out = folder / f"share-{k}-{secrets.token_hex(3)}.json"
@@ -336,6 +388,7 @@ def test_whole_conference_over_http(conference: Conference, tmp_path: Path) -> N
     conf.cast(choices)
     head = conf.close()
     assert public.get("/api/polls/1/board").json()["head"] == head
+    conf.attest(head)
 
     # (a) Counting starts on the operator's page; the trustees' files are downloaded from it.
     reply = operator.post_form(f"{COUNT}/start", {"csrf_token": operator.token(COUNT)})
@@ -515,6 +568,7 @@ def test_trustee_computes_the_share_in_the_browser(chromium_page: Any, tmp_path:
 def _browser_trustee(conf: Conference, page: Any, tmp_path: Path) -> None:
     conf.cast(known_choices(conf.manifest().context.subjects)[:2])
     head = conf.close()
+    conf.attest(head)
     operator = conf.operator()
     reply = operator.post_form(f"{COUNT}/start", {"csrf_token": operator.token(COUNT)})
     assert reply.status == 302, reply.text
