@@ -265,6 +265,8 @@ POLL_OPERATIONS = {
     "GET /api/polls/{poll_id}/manifest",
     "POST /api/polls/{poll_id}/shares",
     "POST /api/polls/{poll_id}/challenges",
+    "GET /api/polls/{poll_id}/attendance",
+    "POST /api/polls/{poll_id}/attendance-statement",
 }
 
 

@@ -95,12 +95,17 @@ SCHEMAS: dict[str, Any] = {
     ),
     "Manifest": {
         "type": "object",
-        "description": "The poll's public canonical manifest (tally-manifest/1), byte for byte.",
-        "required": ["format", "conference", "election", "credentials", "signer"],
+        "description": (
+            "The poll's public canonical manifest, byte for byte: tally-manifest/2 (with the"
+            " authority's signed credential_list) or, for a poll opened before version 2,"
+            " tally-manifest/1 (with a bare credentials list)."
+        ),
+        "required": ["format", "conference", "election", "signer"],
         "properties": {
-            "format": {"type": "string", "enum": ["tally-manifest/1"]},
+            "format": {"type": "string", "enum": ["tally-manifest/2", "tally-manifest/1"]},
             "conference": {"type": "object"},
             "election": {"type": "object"},
+            "credential_list": {"type": "object"},
             "credentials": {"type": "array", "items": HEX32},
             "signer": {"type": "object"},
         },
