@@ -209,5 +209,6 @@ def make_record(
             "signed_by": attendance["trustee"],
             "signing_key_fingerprint": key_fingerprint(bytes.fromhex(attendance["signing_key"])),
         }
-        record["void"] = result.get("void")
+    if protocol >= 2 and result.get("void"):
+        record["void"] = result["void"]  # more ballots than present: to be voted again
     return record

@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 
 from ballot.cli.common import actor, fail, step
 from ballot.services.credentials import import_credentials, parse_list_file
+from ballot.services.errors import ServiceError
 
 
 @click.group("credentials")
@@ -28,7 +29,7 @@ def credentials_import(poll: int, listfile: Path) -> None:
     """Nhập danh sách của Ban Tổ chức / import the authority's credential list."""
     try:
         document = parse_list_file(listfile.read_bytes())
-    except OSError as exc:
+    except (OSError, ServiceError) as exc:
         raise fail(exc) from None
     with step() as session:
         listed = import_credentials(session, poll, document, actor=actor())
