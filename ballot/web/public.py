@@ -20,12 +20,14 @@ from sqlalchemy import select
 
 from ballot import db
 from ballot.models import Ballot, Poll, PollCount
+from ballot.services.attendance import attendance_entries
 from ballot.services.counting import stored_bundle
 from ballot.services.fields import KIND_NAMES
 from ballot.services.polls import get_poll
 from tally.ballots import tracking_code
 from tally.bundle import read_bundle
 from tally.canonical import parse_json, sha256_hex
+from tally.record import key_fingerprint
 from tally.results import render_texts
 from tally.rules import UNDETERMINED_EN, UNDETERMINED_VI
 
@@ -85,6 +87,8 @@ def board(poll_id: int) -> str:
         query=query,
         finished=_finished(poll_id),
         commitment=_commitment(poll),
+        authority=_authority(poll),
+        attendance=attendance_entries(db.get_session(), poll_id),
     )
 
 
@@ -94,6 +98,18 @@ def _commitment(poll: Poll) -> str | None:
         return None
     manifest = parse_json(poll.manifest.encode("utf-8"))
     return str(manifest["election"]["credentials"]["commitment"])
+
+
+def _authority(poll: Poll) -> str | None:
+    """The fingerprint of the authority that signed the credential list (version 2, once open)."""
+    if poll.manifest is None:
+        return None
+    credentials = parse_json(poll.manifest.encode("utf-8"))["election"]["credentials"]
+    return (
+        key_fingerprint(bytes.fromhex(credentials["authority"]))
+        if "authority" in credentials
+        else None
+    )
 
 
 def _counted(poll_id: int) -> tuple[Poll, dict[str, Any], dict[str, bytes]]:
