@@ -115,8 +115,11 @@ def main() -> int:
             ctx = parse_manifest(manifest).context
             choices = [i % 4 for i in range(subjects)]
             for where, call in (
-                ("worker", "(a) => window.inWorker({type: 'encrypt', manifest: a[0], code: a[1],"
-                 " choices: a[2]})"),
+                (
+                    "worker",
+                    "(a) => window.inWorker({type: 'encrypt', manifest: a[0], code: a[1],"
+                    " choices: a[2]})",
+                ),
                 ("main thread", "(a) => window.onMain(a[0], a[1], a[2])"),
             ):
                 times = []

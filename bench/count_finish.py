@@ -1,8 +1,9 @@
 """Time from ``ballot count finish`` to a signed record, for a poll of N ballots x S subjects.
 
 Runs the real service in-process on a fresh SQLite instance (or PostgreSQL with --db postgres):
-import a conference, three trustees, mint N slips, open, cast N ballots through the JSON API
-(encrypted beforehand, in parallel), close, ``count start``, the three trustees' shares, then times
+import a conference, three trustees, import the Board's list of N slips, open, cast N ballots
+through the JSON API (encrypted beforehand, in parallel), close, a trustee's signed attendance,
+``count start``, the three trustees' shares, then times
 ``ballot count finish`` (combine, grade, sign, store the bundle) and checks the bundle with
 ``tally verify``. Figures, not a test.
 
@@ -20,12 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load_service import CODE_RE, conference_toml, make_app, pre_encrypt, run_cli
+from load_service import conference_toml, make_app, pre_encrypt, run_cli
 
 from ballot import db
 from tally.canonical import parse_json
 from tally.trustees import TrusteeKey
 from tally.verify import verify_bundle
+from tests.support.polls import attest, board_mint
 
 
 def main() -> int:
@@ -45,9 +47,7 @@ def main() -> int:
             pub = tmp / f"t{k}.pub.json"
             pub.write_text(json.dumps(key.public.to_json(), ensure_ascii=False), encoding="utf-8")
             run_cli(app, "trustee", "add", "1", str(pub))
-        slips = tmp / "slips.html"
-        run_cli(app, "credentials", "mint", "1", "--count", str(args.ballots), "--slips", str(slips))
-        codes = CODE_RE.findall(slips.read_text(encoding="utf-8"))
+        codes, _ = board_mint(app, tmp, 1, args.ballots)
         run_cli(app, "poll", "open", "1")
         client = app.test_client()
         manifest = json.loads(client.get("/api/polls/1/manifest").data)
@@ -55,10 +55,13 @@ def main() -> int:
         bodies = pre_encrypt(manifest, codes)
         started = time.perf_counter()
         for body in bodies:
-            response = client.post("/api/polls/1/ballots", data=body, content_type="application/json")
+            response = client.post(
+                "/api/polls/1/ballots", data=body, content_type="application/json"
+            )
             assert response.status_code == 201, response.get_json()
         cast_s = time.perf_counter() - started
         run_cli(app, "poll", "close", "1")
+        attest(app, 1, keys[0])
         started = time.perf_counter()
         run_cli(app, "count", "start", "1", "--out-dir", str(tmp / "out"))
         start_s = time.perf_counter() - started

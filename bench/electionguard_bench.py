@@ -173,9 +173,7 @@ def build_manifest(subjects: int, grades: int) -> Manifest:
         type=ElectionType.general,
         start_date=now,
         end_date=now,
-        geopolitical_units=[
-            GeopoliticalUnit(gp_unit, "Bench district", ReportingUnitType.school)
-        ],
+        geopolitical_units=[GeopoliticalUnit(gp_unit, "Bench district", ReportingUnitType.school)],
         parties=[],
         candidates=candidates,
         contests=contests,
@@ -248,22 +246,31 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--subjects", type=int, default=15, help="contests (default 15)")
     ap.add_argument("--grades", type=int, default=4, help="selections per contest (default 4)")
-    ap.add_argument("--ballots", type=int, default=0,
-                    help="ballots to tally and decrypt (0 = skip the tally)")
-    ap.add_argument("--repeat", type=int, default=5,
-                    help="ballots timed for encrypt/verify medians (default 5)")
-    ap.add_argument("--warmup", type=int, default=1,
-                    help="untimed encrypt+verify rounds first (default 1)")
+    ap.add_argument(
+        "--ballots", type=int, default=0, help="ballots to tally and decrypt (0 = skip the tally)"
+    )
+    ap.add_argument(
+        "--repeat", type=int, default=5, help="ballots timed for encrypt/verify medians (default 5)"
+    )
+    ap.add_argument(
+        "--warmup", type=int, default=1, help="untimed encrypt+verify rounds first (default 1)"
+    )
     ap.add_argument("--guardians", type=int, default=3, help="guardians (default 3)")
     ap.add_argument("--quorum", type=int, default=None, help="quorum (default = guardians)")
-    ap.add_argument("--tally-validate", action="store_true",
-                    help="re-verify every ballot's proofs while accumulating "
-                         "(CiphertextTally.batch_append should_validate=True, as "
-                         "electionguard.tally.tally_ballots does); default off: verify_ms "
-                         "already measures that cost")
-    ap.add_argument("--eg-log-overhead", action="store_true",
-                    help="keep electionguard's eager log formatting (inspect.stack() per "
-                         "message, even when filtered out): the library's as-shipped cost")
+    ap.add_argument(
+        "--tally-validate",
+        action="store_true",
+        help="re-verify every ballot's proofs while accumulating "
+        "(CiphertextTally.batch_append should_validate=True, as "
+        "electionguard.tally.tally_ballots does); default off: verify_ms "
+        "already measures that cost",
+    )
+    ap.add_argument(
+        "--eg-log-overhead",
+        action="store_true",
+        help="keep electionguard's eager log formatting (inspect.stack() per "
+        "message, even when filtered out): the library's as-shipped cost",
+    )
     ap.add_argument("--seed", type=int, default=1, help="seed for the votes (not the crypto)")
     args = ap.parse_args()
     if args.subjects < 1 or args.grades < 2 or args.repeat < 1 or args.ballots < 0:
@@ -334,8 +341,10 @@ def main() -> int:
         sizes.append(len(to_raw(submitted).encode("utf-8")))
         raw_sizes.append(len(to_raw(enc).encode("utf-8")))
         cast.append(submitted)
-        log(f"ballot {i + 1}/{args.repeat}: encrypt {ms(dt)} ms, verify {ms(ver_times[-1])} ms, "
-            f"{sizes[-1]} bytes")
+        log(
+            f"ballot {i + 1}/{args.repeat}: encrypt {ms(dt)} ms, verify {ms(ver_times[-1])} ms, "
+            f"{sizes[-1]} bytes"
+        )
 
     tally_s = None
     tally_acc_s = None
@@ -393,8 +402,10 @@ def main() -> int:
             if wrong:
                 raise RuntimeError(f"decrypted tally mismatch (got, expected): {wrong}")
             log(f"decrypted tally matches the {len(tally_ballots)} ballots' votes")
-        log(f"tally: accumulate {tally_acc_s:.3f} s, decrypt (3 shares + combine) "
-            f"{tally_dec_s:.3f} s")
+        log(
+            f"tally: accumulate {tally_acc_s:.3f} s, decrypt (3 shares + combine) "
+            f"{tally_dec_s:.3f} s"
+        )
 
     result = {
         "implementation": "electionguard",

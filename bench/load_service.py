@@ -63,7 +63,7 @@ from tally.credentials import Credential as SlipCredential  # noqa: E402
 from tally.manifest import parse_manifest  # noqa: E402
 from tally.trustees import TrusteeKey  # noqa: E402
 from tally.verify import check_board  # noqa: E402
-from tests.support.polls import CODE_RE, make_app  # noqa: E402
+from tests.support.polls import attest, board_mint, make_app  # noqa: E402
 from tests.support.polls import run as run_cli  # noqa: E402
 from tests.support.server import (  # noqa: E402
     Server,
@@ -121,7 +121,7 @@ def conference_toml(subjects: int, electorate: int) -> str:
 
 
 def prepare(tmp: Path, database_url: str, count: int, subjects: int) -> tuple[list[str], Any]:
-    """Init, import, 3 trustees, mint ``count`` credentials, open; return (codes, manifest JSON)."""
+    """Init, import, 3 trustees, the Board's list of ``count`` slips, open; (codes, manifest)."""
     app = make_app(tmp, database_url)
     try:
         run_cli(app, "init")
@@ -132,16 +132,12 @@ def prepare(tmp: Path, database_url: str, count: int, subjects: int) -> tuple[li
             raise RuntimeError(f"unexpected import output: {out}")
         for k in (1, 2, 3):
             key = TrusteeKey.generate(f"Thành viên Ban kiểm phiếu {k}")
+            TRUSTEES.append(key)
             pub = tmp / f"trustee-{k}.pub.json"
             pub.write_text(json.dumps(key.public.to_json(), ensure_ascii=False), encoding="utf-8")
             run_cli(app, "trustee", "add", str(POLL_ID), str(pub))
-        slips = tmp / "slips.html"
-        run_cli(
-            app, "credentials", "mint", str(POLL_ID), "--count", str(count), "--slips", str(slips)
-        )
-        codes = CODE_RE.findall(slips.read_text(encoding="utf-8"))
-        if len(codes) != count:
-            raise RuntimeError(f"parsed {len(codes)} codes from the slips, expected {count}")
+        # The Board's slips, minted off the server (tally.authority), imported as its list.
+        codes, _ = board_mint(app, tmp, POLL_ID, count)
         run_cli(app, "poll", "open", str(POLL_ID))
         response = app.test_client().get(f"/api/polls/{POLL_ID}/manifest")
         if response.status_code != 200:
@@ -153,6 +149,7 @@ def prepare(tmp: Path, database_url: str, count: int, subjects: int) -> tuple[li
 
 
 _CTX: Any = None
+TRUSTEES: list[TrusteeKey] = []  # prepare's keys; the first signs the attendance in audit
 
 
 def _init_worker(manifest_json: Any) -> None:
@@ -371,6 +368,7 @@ def audit(tmp: Path, database_url: str, board: dict[str, Any]) -> tuple[list[str
     out_dir = tmp / "trustee-files"
     try:
         run_cli(app, "poll", "close", str(POLL_ID))
+        attest(app, POLL_ID, TRUSTEES[0])
         t0 = time.perf_counter()
         run_cli(app, "count", "start", str(POLL_ID), "--out-dir", str(out_dir))
         export_s = time.perf_counter() - t0
