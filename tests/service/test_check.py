@@ -78,6 +78,12 @@ TAMPERING: dict[str, Callable[[Session], Any]] = {
     "credential marked used": lambda s: s.execute(
         update(Credential).where(Credential.used.is_(False)).values(used=True)
     ),
+    # A key swapped for one the Board never signed: the rows no longer match the imported list.
+    "credential replaced": lambda s: s.execute(
+        update(Credential)
+        .where(Credential.id == s.scalars(select(Credential.id).where(~Credential.used)).first())
+        .values(public_key="ab" * 32)
+    ),
 }
 
 
@@ -100,6 +106,7 @@ def test_tampering_is_caught(poll: OpenPoll, what: str) -> None:
 
 def test_the_bundle_carries_the_chained_log(poll: OpenPoll, tmp_path: Path) -> None:
     choices = cast_and_close(poll)
+    poll.attest()
     run(poll.app, "count", "start", "1", "--out-dir", str(tmp_path / "out"))
     counting = Counting(poll, tmp_path / "out", choices)
     for k in range(len(counting.poll.trustees)):
@@ -115,7 +122,13 @@ def test_the_bundle_carries_the_chained_log(poll: OpenPoll, tmp_path: Path) -> N
     assert log.ok and log.entries >= 5
     actions = [parse_json(line)["action"] for line in files["audit.jsonl"].splitlines()]
     assert actions[:1] == ["poll.create"] or "trustee.add" in actions
-    assert {"credentials.mint", "poll.open", "poll.close", "count.start"} <= set(actions)
+    assert {
+        "credentials.import",
+        "poll.open",
+        "poll.close",
+        "attendance.statement",
+        "count.start",
+    } <= set(actions)
     record = parse_json(files["record.json"])
     assert record["audit"] == {"entries": log.entries, "head": log.head}
 
@@ -128,9 +141,10 @@ def test_the_bundle_carries_the_chained_log(poll: OpenPoll, tmp_path: Path) -> N
 def test_the_audit_log_on_the_command_line(poll: OpenPoll) -> None:
     """`ballot audit POLL` lists the poll's chain (as the operator's audit page does); `--jsonl`
     gives exactly the lines that go into the bundle; no POLL: the service's own chain."""
+    run(poll.app, "poll", "attendance", "1", "14")  # one member left the room
     cast_and_close(poll)
     listed = run(poll.app, "audit", "1")
-    for action in ("credentials.mint", "poll.open", "poll.close"):
+    for action in ("credentials.import", "poll.open", "attendance.change", "poll.close"):
         assert action in listed
     lines = run(poll.app, "audit", "1", "--jsonl")
     assert check_jsonl(lines.encode("utf-8"), 1).ok

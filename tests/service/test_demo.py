@@ -1,5 +1,9 @@
 """`ballot demo --no-serve` (what `make demo` runs before serving): the sample conference set up,
-every poll open, slips and trustee keys written privately, and a slip from them casts."""
+every poll open, slips and trustee keys written privately, and a slip from them casts.
+
+The demo is the one place the server plays the Organization Board (``demo_mint``, a throw-away
+authority key): one slip per member present, the list imported as ``credentials.import`` and its
+authority's fingerprint printed on the sheet."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from ballot.models import Poll
 from tally.ballots import encrypt_ballot
 from tally.credentials import Credential
 from tally.manifest import parse_manifest
+from tally.record import key_fingerprint
 from tally.trustees import TrusteeKey
 
 from .conftest import CODE_RE
@@ -27,20 +32,29 @@ def test_demo_sets_up_the_sample_conference(app: Flask, tmp_path: Path) -> None:
     with app.app_context():
         polls = db.get_session().query(Poll).order_by(Poll.id).all()
         assert [p.state for p in polls] == ["open", "open", "open"]
-        members = {p.id: p.members for p in polls}
+        present = {p.id: p.present for p in polls}
+    assert present == {1: 15, 2: 15, 3: 47}  # poll 3: the conference's 47 present of 50
     for path in (out / "operator.txt", out / "trustees" / "passphrase.txt"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     passphrase = (out / "trustees" / "passphrase.txt").read_text(encoding="utf-8").strip()
-    for poll_id, count in members.items():
+    client = app.test_client()
+    for poll_id, count in present.items():
         slips = out / f"slips-poll-{poll_id}.html"
         assert stat.S_IMODE(slips.stat().st_mode) == 0o600
-        codes = CODE_RE.findall(slips.read_text(encoding="utf-8"))
-        assert len(codes) == count
+        sheet = slips.read_text(encoding="utf-8")
+        codes = CODE_RE.findall(sheet)
+        assert len(codes) == len(set(codes)) == count
+        # The published list holds exactly the sheet's keys, signed by the key on the sheet.
+        manifest = parse_manifest(client.get(f"/api/polls/{poll_id}/manifest").get_json())
+        assert sorted(Credential.from_code(c).public_key for c in codes) == sorted(
+            manifest.credentials
+        )
+        assert manifest.authority is not None and manifest.reserve == 0
+        assert key_fingerprint(manifest.authority) in sheet
         keys = sorted((out / "trustees").glob(f"poll-{poll_id}-trustee-*.key.json"))
         assert len(keys) == 3
         assert TrusteeKey.load(keys[0], passphrase).public.name  # the passphrase opens the keys
     # A slip of the printed sheet votes.
-    client = app.test_client()
     manifest = parse_manifest(client.get("/api/polls/1/manifest").get_json())
     code = CODE_RE.findall((out / "slips-poll-1.html").read_text(encoding="utf-8"))[0]
     ctx = manifest.context

@@ -206,6 +206,8 @@ def _burst_until_killed(server: Server, bodies: list[bytes]) -> list[tuple[str, 
 def test_sigkill_mid_burst_keeps_every_receipt_and_reconciles(
     conference: Flask, database_url: str, tmp_path: Path
 ) -> None:
+    # The Board's list may hold at most the members: poll 1 (15 in the sample) is enlarged.
+    run(conference, "poll", "edit", "1", "--members", str(BURST))
     poll = prepare_poll(conference, tmp_path, 1, BURST)
     ctx = poll.manifest.context
     ballots = [

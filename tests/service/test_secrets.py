@@ -1,5 +1,10 @@
 """Secrets stay secret: key files private, and no slip code, passphrase or password anywhere the
 service writes (logs at DEBUG for every logger, command output, responses, the whole database).
+
+Since protocol version 2 the server never mints slips: the Organization Board does, offline
+(``tally credentials mint``, tests/test_authority.py checks its files' modes), and the server
+imports only the signed public list. ``ballot demo``'s sheets are the one place the server still
+writes slip codes, and they are private too.
 """
 
 from __future__ import annotations
@@ -25,11 +30,13 @@ from ballot import db
 from ballot.keys import SIGNING_KEY_FILE
 from ballot.models import Poll
 from tally import cli as tally_cli
+from tally.authority import AuthorityKey
 from tally.ballots import encrypt_ballot
 from tally.credentials import Credential
 from tally.group import scalar_hex
 from tally.manifest import parse_manifest
 from tally.trustees import TrusteeKey
+from tests.support.polls import add_trustees, board_mint, poll_uid
 from tests.support.server import SERVE, free_port, server_env
 
 from .conftest import CODE_RE, EXAMPLE, csrf_token, run
@@ -67,13 +74,14 @@ def test_init_creates_private_keys_whatever_the_umask(
     assert _mode(tmp_path / "keys") == 0o700
     assert _mode(tmp_path / "keys" / SIGNING_KEY_FILE) == 0o600
     assert _mode(tmp_path / "instance" / "secret_key") == 0o600
-    run(app, "conference", "import", str(EXAMPLE))
-    trustee = TrusteeKey.generate("Thành viên")
-    pub = tmp_path / "t.pub.json"
-    pub.write_text(json.dumps(trustee.public.to_json()), encoding="utf-8")
-    run(app, "trustee", "add", "1", str(pub))
-    run(app, "credentials", "mint", "1", "--count", "2", "--slips", str(tmp_path / "slips.html"))
-    assert _mode(tmp_path / "slips.html") == 0o600
+    # The one place the server still writes secrets: the demo's slips, logins and trustee keys.
+    out = tmp_path / "demo"
+    run(app, "demo", "--no-serve", "--out", str(out))
+    assert _mode(out) == 0o700 and _mode(out / "trustees") == 0o700
+    written = sorted(p for p in out.rglob("*") if p.is_file())
+    sheets = [p for p in written if p.name.startswith("slips-poll-")]
+    assert len(sheets) == 3 and len(written) == 3 + 2 + 9  # + operator, passphrase; 3x3 keys
+    assert {p.name: _mode(p) for p in written} == {p.name: 0o600 for p in written}
     with app.app_context():
         db.engine().dispose()
 
@@ -85,11 +93,8 @@ def test_commands_refuse_a_signing_key_others_can_read(
     key = Path(app.config["KEYS_DIR"]) / SIGNING_KEY_FILE
     assert _mode(key) == 0o600  # made by the fixture's `ballot init`
     run(app, "conference", "import", str(EXAMPLE))
-    trustee = TrusteeKey.generate("Thành viên")
-    pub = tmp_path / "t.pub.json"
-    pub.write_text(json.dumps(trustee.public.to_json()), encoding="utf-8")
-    run(app, "trustee", "add", "1", str(pub))
-    run(app, "credentials", "mint", "1", "--count", "2", "--slips", str(tmp_path / "slips.html"))
+    add_trustees(app, tmp_path, 1)
+    board_mint(app, tmp_path, 1, 2)
     key.chmod(mode)
     for args in (["init"], ["poll", "open", "1"]):
         result = app.test_cli_runner().invoke(args=args)
@@ -160,13 +165,19 @@ def test_the_wsgi_app_for_gunicorn_refuses_a_key_others_can_read(app: Flask, whi
 OPERATOR_PASSWORD = "Mật-khẩu-người-vận-hành-2023"
 WRONG_PASSWORD = "doan-thu-mat-khau-sai-77"
 PASSPHRASES = ("cụm mật khẩu của thành viên một", "cụm mật khẩu của thành viên hai")
+BOARD_PASSPHRASE = "cụm mật khẩu của Ban Tổ chức"
+SLIPS, RESERVE = 4, 1
 
 
-def _needles(codes: list[str], trustees: list[TrusteeKey]) -> dict[str, str]:
+def _needles(
+    codes: list[str], trustees: list[TrusteeKey], authority: AuthorityKey
+) -> dict[str, str]:
     """Every secret, in every spelling a careless line could use."""
     found: dict[str, str] = {"operator password": OPERATOR_PASSWORD, "guess": WRONG_PASSWORD}
     for k, passphrase in enumerate(PASSPHRASES):
         found[f"passphrase {k}"] = passphrase
+    found["authority passphrase"] = BOARD_PASSPHRASE
+    found["authority seed"] = authority._key.private_bytes_raw().hex()
     for k, key in enumerate(trustees):
         found[f"trustee {k} secret"] = scalar_hex(key._x)
     for k, code in enumerate(codes):
@@ -244,10 +255,19 @@ def test_no_secret_in_any_log_output_response_or_table(
         )
         ballot("trustee", "add", "1", f"{key_file}.pub.json")
         trustee_files.append(key_file)
-    slips = tmp_path / "phieu.html"
-    ballot("credentials", "mint", "1", "--count", "4", "--slips", str(slips))
+    # The Board mints on its own laptop and brings only the signed public list to the server.
+    board_key, board_out = tmp_path / "ban-to-chuc.key", tmp_path / "ban-to-chuc"
+    tally("credentials", "keygen", "--out", str(board_key), passphrase=BOARD_PASSPHRASE)
+    tally(
+        *("credentials", "mint", "--poll-uid", poll_uid(app, 1), "--key", str(board_key)),
+        *("--count", str(SLIPS), "--reserve", str(RESERVE), "--out", str(board_out)),
+        *("--booth-url", "http://hoi-truong.lan:8000/booth/1", "--title", "Phiếu biểu quyết"),
+        passphrase=BOARD_PASSPHRASE,
+    )
+    slips, imported = board_out / "slips.html", board_out / "credentials.json"
     codes = CODE_RE.findall(slips.read_text(encoding="utf-8"))
-    assert len(codes) == 4
+    assert len(codes) == SLIPS + RESERVE
+    ballot("credentials", "import", "1", str(imported))
     ballot("poll", "open", "1")
 
     # The operator logs in (a wrong guess first) and watches; tablets vote with three slips.
@@ -275,7 +295,32 @@ def test_no_secret_in_any_log_output_response_or_table(
         responses.append(cast.data)
         search = cast.get_json()["tracking_code"]
         responses.append(tablet.get(f"/polls/1/board?code={search}").data)
-    ballot("poll", "close", "1")
+    ballot("poll", "attendance", "1", "14")  # one member left the room
+    closed = ballot("poll", "close", "1")
+    announced = re.search(r"board head: ([0-9a-f]{64})", closed)
+    assert announced
+
+    # A trustee signs the number present on their own machine, from the public files.
+    public = tmp_path / "cong-khai"
+    public.mkdir()
+    for name, path in (
+        ("manifest.json", "/api/polls/1/manifest"),
+        ("ballots.jsonl", "/api/polls/1/ballots"),
+        ("attendance.jsonl", "/api/polls/1/attendance"),
+    ):
+        response = tablet.get(path)
+        assert response.status_code == 200, path
+        responses.append(response.data)
+        (public / name).write_bytes(response.data)
+    statement = tmp_path / "xac-nhan-co-mat.json"
+    tally(
+        *("trustee", "attest", "--key", str(trustee_files[0]), "--present", "14"),
+        *("--manifest", str(public / "manifest.json"), "--ballots", str(public / "ballots.jsonl")),
+        *("--attendance", str(public / "attendance.jsonl"), "--out", str(statement)),
+        *("--expected-head", announced.group(1)),
+        passphrase=PASSPHRASES[0],
+    )
+    ballot("count", "attest", "1", str(statement))
 
     # Counting: the trustees decrypt on their own machines, one uploads on the trustees' page.
     out = tmp_path / "cho-ban-kiem-phieu"
@@ -299,7 +344,7 @@ def test_no_secret_in_any_log_output_response_or_table(
     form = {"csrf_token": csrf_token(page), "share": (io.BytesIO(shares[1].read_bytes()), "p.json")}
     uploaded = tablet.post("/trustee/polls/1/shares", data=form, content_type="multipart/form-data")
     assert uploaded.status_code == 302
-    ballot("count", "finish", "1")
+    ballot("count", "finish", "1", "--handed-out", str(SLIPS), "--lost", "1")
     ballot("export", "1", "--out", str(tmp_path / "goi.zip"))
     for path in ("/polls/1/record", "/polls/1/results", "/api/polls/1/bundle", "/operator/audit"):
         client = operator if path.startswith("/operator") else tablet
@@ -323,10 +368,19 @@ def test_no_secret_in_any_log_output_response_or_table(
         "audit bundle": _unzip(tmp_path / "goi.zip"),
         "trustees' files": "\n".join(p.read_text(encoding="utf-8") for p in out.iterdir()),
         "shares": "\n".join(p.read_text(encoding="utf-8") for p in shares),
+        "imported credential list": imported.read_text(encoding="utf-8"),
+        "attendance statement": statement.read_text(encoding="utf-8"),
     }
-    assert all(len(text) > 1000 for text in places.values()), {k: len(v) for k, v in places.items()}
+    # Each place really holds what it should: the two small files are read as documents.
+    sizes = {k: len(v) for k, v in places.items()}
+    small = ("imported credential list", "attendance statement")
+    assert [where for where, size in sizes.items() if size <= 1000 and where not in small] == []
+    assert len(json.loads(places["imported credential list"])["keys"]) == SLIPS + RESERVE
+    assert json.loads(places["attendance statement"])["present"] == 14
     needles = _needles(
-        codes, [TrusteeKey.load(f, p) for f, p in zip(trustee_files, PASSPHRASES, strict=True)]
+        codes,
+        [TrusteeKey.load(f, p) for f, p in zip(trustee_files, PASSPHRASES, strict=True)],
+        AuthorityKey.load(board_key, BOARD_PASSPHRASE),
     )
     leaks = [
         (what, where)
@@ -335,7 +389,7 @@ def test_no_secret_in_any_log_output_response_or_table(
         if needle in text
     ]
     assert leaks == []
-    # The one place the codes are: the slips file (print, cut, delete).
+    # The one place the codes are: the Board's sheet, on its laptop (print, cut, delete).
     assert all(code in slips.read_text(encoding="utf-8") for code in codes)
 
 
