@@ -240,6 +240,13 @@ def cmd_attest(args: argparse.Namespace) -> int:
         raise UsageError(f"không ký được: {exc}", f"cannot sign: {exc}") from None
     out = Path(args.out)
     out.write_text(json.dumps(statement, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if len(verified) > chain.present:
+        print(
+            f"CHÚ Ý: {len(verified)} phiếu, nhiều hơn số có mặt {chain.present}: kết quả sẽ"
+            f" không có giá trị / WARNING: {len(verified)} ballots, more than the"
+            f" {chain.present} present: the result will be void",
+            file=sys.stderr,
+        )
     print(
         f"Có mặt {chain.present}, {len(verified)} phiếu điện tử, đầu chuỗi bảng tin {head}"
         f" / present {chain.present}, {len(verified)} electronic ballots, board head {head}"
