@@ -146,15 +146,17 @@ def sign_statement(
     board_head: str,
     electronic_ballots: int,
     paper_ballots: int = 0,
+    present: int | None = None,
 ) -> dict[str, Any]:
-    """The trustee's signed statement of the poll's final figures."""
+    """The trustee's signed statement of the poll's final figures; ``present`` is the
+    committee's own count (the chain's last entry if not given)."""
     if key.public.signing_key is None:
         raise AttendanceError("this trustee key has no signing key")
     statement: dict[str, Any] = {
         "format": STATEMENT_FORMAT,
         "poll": fingerprint.hex(),
         "poll_uid": poll_uid,
-        "present": attendance.present,
+        "present": attendance.present if present is None else present,
         "attendance_entries": attendance.entries,
         "attendance_head": attendance.head,
         "board_head": board_head,
@@ -244,12 +246,13 @@ def parse_statement(
 def statement_problems(
     statement: Statement, attendance: Attendance, *, board_head: str, electronic_ballots: int
 ) -> list[str]:
-    """Where the signed figures differ from the chain and the board (empty when they agree)."""
+    """Where the signed figures differ from the chain and the board (empty when they agree).
+
+    The number present is the trustee's own count at close, which may differ from the chain's
+    last entry (an arrival or a departure the operator did not record): the statement's is the
+    one that grades, and the record shows both. So a wrong chain never makes a closed poll
+    uncountable, and an inflated one does not raise the number present."""
     problems = []
-    if statement.present != attendance.present:
-        problems.append(
-            f"present: signed {statement.present}, the attendance chain says {attendance.present}"
-        )
     if (statement.attendance_entries, statement.attendance_head) != (
         attendance.entries,
         attendance.head,

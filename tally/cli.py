@@ -216,12 +216,18 @@ def cmd_attest(args: argparse.Namespace) -> int:
         chain = check_attendance(chain_bytes, manifest.fingerprint, manifest.members)
     except AttendanceError as exc:
         raise UsageError(f"chuỗi điểm danh lỗi: {exc}", f"attendance chain: {exc}") from None
-    if chain.present != args.present:
+    if args.present < 0 or args.present > manifest.members:
         raise UsageError(
-            f"chuỗi điểm danh ghi {chain.present} đồng chí có mặt, Ban kiểm phiếu đếm được"
-            f" {args.present}: không ký",
-            f"the attendance chain says {chain.present} present, the committee counted"
-            f" {args.present}: not signing",
+            f"số có mặt phải từ 0 đến {manifest.members}",
+            f"the number present must be between 0 and {manifest.members}",
+        )
+    if chain.present != args.present:
+        # The committee's own count is what is signed (and grades); the record shows both.
+        print(
+            f"CHÚ Ý: chuỗi điểm danh ghi {chain.present} có mặt, Ban kiểm phiếu đếm được"
+            f" {args.present}: ký số đếm được / NOTE: the attendance chain says {chain.present}"
+            f" present, the committee counted {args.present}: signing the count",
+            file=sys.stderr,
         )
     try:
         key = TrusteeKey.from_encrypted_json(
@@ -235,21 +241,22 @@ def cmd_attest(args: argparse.Namespace) -> int:
             attendance=chain,
             board_head=head,
             electronic_ballots=len(verified),
+            present=args.present,
         )
     except (TrusteeError, AttendanceError) as exc:
         raise UsageError(f"không ký được: {exc}", f"cannot sign: {exc}") from None
     out = Path(args.out)
     out.write_text(json.dumps(statement, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if len(verified) > chain.present:
+    if len(verified) > args.present:
         print(
-            f"CHÚ Ý: {len(verified)} phiếu, nhiều hơn số có mặt {chain.present}: kết quả sẽ"
+            f"CHÚ Ý: {len(verified)} phiếu, nhiều hơn số có mặt {args.present}: kết quả sẽ"
             f" không có giá trị / WARNING: {len(verified)} ballots, more than the"
-            f" {chain.present} present: the result will be void",
+            f" {args.present} present: the result will be void",
             file=sys.stderr,
         )
     print(
-        f"Có mặt {chain.present}, {len(verified)} phiếu điện tử, đầu chuỗi bảng tin {head}"
-        f" / present {chain.present}, {len(verified)} electronic ballots, board head {head}"
+        f"Có mặt {args.present}, {len(verified)} phiếu điện tử, đầu chuỗi bảng tin {head}"
+        f" / present {args.present}, {len(verified)} electronic ballots, board head {head}"
     )
     print(f"Xác nhận số có mặt (đã ký) / signed attendance statement: {out}")
     return 0

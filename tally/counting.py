@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tally.attendance import (
+    Attendance,
     AttendanceError,
     Statement,
     check_attendance,
@@ -263,16 +264,17 @@ def finish(
         raise CountingError(str(exc)) from None
     cast = int(aggregate["ballot_count"])
     present: int | None = None
+    chain_present: int | None = None
     extra_files: dict[str, bytes] = {}
     if manifest.version >= 2:
         if protocol < 2:
             raise CountingError("a version-2 manifest is counted with protocol version 2")
         if attendance_jsonl is None or attendance is None:
             raise CountingError("a version-2 poll needs its attendance chain and statement")
-        statement = check_statement(
+        statement, chain = check_statement(
             manifest, attendance_jsonl, attendance, str(aggregate["board_head"]), cast
         )
-        present = statement.present
+        present, chain_present = statement.present, chain.present
         extra_files = {
             "attendance.jsonl": attendance_jsonl,
             "attendance.json": canonical_json(attendance),
@@ -313,6 +315,7 @@ def finish(
         protocol=protocol,
         slips=slips if manifest.version >= 2 else None,
         attendance=attendance,
+        chain_present=chain_present,
     )
     record_bytes = canonical_json(record)
     files["record.json"] = record_bytes
@@ -326,7 +329,7 @@ def check_statement(
     attendance: Any,
     board_head: str,
     electronic_ballots: int,
-) -> Statement:
+) -> tuple[Statement, Attendance]:
     """The attendance chain and the trustee's statement agree with each other and the board
     (docs/protocol.md §13.2), or CountingError says where not."""
     assert manifest.poll_uid is not None
@@ -345,7 +348,7 @@ def check_statement(
     )
     if problems:
         raise CountingError("the attendance statement does not match: " + "; ".join(problems))
-    return statement
+    return statement, chain
 
 
 def slips_problem(minted: int, used: int, handed_out: Any, lost: Any) -> str | None:

@@ -138,6 +138,7 @@ def make_record(
     protocol: int = 2,
     slips: dict[str, int] | None = None,
     attendance: dict[str, Any] | None = None,
+    chain_present: int | None = None,
 ) -> dict[str, Any]:
     """Assemble the record from the manifest and the result; ``files`` maps name -> SHA-256.
 
@@ -186,7 +187,7 @@ def make_record(
     if manifest["format"] != "tally-manifest/1":
         # Version 2's manifest: the authority, the reconciliation of the slips, the signed
         # attendance, and the void mark of a poll whose figures do not reconcile.
-        if protocol < 2 or slips is None or attendance is None:
+        if protocol < 2 or slips is None or attendance is None or chain_present is None:
             raise ValueError(
                 "a version-2 manifest's record is version 2, with slips and attendance"
             )
@@ -204,6 +205,7 @@ def make_record(
         )
         record["attendance_statement"] = {
             "present": attendance["present"],
+            "chain_present": chain_present,
             "entries": attendance["attendance_entries"],
             "head": attendance["attendance_head"],
             "signed_by": attendance["trustee"],

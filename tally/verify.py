@@ -181,9 +181,9 @@ def verify_bundle(
         if not problems
         else "audit.jsonl: " + "; ".join(problems),
     )
-    statement = None
+    statement, chain_present = None, None
     if manifest.version >= 2:
-        statement = _check_attendance(report, manifest, files)
+        statement, chain_present = _check_attendance(report, manifest, files)
     tally_doc = _load_json(report, "tally.json", files["tally.json"])
     if tally_doc is _NOT_JSON:
         tally_doc = None
@@ -243,7 +243,16 @@ def verify_bundle(
         )
 
     _check_record(
-        report, manifest, files, result, tally_doc, signer_key, audit, protocol, statement
+        report,
+        manifest,
+        files,
+        result,
+        tally_doc,
+        signer_key,
+        audit,
+        protocol,
+        statement,
+        chain_present,
     )
     return report
 
@@ -252,7 +261,7 @@ def _check_attendance(
     report: Report,
     manifest: Manifest,
     files: dict[str, bytes],
-) -> Statement | None:
+) -> tuple[Statement | None, int | None]:
     """``attendance.chain`` and ``attendance.statement`` (§13.1, §13.2, §18). Returns the
     statement when it parses and its signature verifies, even if its figures differ (reported
     here), so that the later checks still grade and rebuild the record with its number present."""
@@ -281,11 +290,11 @@ def _check_attendance(
         )
     except (AttendanceError, ValueError, CanonicalError, UnicodeDecodeError) as exc:
         report.add("attendance.statement", False, f"attendance.json: {exc}", str(exc))
-        return None
+        return None, chain.present if chain else None
     board = _board_as_published(manifest, files["ballots.jsonl"])
     if chain is None or board is None:
         report.skip("attendance.statement", "attendance.jsonl / ballots.jsonl")
-        return statement
+        return statement, chain.present if chain else None
     problems = statement_problems(
         statement, chain, board_head=board[0], electronic_ballots=board[1]
     )
@@ -295,14 +304,24 @@ def _check_attendance(
         not problems,
         f"xác nhận số có mặt {statement.present} do {statement.trustee.name} (khóa {fp}) ký,"
         " khớp chuỗi điểm danh và bảng tin"
+        + (
+            f" (mục cuối của chuỗi điểm danh ghi {chain.present})"
+            if chain.present != statement.present
+            else ""
+        )
         if not problems
         else "attendance.json: " + "; ".join(problems),
         f"number present {statement.present} signed by {statement.trustee.name} (key {fp}),"
         " matching the attendance chain and the board"
+        + (
+            f" (the chain's last entry says {chain.present})"
+            if chain.present != statement.present
+            else ""
+        )
         if not problems
         else "attendance.json: " + "; ".join(problems),
     )
-    return statement
+    return statement, chain.present
 
 
 def _board_as_published(manifest: Manifest, data: bytes) -> tuple[str, int] | None:
@@ -672,6 +691,7 @@ def _check_record(
     audit: AuditCheck,
     protocol: int,
     statement: Statement | None = None,
+    chain_present: int | None = None,
 ) -> None:
     record = _load_json(report, "record.json", files["record.json"])
     if not isinstance(record, dict):
@@ -692,8 +712,8 @@ def _check_record(
         if not wrong
         else "record.json: hash mismatch for " + ", ".join(wrong),
     )
-    if manifest.version >= 2 and statement is None:
-        report.skip("record.content", "attendance.json")
+    if manifest.version >= 2 and (statement is None or chain_present is None):
+        report.skip("record.content", "attendance.json / attendance.jsonl")
     elif isinstance(result, dict) and isinstance(tally_doc, dict):
         try:
             credentials = record.get("credentials", {})
@@ -712,6 +732,7 @@ def _check_record(
                 if manifest.version >= 2
                 else None,
                 attendance=statement.data if statement is not None else None,
+                chain_present=chain_present,
             )
             diff = _differences(expected, record)
             voided = record["credentials"]["voided"]

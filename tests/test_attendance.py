@@ -180,7 +180,7 @@ def test_a_statement_re_signed_by_a_stranger_or_over_another_chain_is_caught(
     reseal(files, signer)
     report = verify_bundle(files_zip(files), workers=1)
     bad = {c.name: c.detail_en for c in report.checks if not c.ok}
-    assert "signed 5, the attendance chain says 7" in bad["attendance.statement"]
+    assert "attendance head is not the chain's" in bad["attendance.statement"]
 
 
 def manifest_of(files: dict[str, bytes]) -> Any:
@@ -289,12 +289,18 @@ def test_trustee_attest_signs_only_what_the_committee_counted(
     ]
     args += ["--ballots", str(tmp_path / "ballots.jsonl"), "--attendance"]
     args += [str(tmp_path / "attendance.jsonl"), "--out", str(tmp_path / "s.json")]
-    assert tally_main([*args, "--expected-head", head, "--present", "3"]) == 2
-    assert "not signing" in capsys.readouterr().err
+    assert tally_main([*args, "--expected-head", head, "--present", "4"]) == 2  # > members
     assert tally_main([*args, "--expected-head", "00" * 32, "--present", "2"]) == 2
-    assert tally_main([*args, "--expected-head", head, "--present", "2"]) == 0
+    assert "not signing" in capsys.readouterr().err
+    assert not (tmp_path / "s.json").exists()
+    # The committee's own count is signed, with a note when the chain says otherwise.
+    assert tally_main([*args, "--expected-head", head, "--present", "3"]) == 0
+    assert "the committee counted 3" in capsys.readouterr().err
     statement = json.loads((tmp_path / "s.json").read_text())
-    assert statement["present"] == 2 and statement["signing_key"] == public.signing_key.hex()
+    assert statement["present"] == 3 and statement["signing_key"] == public.signing_key.hex()
+    (tmp_path / "s.json").unlink()
+    assert tally_main([*args, "--expected-head", head, "--present", "2"]) == 0
+    assert json.loads((tmp_path / "s.json").read_text())["present"] == 2
     # A manifest that names another signing key for this trustee is refused (a server could
     # otherwise sign in the trustee's name).
     other = TrusteeKey.generate("x").public.signing_key

@@ -115,6 +115,7 @@ def rerecord(files: dict[str, bytes], signer: ServiceKey, protocol: int = 2) -> 
         if "handed_out" in record["credentials"]
         else None,
         attendance=load(files, "attendance.json") if "attendance.json" in files else None,
+        chain_present=record.get("attendance_statement", {}).get("chain_present"),
     )
     files["record.json"] = canonical_json(rebuilt)
     files["record.sig"] = (signer.sign(files["record.json"]).hex() + "\n").encode("ascii")

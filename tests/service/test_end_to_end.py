@@ -315,9 +315,9 @@ class Conference:
         args = ["--manifest", str(folder / "manifest.json"), "--ballots"]
         args += [str(folder / "ballots.jsonl"), "--attendance", str(folder / "attendance.jsonl")]
         args += ["--expected-head", head, "--key", str(self.keys[0])]
-        # A count that differs from the chain is refused: nothing is signed.
-        wrong = str(present["present"] + 1)
-        status, output = self.tally("trustee", "attest", *args, "--present", wrong, "--out", "x")
+        # A board head other than the one read out at close: nothing is signed.
+        bad = [*args[:-4], "--expected-head", "00" * 32, *args[-2:]]
+        status, output = self.tally("trustee", "attest", *bad, "--present", "1", "--out", "x")
         assert status == 2 and "not signing" in output, output
         out = folder / "xac-nhan.json"
         status, output = self.tally(
