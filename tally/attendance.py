@@ -186,7 +186,12 @@ class Statement:
 
 
 def parse_statement(
-    data: Any, *, fingerprint: bytes, poll_uid: str, trustees: Sequence[TrusteePublic]
+    data: Any,
+    *,
+    fingerprint: bytes,
+    poll_uid: str,
+    trustees: Sequence[TrusteePublic],
+    members: int,
 ) -> Statement:
     """Check a statement (§13.2, in order): exact fields and format; this poll's fingerprint and
     uid; integers ≥ 0 and heads in hex; the signer is a trustee of the manifest (same name and
@@ -209,6 +214,8 @@ def parse_statement(
     for name in ("present", "attendance_entries", "electronic_ballots", "paper_ballots"):
         if not _integer(data[name]) or data[name] < 0:
             raise AttendanceError(f"{name}: expected a whole number >= 0")
+    if data["present"] > members:
+        raise AttendanceError(f"present: {data['present']} is more than the {members} members")
     for name in ("attendance_head", "board_head", "signing_key"):
         if not isinstance(data[name], str) or _HEX32.fullmatch(data[name]) is None:
             raise AttendanceError(f"{name}: expected 32 bytes in lowercase hex")

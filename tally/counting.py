@@ -340,6 +340,7 @@ def check_statement(
             fingerprint=manifest.fingerprint,
             poll_uid=manifest.poll_uid,
             trustees=manifest.trustees,
+            members=manifest.members,
         )
     except AttendanceError as exc:
         raise CountingError(str(exc)) from None

@@ -287,6 +287,7 @@ def _check_attendance(
             fingerprint=manifest.fingerprint,
             poll_uid=manifest.poll_uid,
             trustees=manifest.trustees,
+            members=manifest.members,
         )
     except (AttendanceError, ValueError, CanonicalError, UnicodeDecodeError) as exc:
         report.add("attendance.statement", False, f"attendance.json: {exc}", str(exc))

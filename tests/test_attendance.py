@@ -135,8 +135,9 @@ def test_more_credentials_than_members_plus_reserve_fail_the_manifest() -> None:
         (lambda s: s.update(poll="00" * 32), "attendance.statement", "another poll"),
         (lambda s: s.update(extra=1), "attendance.statement", "unexpected: extra"),
         (lambda s: s.update(trustee="Người khác"), "attendance.statement", "not signed by"),
+        (lambda s: s.update(present=8), "attendance.statement", "more than the 7 members"),
     ],
-    ids=["present", "other-poll", "extra-field", "other-name"],
+    ids=["present", "other-poll", "extra-field", "other-name", "above-members"],
 )
 def test_a_changed_statement_is_caught(
     signer: ServiceKey, change: Any, check: str, words: str
