@@ -19,11 +19,32 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from tally.attendance import (
+    ATTENDANCE_TAG,
+    STATEMENT_TAG,
+    AttendanceError,
+    attendance_jsonl,
+    chain_lines,
+    check_attendance,
+    parse_statement,
+    sign_statement,
+    statement_bytes,
+    statement_problems,
+)
+from tally.authority import (
+    LIST_TAG,
+    AuthorityError,
+    AuthorityKey,
+    parse_credential_list,
+    sign_list,
+)
+from tally.authority import signed_bytes as list_signed_bytes
 from tally.ballots import (
     TAG_CHOICE,
     TAG_SUM_ONE,
@@ -49,12 +70,13 @@ from tally.group import (
     L,
     Point,
     base_mul,
+    encode_scalar,
     hash_to_scalar,
     random_scalar,
     scalar_from_hex,
     scalar_hex,
 )
-from tally.manifest import parse_manifest, poll_fingerprint
+from tally.manifest import MANIFEST_FORMAT, parse_manifest, poll_fingerprint
 from tally.proofs import (
     DleqProof,
     ProofError,
@@ -67,7 +89,11 @@ from tally.proofs import (
     verify_schnorr,
     verify_zero_one,
 )
+from tally.record import key_fingerprint
 from tally.trustees import (
+    PUBLIC_FORMAT,
+    PUBLIC_FORMAT_V2,
+    SIGNING_INFO,
     TAG_DECRYPT,
     TAG_KEY,
     TrusteeError,
@@ -80,9 +106,11 @@ from tally.trustees import (
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
 FILES = (
+    "attendance.json",
     "ballot.json",
     "board.json",
     "canonical_json.json",
+    "credential_list.json",
     "credentials.json",
     "dleq.json",
     "hash_to_scalar.json",
@@ -436,6 +464,34 @@ def test_ballot_poll_context_comes_from_the_manifest() -> None:
     assert cred.public_key in manifest.credentials
 
 
+def test_ballot_manifest_is_version_2_with_the_authority_list() -> None:
+    data = BALLOT["manifest"]
+    manifest = parse_manifest(data, shipped_rules=True)
+    assert data["format"] == MANIFEST_FORMAT and manifest.version == 2
+    listed = load("credential_list.json")
+    assert data["credential_list"] == listed["list"]
+    parsed = listed["parsed"]
+    assert data["election"]["poll_uid"] == manifest.poll_uid == parsed["poll_uid"]
+    # election.credentials.count is every key listed (the list's count + reserve).
+    assert data["election"]["credentials"] == {
+        "count": len(parsed["keys"]),
+        "reserve": parsed["reserve"],
+        "commitment": parsed["commitment"],
+        "authority": parsed["authority"],
+    }
+    assert manifest.credentials == {bytes.fromhex(k) for k in parsed["keys"]}
+    assert manifest.authority == bytes.fromhex(parsed["authority"])
+    assert data["election"]["electorate"] == {"members": manifest.members}
+    for t in data["election"]["trustees"]:
+        assert t["format"] == PUBLIC_FORMAT_V2 and sorted(t) == sorted(
+            ("format", "name", "public_key", "proof", "signing_key")
+        )
+    secrets = [scalar_from_hex(x) for x in BALLOT["trustee_secrets_hex"]]
+    for x, trustee in zip(secrets, manifest.trustees, strict=True):
+        derived = TrusteeKey.from_secret(trustee.name, x).public.signing_key
+        assert trustee.signing_key == derived
+
+
 def test_ballot_verifies_and_its_tracking_values_match() -> None:
     ballot = BALLOT["ballot"]
     verified = verify_ballot(ballot_context(), ballot)
@@ -682,6 +738,39 @@ def test_trustee_key_file_decrypts_by_the_documented_steps() -> None:
     assert base_mul(scalar_from_hex(v["x_hex"])) == loaded.public.public_key
 
 
+def test_version_1_key_file_opens_and_gains_the_derived_signing_key() -> None:
+    v = TRUSTEE_KEY
+    kf, kf1 = v["key_file"], v["key_file_v1"]
+    assert kf["public"]["format"] == PUBLIC_FORMAT_V2 and kf1["public"]["format"] == PUBLIC_FORMAT
+    assert {k: w for k, w in kf["public"].items() if k not in ("format", "signing_key")} == {
+        k: w for k, w in kf1["public"].items() if k != "format"
+    }
+    assert kf1["kdf"] == kf["kdf"] and kf1["cipher"]["nonce"] != kf["cipher"]["nonce"]
+    key = bytes.fromhex(v["scrypt_key_hex"])
+    plain = AESGCM(key).decrypt(
+        bytes.fromhex(kf1["cipher"]["nonce"]),
+        bytes.fromhex(kf1["cipher"]["ciphertext"]),
+        canonical_json(kf1["public"]),
+    )
+    assert plain.hex() == v["x_hex"]
+    old = TrusteeKey.from_encrypted_json(kf1, v["passphrase"])
+    new = TrusteeKey.from_encrypted_json(kf, v["passphrase"])
+    assert old.public == new.public  # the version-1 file's key gains its derived signing key
+    assert old.public.signing_key is not None
+    assert old.public.signing_key.hex() == kf["public"]["signing_key"]
+
+
+def test_key_file_with_another_signing_key_is_refused() -> None:
+    v = TRUSTEE_KEY
+    other = TrusteeKey.from_secret("Thành viên Ban kiểm phiếu 1", random_scalar())
+    assert other.public.signing_key is not None
+    public = dict(v["key_file"]["public"], signing_key=other.public.signing_key.hex())
+    key = TrusteeKey(scalar_from_hex(v["x_hex"]), TrusteePublic.from_json(public))
+    sealed = key.to_encrypted_json(v["passphrase"])  # well sealed, but not this secret's key
+    with pytest.raises(TrusteeError, match="signing key does not match"):
+        TrusteeKey.from_encrypted_json(sealed, v["passphrase"])
+
+
 def test_trustee_key_file_refuses_wrong_passphrase_and_changes() -> None:
     v = TRUSTEE_KEY
     with pytest.raises(TrusteeError, match="passphrase"):
@@ -702,6 +791,208 @@ def test_proof_objects_refuse_extra_or_missing_fields() -> None:
     with pytest.raises(ProofError):
         ZeroOneProof.from_json(
             {k: v for k, v in ZERO_ONE["cases"][0]["proof"].items() if k != "s1"}
+        )
+
+
+# --- the credential authority's signed list ------------------------------------------------------
+
+CREDENTIAL_LIST = load("credential_list.json")
+
+
+def _ed25519_public(seed: bytes) -> bytes:
+    return (
+        Ed25519PrivateKey.from_private_bytes(seed)
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
+
+
+def test_credential_list_by_the_documented_steps() -> None:
+    v = CREDENTIAL_LIST
+    document = v["list"]
+    seed = bytes.fromhex(v["authority_seed_hex"])
+    authority = _ed25519_public(seed)
+    assert authority.hex() == v["authority_public_key_hex"] == document["authority"]
+    assert key_fingerprint(authority) == v["authority_fingerprint"]
+    # The keys: every slip's and reserve slip's public key, sorted, nothing saying which is which.
+    slips = v["slips"] + v["reserve_slips"]
+    for slip in slips:
+        assert (
+            Credential(bytes.fromhex(slip["secret_hex"])).public_key.hex() == slip["public_key_hex"]
+        )
+    assert document["keys"] == sorted(s["public_key_hex"] for s in slips)
+    assert (document["count"], document["reserve"]) == (len(v["slips"]), len(v["reserve_slips"]))
+    # signed bytes = tag || canonical JSON without the signature; Ed25519 is deterministic.
+    assert bytes.fromhex(v["tag_hex"]) == LIST_TAG == b"tally/v2/credential-list\x00"
+    unsigned = {k: w for k, w in document.items() if k != "signature"}
+    signed = LIST_TAG + canonical_json(unsigned)
+    assert signed.hex() == v["signed_bytes_hex"] == list_signed_bytes(document).hex()
+    signature = Ed25519PrivateKey.from_private_bytes(seed).sign(signed)
+    assert signature.hex() == v["signature_hex"] == document["signature"]
+    assert verify_signature(authority, signature, signed)
+    parsed = parse_credential_list(document, poll_uid=v["poll_uid"])
+    assert {
+        "poll_uid": parsed.poll_uid,
+        "count": parsed.count,
+        "reserve": parsed.reserve,
+        "keys": [k.hex() for k in parsed.keys],
+        "authority": parsed.authority.hex(),
+        "commitment": parsed.commitment,
+        "fingerprint": parsed.fingerprint,
+    } == v["parsed"]
+    keys = [bytes.fromhex(k) for k in document["keys"]]
+    assert v["parsed"]["commitment"] == commitment(keys)
+
+
+@pytest.mark.parametrize("field", ["signature", "authority", "poll_uid", "keys"])
+def test_credential_list_changed_byte_fails(field: str) -> None:
+    document = copy.deepcopy(CREDENTIAL_LIST["list"])
+    if field == "keys":
+        document["keys"][0] = flip(document["keys"][0], 1)
+    else:
+        document[field] = flip(document[field], 1)
+    with pytest.raises(AuthorityError):
+        parse_credential_list(document)
+
+
+_REFUSED = {
+    "signature": "signature",
+    "poll_uid": "not for this poll",
+    "keys": "sorted|valid Ed25519",
+    "sizes": "count \\+ reserve",
+}
+
+
+@pytest.mark.parametrize("case", CREDENTIAL_LIST["rejected"], ids=lambda c: c["reason"])
+def test_credential_list_rejected(case: dict[str, Any]) -> None:
+    with pytest.raises(AuthorityError, match=_REFUSED[case["check"]]):
+        parse_credential_list(case["document"], poll_uid=case["poll_uid"])
+    if case["check"] not in ("signature", "poll_uid"):
+        # Signed by the authority itself: only the check named refuses it.
+        document = case["document"]
+        seed = bytes.fromhex(CREDENTIAL_LIST["authority_seed_hex"])
+        assert verify_signature(
+            _ed25519_public(seed),
+            bytes.fromhex(document["signature"]),
+            list_signed_bytes(document),
+        )
+
+
+# --- the attendance chain and the trustee's statement -------------------------------------------
+
+ATTENDANCE = load("attendance.json")
+
+
+def test_attendance_chain_by_the_documented_steps() -> None:
+    v = ATTENDANCE
+    fingerprint = bytes.fromhex(v["fingerprint"])
+    assert v["fingerprint"] == BALLOT["poll_context"]["fingerprint"]
+    assert bytes.fromhex(v["tag_hex"]) == ATTENDANCE_TAG == b"tally/v2/attendance\x00"
+    prev = hashlib.sha256(ATTENDANCE_TAG + fingerprint).digest()
+    assert prev.hex() == v["genesis"]
+    text = b""
+    for n, (item, line) in enumerate(zip(v["entries"], v["lines"], strict=True), start=1):
+        assert sorted(item) == ["actor", "present", "seq", "time"] and item["seq"] == n
+        digest = hashlib.sha256(prev + canonical_json(item)).digest()
+        assert line == {**item, "prev": prev.hex(), "hash": digest.hex()}
+        text += canonical_json(line) + b"\n"
+        prev = digest
+    assert text.decode("utf-8") == v["jsonl"]
+    assert v["checked"] == {
+        "entries": len(v["lines"]),
+        "head": prev.hex(),
+        "present": v["entries"][-1]["present"],
+    }
+    chain = check_attendance(text, fingerprint, v["members"])
+    assert (chain.entries, chain.head, chain.present) == tuple(v["checked"].values())
+    assert chain_lines(fingerprint, v["entries"]) == v["lines"]
+    assert attendance_jsonl(fingerprint, v["entries"]) == text
+
+
+def test_attendance_chain_refuses_changes() -> None:
+    v = ATTENDANCE
+    fingerprint = bytes.fromhex(v["fingerprint"])
+    lines = [json.loads(x) for x in v["jsonl"].splitlines()]
+
+    def write(items: list[dict[str, Any]]) -> bytes:
+        return b"".join(canonical_json(x) + b"\n" for x in items)
+
+    edited = copy.deepcopy(lines)
+    edited[1]["present"] = 2
+    dropped = lines[1:]
+    for data in (write(edited), write(dropped), write(lines[::-1]), v["jsonl"].encode()[:-1]):
+        with pytest.raises(AttendanceError):
+            check_attendance(data, fingerprint, v["members"])
+    with pytest.raises(AttendanceError, match="between"):
+        check_attendance(write(lines), fingerprint, 2)  # 3 present of 2 members
+    with pytest.raises(AttendanceError, match="prev"):
+        check_attendance(write(lines), bytes(32), v["members"])  # another poll's chain
+
+
+def test_attendance_statement_by_the_documented_steps() -> None:
+    v = ATTENDANCE
+    trustee = v["trustee"]
+    signing = trustee["signing_key"]
+    x = scalar_from_hex(trustee["x_hex"])
+    assert x == scalar_from_hex(BALLOT["trustee_secrets_hex"][0])
+    assert bytes.fromhex(signing["ikm_hex"]) == encode_scalar(x)
+    assert signing["hkdf"]["info"] == SIGNING_INFO.decode() == "tally/v2/trustee-signing-key"
+    seed = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=signing["hkdf"]["info"].encode()
+    ).derive(bytes.fromhex(signing["ikm_hex"]))
+    assert seed.hex() == signing["seed_hex"]
+    public = _ed25519_public(seed)
+    assert public.hex() == signing["public_key_hex"]
+    key = TrusteeKey.from_secret(trustee["name"], x)
+    assert key.public.signing_key == public
+    manifest = parse_manifest(BALLOT["manifest"])
+    assert manifest.trustees[0].signing_key == public
+    assert manifest.trustees[0].name == trustee["name"]
+    statement = v["statement"]
+    assert statement["signing_key"] == public.hex() and statement["trustee"] == trustee["name"]
+    assert bytes.fromhex(v["statement_tag_hex"]) == STATEMENT_TAG
+    unsigned = {k: w for k, w in statement.items() if k != "signature"}
+    signed = STATEMENT_TAG + canonical_json(unsigned)
+    assert signed.hex() == v["signed_bytes_hex"] == statement_bytes(statement).hex()
+    signature = Ed25519PrivateKey.from_private_bytes(seed).sign(signed)
+    assert signature.hex() == v["signature_hex"] == statement["signature"]
+    assert key.sign(signed) == signature
+    # The figures: this poll, the chain's head and last number present, board.json's board.
+    assert statement["poll"] == v["fingerprint"]
+    assert statement["poll_uid"] == manifest.poll_uid
+    assert (statement["present"], statement["attendance_entries"]) == (
+        v["checked"]["present"],
+        v["checked"]["entries"],
+    )
+    assert statement["attendance_head"] == v["checked"]["head"]
+    assert statement["board_head"] == BOARD["head"]
+    assert statement["electronic_ballots"] == len(BOARD["entries"])
+    checked = parse_statement(
+        statement,
+        fingerprint=manifest.fingerprint,
+        poll_uid=str(manifest.poll_uid),
+        trustees=manifest.trustees,
+    )
+    chain = check_attendance(v["jsonl"].encode(), manifest.fingerprint, manifest.members)
+    assert not statement_problems(
+        checked, chain, board_head=BOARD["head"], electronic_ballots=len(BOARD["entries"])
+    )
+
+
+@pytest.mark.parametrize("field", ["signature", "signing_key", "attendance_head", "present"])
+def test_attendance_statement_changed_value_fails(field: str) -> None:
+    manifest = parse_manifest(BALLOT["manifest"])
+    statement = copy.deepcopy(ATTENDANCE["statement"])
+    if field == "present":
+        statement["present"] = 2
+    else:
+        statement[field] = flip(statement[field], 1)
+    with pytest.raises(AttendanceError):
+        parse_statement(
+            statement,
+            fingerprint=manifest.fingerprint,
+            poll_uid=str(manifest.poll_uid),
+            trustees=manifest.trustees,
         )
 
 
@@ -810,3 +1101,37 @@ def test_the_key_file_with_the_stored_salt_and_nonce_makes_the_vector() -> None:
         nonce=bytes.fromhex(kf["cipher"]["nonce"]),
     )
     assert made == kf
+
+    kf1 = v["key_file_v1"]
+    key1 = TrusteeKey(scalar_from_hex(v["x_hex"]), TrusteePublic.from_json(kf1["public"]))
+    made1 = key1.to_encrypted_json(
+        v["passphrase"],
+        salt=bytes.fromhex(kf1["kdf"]["salt"]),
+        nonce=bytes.fromhex(kf1["cipher"]["nonce"]),
+    )
+    assert made1 == kf1
+
+
+def test_sign_list_with_the_stored_seed_makes_the_credential_list_vector() -> None:
+    v = CREDENTIAL_LIST
+    authority = AuthorityKey(bytes.fromhex(v["authority_seed_hex"]))
+    slips = [bytes.fromhex(s["public_key_hex"]) for s in v["slips"] + v["reserve_slips"]]
+    made = sign_list(authority, v["poll_uid"], len(v["slips"]), len(v["reserve_slips"]), slips)
+    assert made == v["list"]
+    assert sign_list(authority, v["poll_uid"], 2, 1, slips[::-1]) == made  # sorted, deterministic
+
+
+def test_sign_statement_with_the_stored_secret_makes_the_attendance_vector() -> None:
+    v = ATTENDANCE
+    fingerprint = bytes.fromhex(v["fingerprint"])
+    key = TrusteeKey.from_secret(v["trustee"]["name"], scalar_from_hex(v["trustee"]["x_hex"]))
+    statement = v["statement"]
+    made = sign_statement(
+        key,
+        fingerprint=fingerprint,
+        poll_uid=statement["poll_uid"],
+        attendance=check_attendance(v["jsonl"].encode(), fingerprint, v["members"]),
+        board_head=statement["board_head"],
+        electronic_ballots=statement["electronic_ballots"],
+    )
+    assert made == statement

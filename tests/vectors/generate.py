@@ -25,6 +25,28 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from nacl import bindings as sodium
 
+from tally.attendance import (
+    ATTENDANCE_TAG,
+    STATEMENT_TAG,
+    attendance_jsonl,
+    chain_lines,
+    check_attendance,
+    entry,
+    parse_statement,
+    sign_statement,
+    statement_bytes,
+    statement_problems,
+)
+from tally.attendance import (
+    genesis as attendance_genesis,
+)
+from tally.authority import (
+    LIST_TAG,
+    AuthorityKey,
+    parse_credential_list,
+    sign_list,
+)
+from tally.authority import signed_bytes as list_signed_bytes
 from tally.ballots import (
     TAG_CHOICE,
     TAG_SUM_ONE,
@@ -38,8 +60,18 @@ from tally.board import BOARD_TAG, genesis, next_head
 from tally.canonical import canonical_json
 from tally.credentials import COMMITMENT_TAG, HKDF_INFO, Credential, commitment
 from tally.elgamal import Ciphertext, add_all, encrypt
-from tally.group import IDENTITY, G, L, Point, base_mul, hash_to_scalar, scalar_hex, u32
-from tally.manifest import make_manifest, poll_fingerprint
+from tally.group import (
+    IDENTITY,
+    G,
+    L,
+    Point,
+    base_mul,
+    encode_scalar,
+    hash_to_scalar,
+    scalar_hex,
+    u32,
+)
+from tally.manifest import make_manifest, parse_manifest, poll_fingerprint
 from tally.proofs import (
     DleqProof,
     dleq_commitments,
@@ -48,9 +80,10 @@ from tally.proofs import (
     schnorr_commitment,
     zero_one_commitments,
 )
+from tally.record import key_fingerprint
 from tally.results import SubjectInfo
 from tally.rules import RuleSet
-from tally.trustees import TAG_DECRYPT, TAG_KEY, TrusteeKey, make_aggregate
+from tally.trustees import SIGNING_INFO, TAG_DECRYPT, TAG_KEY, TrusteeKey, make_aggregate
 
 HERE = Path(__file__).resolve().parent
 P_FIELD = 2**255 - 19
@@ -145,7 +178,13 @@ SUBJECTS = [
 TRUSTEE_NAMES = ["Thành viên Ban kiểm phiếu 1", "Thành viên Ban kiểm phiếu 2"]
 TRUSTEE_SECRETS = [fixed_scalar("trustee/1/x"), fixed_scalar("trustee/2/x")]
 CREDENTIAL_SECRETS = [bytes(range(16)), fixed_bytes("credential/2", 16)]
+# The poll's one reserve slip (protocol version 2: the authority lists it with the others).
+RESERVE_SECRETS = [fixed_bytes("credential/reserve/1", 16)]
 SIGNER_SEED = fixed_bytes("record-signer/seed", 32)
+AUTHORITY_SEED = fixed_bytes("authority/seed", 32)
+POLL_UID = fixed_bytes("poll/uid", 16).hex()
+OTHER_POLL_UID = fixed_bytes("poll/other-uid", 16).hex()
+MEMBERS = 3
 PASSPHRASE = "mật khẩu thử nghiệm 2025"
 
 
@@ -162,9 +201,26 @@ def signer_public_key() -> bytes:
     )
 
 
+def authority() -> AuthorityKey:
+    return AuthorityKey(AUTHORITY_SEED)
+
+
+def slip_keys() -> list[bytes]:
+    return [Credential(s).public_key for s in CREDENTIAL_SECRETS + RESERVE_SECRETS]
+
+
+def credential_list() -> dict[str, Any]:
+    """The authority's signed list of the poll's 2 slips and 1 reserve slip (Ed25519 signatures
+    are deterministic, so the fixed seed gives a fixed signature)."""
+    return sign_list(
+        authority(), POLL_UID, len(CREDENTIAL_SECRETS), len(RESERVE_SECRETS), slip_keys()
+    )
+
+
 def poll_manifest() -> dict[str, Any]:
     return make_manifest(
         poll_id="vector-2025",
+        poll_uid=POLL_UID,
         title="Phiếu biểu quyết thử nghiệm (test vector)",
         conference={
             "title": "Hội nghị kiểm điểm, đánh giá, xếp loại chất lượng năm 2025 (thử nghiệm)",
@@ -175,9 +231,8 @@ def poll_manifest() -> dict[str, Any]:
         subjects=SUBJECTS,
         rules=RULES,
         trustees=[trustee_key(i).public for i in range(2)],
-        credential_keys=[Credential(s).public_key for s in CREDENTIAL_SECRETS],
-        members=3,
-        present=2,
+        credential_list=credential_list(),
+        members=MEMBERS,
         signer_public_key=signer_public_key(),
     )
 
@@ -491,10 +546,12 @@ def vec_ballot(
     return {
         "description": "A complete ballot for a 2-subject, 4-grade poll that allows blanks:"
         " subject 0 rated HTTNV (grade index 1), subject 1 left blank. 'manifest' is the poll's"
-        " manifest (its 'election' part hashes to the fingerprint); 'secrets' holds the choices,"
-        " the encryption randomness and every proof nonce, so the ballot can be rebuilt byte for"
-        " byte. The credential's secret is credentials.json's first; with both trustees'"
-        " secrets the ballot decrypts to its choices.",
+        " manifest (tally-manifest/2: its 'election' part hashes to the fingerprint; its"
+        " credential_list is credential_list.json's, its trustees' signing keys derive from"
+        " their secrets); 'secrets' holds the choices, the encryption randomness and every proof"
+        " nonce, so the ballot can be rebuilt byte for byte. The credential's secret is"
+        " credentials.json's first; with both trustees' secrets the ballot decrypts to its"
+        " choices.",
         "manifest": manifest,
         "poll_context": {
             "fingerprint": ctx.fingerprint.hex(),
@@ -594,14 +651,196 @@ def vec_trustee_key() -> dict[str, Any]:
     key = Scrypt(salt=salt, length=32, n=kdf["n"], r=kdf["r"], p=kdf["p"]).derive(
         PASSPHRASE.encode("utf-8")
     )
+    # The same secret in a key file written before protocol version 2: its public part is the
+    # tally-trustee-public/1 form (no signing key); same salt (same scrypt key), its own nonce.
+    old = trustee_key(0)
+    key_file_v1 = TrusteeKey(TRUSTEE_SECRETS[0], old.public_v1()).to_encrypted_json(
+        PASSPHRASE, salt=salt, nonce=fixed_bytes("trustee-key/v1/nonce", 12)
+    )
     return {
         "description": "A trustee's encrypted key file: key = scrypt(UTF-8 passphrase, salt, n, r,"
         " p, 32 bytes); ciphertext = AES-256-GCM(key, nonce, plaintext = 32-byte little-endian"
-        " secret scalar, associated data = canonical JSON of 'public'), tag appended.",
+        " secret scalar, associated data = canonical JSON of 'public'), tag appended."
+        " 'key_file' embeds the public key as tally-trustee-public/2 (with the signing key"
+        " derived from the secret); 'key_file_v1' is the same secret with the version-1 public"
+        " form (no signing key), same salt and passphrase, another nonce: both open, and the"
+        " opened key has the same derived signing key.",
         "passphrase": PASSPHRASE,
         "scrypt_key_hex": key.hex(),
         "x_hex": hexs(TRUSTEE_SECRETS[0]),
         "key_file": key_file,
+        "key_file_v1": key_file_v1,
+    }
+
+
+def vec_credential_list() -> dict[str, Any]:
+    key = authority()
+    document = credential_list()
+    parsed = parse_credential_list(document, poll_uid=POLL_UID)
+    slips = [
+        {"secret_hex": secret.hex(), "public_key_hex": Credential(secret).public_key.hex()}
+        for secret in CREDENTIAL_SECRETS
+    ]
+    reserve = [
+        {"secret_hex": secret.hex(), "public_key_hex": Credential(secret).public_key.hex()}
+        for secret in RESERVE_SECRETS
+    ]
+
+    def resigned(change: dict[str, Any]) -> dict[str, Any]:
+        # A list the authority itself signed, which the checks before the signature refuse.
+        out = {**document, **change}
+        out["signature"] = key.sign(list_signed_bytes(out)).hex()
+        return out
+
+    identity = IDENTITY.hex()
+    rejected = [
+        {
+            "check": "signature",
+            "reason": "poll_uid changed after signing: the signature does not verify",
+            "poll_uid": OTHER_POLL_UID,
+            "document": {**document, "poll_uid": OTHER_POLL_UID},
+        },
+        {
+            "check": "signature",
+            "reason": "a key replaced after signing: the signature does not verify",
+            "poll_uid": POLL_UID,
+            "document": {
+                **document,
+                "keys": sorted([*document["keys"][:-1], base_mul(5).hex()]),
+            },
+        },
+        {
+            "check": "poll_uid",
+            "reason": "a valid list of another poll, offered for this one",
+            "poll_uid": POLL_UID,
+            "document": sign_list(
+                key, OTHER_POLL_UID, parsed.count, parsed.reserve, list(parsed.keys)
+            ),
+        },
+        {
+            "check": "keys",
+            "reason": "keys not sorted (signed)",
+            "poll_uid": POLL_UID,
+            "document": resigned({"keys": list(reversed(document["keys"]))}),
+        },
+        {
+            "check": "keys",
+            "reason": "a small-order key (the identity) in the list (signed)",
+            "poll_uid": POLL_UID,
+            "document": resigned({"keys": sorted([*document["keys"][:-1], identity])}),
+        },
+        {
+            "check": "sizes",
+            "reason": "count + reserve is not the number of keys (signed)",
+            "poll_uid": POLL_UID,
+            "document": resigned({"reserve": 0}),
+        },
+    ]
+    return {
+        "description": "The credential authority's signed list (tally-credential-list/1): the"
+        " Board's Ed25519 key (from a fixed 32-byte seed, RFC 8032) signs signed_bytes ="
+        " tag || canonical JSON of the list without 'signature'; Ed25519 is deterministic, so"
+        " the seed gives this signature. The keys are sorted and do not say which are reserve"
+        " slips. 'parsed' is what a check of the list for this poll's uid gives (the commitment"
+        " as in credentials.json); 'rejected' are lists refused for the poll_uid shown, with the"
+        " check that refuses each. This list is ballot.json's manifest's credential_list.",
+        "authority_seed_hex": AUTHORITY_SEED.hex(),
+        "authority_public_key_hex": key.public_key.hex(),
+        "authority_fingerprint": key.fingerprint,
+        "poll_uid": POLL_UID,
+        "slips": slips,
+        "reserve_slips": reserve,
+        "tag_hex": LIST_TAG.hex(),
+        "list": document,
+        "signed_bytes_hex": list_signed_bytes(document).hex(),
+        "signature_hex": document["signature"],
+        "parsed": {
+            "poll_uid": parsed.poll_uid,
+            "count": parsed.count,
+            "reserve": parsed.reserve,
+            "keys": [k.hex() for k in parsed.keys],
+            "authority": parsed.authority.hex(),
+            "commitment": parsed.commitment,
+            "fingerprint": key_fingerprint(parsed.authority),
+        },
+        "rejected": rejected,
+    }
+
+
+def vec_attendance(ctx: PollContext, first: bytes) -> dict[str, Any]:
+    fingerprint = ctx.fingerprint
+    entries = [
+        entry(1, "2025-12-15T07:45:00.000000Z", 2, "Thư ký hội nghị"),
+        entry(2, "2025-12-15T08:10:00.000000Z", 3, "Thư ký hội nghị"),
+    ]
+    lines = chain_lines(fingerprint, entries)
+    jsonl = attendance_jsonl(fingerprint, entries)
+    chain = check_attendance(jsonl, fingerprint, MEMBERS)
+    board = vec_board(ctx, first)
+    key = trustee_key(0)
+    assert key.public.signing_key is not None
+    x = TRUSTEE_SECRETS[0]
+    seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SIGNING_INFO).derive(
+        encode_scalar(x)
+    )
+    derived = (
+        Ed25519PrivateKey.from_private_bytes(seed)
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
+    assert derived == key.public.signing_key
+    statement = sign_statement(
+        key,
+        fingerprint=fingerprint,
+        poll_uid=POLL_UID,
+        attendance=chain,
+        board_head=board["head"],
+        electronic_ballots=len(board["entries"]),
+    )
+    manifest = parse_manifest(poll_manifest())
+    checked = parse_statement(
+        statement, fingerprint=fingerprint, poll_uid=POLL_UID, trustees=manifest.trustees
+    )
+    assert not statement_problems(
+        checked, chain, board_head=board["head"], electronic_ballots=len(board["entries"])
+    )
+    return {
+        "description": "The attendance chain (attendance.jsonl) of ballot.json's poll and trustee"
+        " 1's signed statement (tally-attendance/1). prev_0 = SHA-256(tag || fingerprint);"
+        " each line is the entry {seq, time, present, actor} with prev and hash ="
+        " SHA-256(prev || canonical JSON of the entry), written as canonical JSON and a newline;"
+        " 'checked' is what a check of the file gives (entries, head, the last number present)."
+        " The trustee's Ed25519 signing key: seed = HKDF-SHA256(IKM = 32-byte little-endian"
+        " secret x, salt none, info, 32 bytes) (RFC 8032 key from the seed), as in ballot.json's"
+        " manifest. The statement's board head and ballots are board.json's; signed_bytes ="
+        " statement tag || canonical JSON of the statement without 'signature'.",
+        "tag_hex": ATTENDANCE_TAG.hex(),
+        "fingerprint": fingerprint.hex(),
+        "members": MEMBERS,
+        "genesis": attendance_genesis(fingerprint).hex(),
+        "entries": entries,
+        "lines": lines,
+        "jsonl": jsonl.decode("utf-8"),
+        "checked": {"entries": chain.entries, "head": chain.head, "present": chain.present},
+        "trustee": {
+            "name": key.public.name,
+            "x_hex": hexs(x),
+            "signing_key": {
+                "hkdf": {
+                    "hash": "SHA-256",
+                    "salt": None,
+                    "info": SIGNING_INFO.decode(),
+                    "length": 32,
+                },
+                "ikm_hex": encode_scalar(x).hex(),
+                "seed_hex": seed.hex(),
+                "public_key_hex": derived.hex(),
+            },
+        },
+        "statement_tag_hex": STATEMENT_TAG.hex(),
+        "statement": statement,
+        "signed_bytes_hex": statement_bytes(statement).hex(),
+        "signature_hex": statement["signature"],
     }
 
 
@@ -620,6 +859,8 @@ def build() -> dict[str, Any]:
         "board.json": vec_board(ctx, tracking_hash(ballot)),
         "canonical_json.json": vec_canonical(),
         "trustee_key.json": vec_trustee_key(),
+        "credential_list.json": vec_credential_list(),
+        "attendance.json": vec_attendance(ctx, tracking_hash(ballot)),
     }
 
 
