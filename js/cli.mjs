@@ -12,6 +12,8 @@
 //   decrypt   {manifest, key_file, passphrase, aggregate} -> {share}
 //   verify_share {aggregate, trustee, share}       -> {ok, error?}
 //   verify_signatures {items: [[public_key, signature, message] (hex)]} -> {results: [bool]}
+//   booth     {message}                            -> {replies: [...]}  (the booth's worker,
+//             js/pages/booth-worker.js, answering one message as it answers the page)
 // A refused request prints {"error": message} and exits 1.
 
 import {
@@ -29,6 +31,7 @@ import {
   verifyShare,
   verifySignature,
 } from "./tally/index.js";
+import { respond } from "./pages/booth-worker.js";
 
 async function readStdin() {
   const chunks = [];
@@ -73,6 +76,11 @@ async function run(req) {
           verifySignature(fromHex(pub), fromHex(sig), fromHex(msg)),
         ),
       };
+    case "booth": {
+      const replies = [];
+      respond(req.message, (m) => replies.push(m));
+      return { replies };
+    }
     default:
       throw new Error("unknown op");
   }

@@ -26,6 +26,7 @@ import pytest
 from conftest import need
 from nacl import bindings as sodium
 
+from tally.authority import AuthorityKey, mint, new_poll_uid, sign_list
 from tally.ballots import (
     BallotError,
     check_challenge,
@@ -41,10 +42,11 @@ from tally.counting import board_aggregate, board_file
 from tally.credentials import Credential, verify_signature
 from tally.demo import demo_subjects
 from tally.group import L, base_mul, random_scalar, scalar_from_hex
-from tally.manifest import Manifest, make_manifest, parse_manifest
+from tally.manifest import Manifest, make_manifest, make_manifest_v1, parse_manifest
 from tally.record import ServiceKey
-from tally.rules import load_ruleset
-from tally.trustees import TrusteeError, TrusteeKey, combine, verify_share
+from tally.results import SubjectInfo
+from tally.rules import RuleSet, load_ruleset
+from tally.trustees import TrusteeError, TrusteeKey, TrusteePublic, combine, verify_share
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "tests" / "vectors"
@@ -94,12 +96,39 @@ def manifest_of(name: str) -> Manifest:
 
 
 def test_js_vector_manifests() -> None:
-    # 'blank-allowed' is ballot.json's poll unchanged; 'no-blank' is a valid manifest of its own.
+    # 'blank-allowed' is ballot.json's poll unchanged; 'no-blank' is a valid manifest of its own,
+    # its credential list signed for its own uid by JavaScript (with the vector's authority seed).
     assert JS_BALLOTS["manifests"]["blank-allowed"] == BALLOT["manifest"]
+    blank = manifest_of("blank-allowed")
     strict = manifest_of("no-blank")
+    assert (blank.version, strict.version) == (2, 2)
     assert strict.context.allow_blank is False
-    assert strict.fingerprint != manifest_of("blank-allowed").fingerprint
-    assert {c["manifest"] for c in CASES} == {"blank-allowed", "no-blank"}
+    assert strict.fingerprint != blank.fingerprint
+    assert strict.poll_uid != blank.poll_uid
+    assert strict.authority == blank.authority and strict.credentials == blank.credentials
+    assert set(JS_BALLOTS["manifests"]) == {c["manifest"] for c in CASES}
+    assert set(JS_BALLOTS["manifests"]) == {"blank-allowed", "no-blank", "v1-blank-allowed"}
+
+
+def test_js_version_1_manifest_is_what_tally_writes() -> None:
+    # JavaScript's version-1 form of ballot.json's poll is make_manifest_v1's, to the byte.
+    v1 = JS_BALLOTS["manifests"]["v1-blank-allowed"]
+    assert manifest_of("v1-blank-allowed").version == 1
+    source = parse_manifest(BALLOT["manifest"])
+    election = BALLOT["manifest"]["election"]
+    expected = make_manifest_v1(
+        poll_id="vector-2025-js-v1",
+        title=election["title"],
+        conference=BALLOT["manifest"]["conference"],
+        subjects=[SubjectInfo.from_dict(s) for s in election["subjects"]],
+        rules=RuleSet.from_json(election["rules"]),
+        trustees=[TrusteePublic(t.name, t.public_key, t.proof) for t in source.trustees],
+        credential_keys=sorted(source.credentials),
+        members=source.members,
+        present=2,
+        signer_public_key=source.signer_public_key,
+    )
+    assert canonical_json(v1) == canonical_json(expected)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c["label"])
@@ -237,25 +266,53 @@ class LivePoll:
     manifest: Manifest
     credentials: list[Credential]
     trustees: list[TrusteeKey]
+    secrets: list[int]  # the trustees' secrets (to write a version-1 key file of the same key)
+    authority: AuthorityKey | None  # the Board's key that signed the list (version 2)
 
 
-def live_poll(subjects: int, allow_blank: bool) -> LivePoll:
+def live_poll(subjects: int, allow_blank: bool, version: int = 2) -> LivePoll:
+    """A fresh poll: version 2 with an authority's signed list of 3 slips (as
+    tally.demo.demo_credentials makes one), or version 1 with the bare list (make_manifest_v1)."""
     rules = dataclasses.replace(load_ruleset("qd124-2023"), allow_blank=allow_blank)
-    trustees = [TrusteeKey.generate(f"Thành viên Ban kiểm phiếu {k + 1}") for k in range(3)]
-    credentials = [Credential.generate() for _ in range(3)]
-    data = make_manifest(
-        poll_id=f"js-live-{subjects}-{'blank' if allow_blank else 'no-blank'}",
-        title="Phiếu biểu quyết thử nghiệm (trình duyệt)",
-        conference={"title": "Hội nghị thử nghiệm", "body": "Ban Thường vụ", "date": "2025-12-15"},
-        subjects=demo_subjects(subjects),
-        rules=rules,
-        trustees=[k.public for k in trustees],
-        credential_keys=[c.public_key for c in credentials],
-        members=5,
-        present=4,
-        signer_public_key=ServiceKey.generate().public_key,
-    )
-    return LivePoll(data, parse_manifest(data), credentials, trustees)
+    secrets = [random_scalar() for _ in range(3)]
+    trustees = [
+        TrusteeKey.from_secret(f"Thành viên Ban kiểm phiếu {k + 1}", x)
+        for k, x in enumerate(secrets)
+    ]
+    common: dict[str, Any] = {
+        "poll_id": f"js-live-{subjects}-{'blank' if allow_blank else 'no-blank'}-v{version}",
+        "title": "Phiếu biểu quyết thử nghiệm (trình duyệt)",
+        "conference": {
+            "title": "Hội nghị thử nghiệm",
+            "body": "Ban Thường vụ",
+            "date": "2025-12-15",
+        },
+        "subjects": demo_subjects(subjects),
+        "rules": rules,
+        "members": 5,
+        "signer_public_key": ServiceKey.generate().public_key,
+    }
+    authority = AuthorityKey.generate() if version == 2 else None
+    if authority is not None:
+        uid = new_poll_uid()
+        credential_list, credentials, _ = mint(authority, uid, 3, 0)
+        data = make_manifest(
+            **common,
+            poll_uid=uid,
+            trustees=[k.public for k in trustees],
+            credential_list=credential_list,
+        )
+    else:
+        credentials = [Credential.generate() for _ in range(3)]
+        data = make_manifest_v1(
+            **common,
+            trustees=[k.public_v1() for k in trustees],
+            credential_keys=[c.public_key for c in credentials],
+            present=4,
+        )
+    manifest = parse_manifest(data)
+    assert manifest.version == version
+    return LivePoll(data, manifest, credentials, trustees, secrets, authority)
 
 
 @needs_node
@@ -317,9 +374,40 @@ def test_node_refuses_bad_code_and_choices() -> None:
 
 
 @needs_node
+@pytest.mark.parametrize("version", [2, 1], ids=["v2", "v1"])
+def test_node_booth_worker_accepts_only_a_listed_slip(version: int) -> None:
+    # The booth's worker itself, given the manifest tally writes: a listed slip encrypts, a slip
+    # that is not listed is refused before anything is encrypted, and (version 2) a list that the
+    # poll's authority did not sign, or signed for another poll, makes the manifest invalid.
+    poll = live_poll(2, True, version)
+    listed = poll.credentials[2]
+    message = {"type": "encrypt", "manifest": poll.data, "code": listed.code, "choices": [0, None]}
+    done = node({"op": "booth", "message": message})["replies"][-1]
+    assert done["type"] == "done", done
+    verified = verify_ballot(poll.manifest.context, done["ballot"])
+    assert verified.credential == listed.public_key
+    stranger = Credential.generate()
+    refused = node({"op": "booth", "message": {**message, "code": stranger.code}})["replies"]
+    assert [r["kind"] for r in refused] == ["not-listed"]
+    if poll.authority is None:
+        return
+    document = poll.data["credential_list"]
+    keys = [bytes.fromhex(k) for k in document["keys"]]
+    uid = poll.data["election"]["poll_uid"]
+    impostor = sign_list(AuthorityKey.generate(), uid, 3, 0, keys)  # not the poll's authority
+    elsewhere = sign_list(poll.authority, new_poll_uid(), 3, 0, keys)  # for another poll
+    forged = {**document, "keys": sorted([*document["keys"][1:], stranger.public_key.hex()])}
+    for changed_list in (impostor, elsewhere, forged):
+        data = {**poll.data, "credential_list": changed_list}
+        bad = {**message, "manifest": data}
+        assert [r["kind"] for r in node({"op": "booth", "message": bad})["replies"]] == ["manifest"]
+
+
+@needs_node
+@pytest.mark.parametrize("version", [2, 1], ids=["v2", "v1"])
 @pytest.mark.parametrize("allow_blank", [False, True], ids=["no-blank", "blank-allowed"])
-def test_tally_ballot_verifies_with_node(allow_blank: bool) -> None:
-    poll = live_poll(4, allow_blank)
+def test_tally_ballot_verifies_with_node(allow_blank: bool, version: int) -> None:
+    poll = live_poll(4, allow_blank, version)
     choices: list[int | None] = [None if allow_blank else 3, 0, 1, 2]
     ballot, randomness = encrypt_ballot_with_randomness(
         poll.manifest.context, poll.credentials[0], choices
@@ -344,8 +432,15 @@ def test_tally_ballot_verifies_with_node(allow_blank: bool) -> None:
 
 
 @needs_node
-def test_node_trustee_share_from_a_tally_key_file() -> None:
-    poll = live_poll(3, True)
+@pytest.mark.parametrize(
+    ("version", "key_form"),
+    [(2, 2), (2, 1), (1, 1), (1, 2)],
+    ids=["v2-manifest-v2-key", "v2-manifest-v1-key", "v1-manifest-v1-key", "v1-manifest-v2-key"],
+)
+def test_node_trustee_share_from_a_tally_key_file(version: int, key_form: int) -> None:
+    # A key file's public part is tally-trustee-public/2 (written from version 2) or /1 (written
+    # before it): node opens either and decrypts for a manifest of either version.
+    poll = live_poll(3, True, version)
     choices: list[list[int | None]] = [[0, 1, None], [0, 3, 2]]
     ballots = [
         encrypt_ballot_with_randomness(poll.manifest.context, cred, row)[0]
@@ -357,7 +452,11 @@ def test_node_trustee_share_from_a_tally_key_file() -> None:
     assert canonical_json(aggregate) == canonical_json(board_aggregate(poll.manifest, verified))
     # Trustee 2 decrypts in node with the key file tally writes (scrypt, AES-256-GCM).
     passphrase = "mật khẩu của thành viên 2"
-    key_file = poll.trustees[1].to_encrypted_json(passphrase)
+    trustee = poll.trustees[1]
+    if key_form == 1:
+        trustee = TrusteeKey(poll.secrets[1], trustee.public_v1())
+    key_file = trustee.to_encrypted_json(passphrase)
+    assert key_file["public"]["format"] == f"tally-trustee-public/{key_form}"
     request = {"op": "decrypt", "manifest": poll.data, "key_file": key_file}
     share = node({**request, "passphrase": passphrase, "aggregate": aggregate})["share"]
     shares = [poll.trustees[0].decrypt_share(aggregate), share]

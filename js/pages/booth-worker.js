@@ -68,15 +68,14 @@ function kindOf(err) {
 
 /**
  * The poll context and the slip's credential; refuses a slip not in the manifest's credential list
- * (the server would refuse its ballot). A broken manifest is reported before the code.
+ * (version 1: manifest.credentials; version 2: the authority's signed credential_list.keys, its
+ * signature checked by pollContext), as the server would refuse its ballot. A broken manifest is
+ * reported before the code.
  */
 function openSlip(manifest, code) {
   const ctx = pollContext(manifest);
   const credential = Credential.fromCode(code);
-  if (
-    Array.isArray(manifest.credentials) &&
-    !manifest.credentials.includes(credential.publicKeyHex)
-  )
+  if (!ctx.credentials.includes(credential.publicKeyHex))
     throw new TallyError("not-listed", "the credential is not in the manifest");
   return { ctx, credential };
 }

@@ -164,7 +164,9 @@ async function computeAndSend() {
   try {
     share = decryptShare(key, aggregate, manifest);
   } catch (err) {
-    if (err && err.code === "trustee-key") throw new PageError(text("not-trustee"));
+    // Not one of the poll's trustees, or (version 2) the manifest names another signing key.
+    if (err && err.code === "trustee-key")
+      throw new PageError(`${text("not-trustee")} (${err.message})`);
     throw err;
   }
 

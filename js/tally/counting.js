@@ -12,14 +12,15 @@ import { makeAggregate } from "./trustees.js";
 /**
  * The aggregate recomputed from the board's ballots, in board order (14.1): the sum per subject
  * and grade, board_head = head_N, ballot_count = N. With `verify` (default) every ballot must pass
- * 12.4 and its credential be in manifest.credentials, none twice (checks 4-5 of 18.).
+ * 12.4 and its credential be listed in the manifest (version 1: manifest.credentials; version 2:
+ * the authority's signed credential_list.keys), none twice (checks 4-5 of 18.).
  * @param {object} manifest
  * @param {object[]} ballots
  * @param {{verify?: boolean, onProgress?: (p:{done:number,total:number})=>void}} [options]
  */
 export function aggregateFromBallots(manifest, ballots, { verify = true, onProgress } = {}) {
   const ctx = pollContext(manifest);
-  const listed = new Set(Array.isArray(manifest.credentials) ? manifest.credentials : []);
+  const listed = new Set(ctx.credentials);
   const seen = new Set();
   const sums = Array.from({ length: ctx.subjects }, () => Array(ctx.grades).fill(ZERO_CIPHERTEXT));
   let head = boardGenesis(ctx.fingerprint);

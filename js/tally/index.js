@@ -82,8 +82,26 @@ export {
   parseCredentialCode,
   verifySignature,
 } from "./credentials.js";
-export { jointPublicKey, parseTrusteePublic, PUBLIC_FORMAT, TAG_KEY } from "./trustee-public.js";
-export { GROUP, makeContext, MANIFEST_FORMAT, pollContext, pollFingerprint } from "./manifest.js";
+export {
+  isValidEd25519Key,
+  jointPublicKey,
+  parseTrusteePublic,
+  PUBLIC_FORMAT,
+  PUBLIC_FORMAT_V2,
+  TAG_KEY,
+} from "./trustee-public.js";
+export {
+  CREDENTIAL_LIST_FORMAT,
+  credentialListSignedBytes,
+  GROUP,
+  makeContext,
+  MANIFEST_FORMAT,
+  MANIFEST_FORMAT_V1,
+  MANIFEST_FORMATS,
+  manifestVersion,
+  pollContext,
+  pollFingerprint,
+} from "./manifest.js";
 export {
   _encryptBallotWith,
   BALLOT_FORMAT,
@@ -101,6 +119,7 @@ export {
 export { boardGenesis, boardHead, boardNext, readBoard } from "./board.js";
 export {
   _trusteeKeyFromSecret,
+  _trusteeSigningSeed,
   AGGREGATE_FORMAT,
   combineShares,
   decryptShare,
@@ -109,6 +128,7 @@ export {
   openTrusteeKey,
   parseAggregate,
   SHARE_FORMAT,
+  SIGNING_INFO,
   TAG_DECRYPT,
   TrusteeKey,
   verifyShare,

@@ -1,7 +1,11 @@
 // Trustees (docs/protocol.md 9.2, 14.), as tally/trustees.py: the encrypted key file, the
-// aggregate document, the partial decryption with its proofs, their check and the combination.
+// aggregate document, the partial decryption with its proofs, their check and the combination,
+// and the trustee's Ed25519 signing key (protocol version 2), derived from the secret.
 // (A trustee's published key is in trustee-public.js.)
 
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { hkdf } from "@noble/hashes/hkdf.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { scryptAsync } from "@noble/hashes/scrypt.js";
 import { gcm } from "@noble/ciphers/aes.js";
 import { canonicalJson, isPlainObject, parseJson, sha256Hex } from "./canonical.js";
@@ -13,6 +17,7 @@ import {
   bytes32,
   concatBytes,
   decodeScalar,
+  encodeScalar,
   equalBytes,
   fail,
   fromHex,
@@ -33,28 +38,58 @@ export const TAG_DECRYPT = "tally/v1/partial-decryption";
 export const KEY_FORMAT = "tally-trustee-key/1";
 export const AGGREGATE_FORMAT = "tally-aggregate/1";
 export const SHARE_FORMAT = "tally-share/1";
+export const SIGNING_INFO = "tally/v2/trustee-signing-key";
+
+// --- the signing key (protocol version 2) --------------------------------------------------------
+
+/**
+ * The Ed25519 seed of a trustee's signing key, as tally.trustees._signing_key:
+ * HKDF-SHA256(IKM = encode_scalar(x), salt none, info "tally/v2/trustee-signing-key", L = 32).
+ * Exposed for the test vectors only: the seed is as secret as x.
+ */
+export function _trusteeSigningSeed(x) {
+  return hkdf(sha256, encodeScalar(x), undefined, utf8(SIGNING_INFO), 32);
+}
+
+function signingKeyHexOf(x) {
+  const seed = _trusteeSigningSeed(x);
+  try {
+    return toHex(ed25519.getPublicKey(seed));
+  } finally {
+    seed.fill(0);
+  }
+}
 
 // --- the encrypted key file (9.2) ----------------------------------------------------------------
 
 const TRUSTEE_SECRETS = new WeakMap();
 
-/** A trustee's private key; the scalar is held in a WeakMap, never a property. */
+/**
+ * A trustee's private key; the scalar is held in a WeakMap, never a property. `public` is the
+ * key file's public part as written (tally-trustee-public/1 or /2); `signingKeyHex` is the
+ * signing key derived from the secret, also for a version-1 file (as tally's loaded key).
+ */
 export class TrusteeKey {
   constructor(x, publicParsed) {
+    const signingKeyHex = signingKeyHexOf(x);
+    const stated = publicParsed.signingKeyHex;
+    if (typeof stated === "string" && stated !== signingKeyHex)
+      fail("trustee-key", "the key file's signing key does not match its secret");
     TRUSTEE_SECRETS.set(this, x);
     this.name = publicParsed.name;
     this.publicKeyHex = publicParsed.publicKeyHex;
     this.publicKey = publicParsed.publicKey;
+    this.signingKeyHex = signingKeyHex;
     this.public = publicParsed.json;
     Object.freeze(this);
   }
 
   toJSON() {
-    return { name: this.name, public_key: this.publicKeyHex };
+    return { name: this.name, public_key: this.publicKeyHex, signing_key: this.signingKeyHex };
   }
 }
 
-/** A TrusteeKey from a known secret scalar (test vectors only; checks x·G). */
+/** A TrusteeKey from a known secret scalar (test vectors only; checks x·G and the signing key). */
 export function _trusteeKeyFromSecret(x, publicJson) {
   const pub = parseTrusteePublic(publicJson);
   if (!mulG(x).equals(pub.publicKey))
@@ -70,9 +105,11 @@ function looseHex(value, what) {
 }
 
 /**
- * Open a tally-trustee-key/1 file (9.2): scrypt(passphrase, salt, n, r, p) within the bounds
- * 2^14 <= n <= 2^20, 1 <= r <= 16, p = 1, AES-256-GCM with associated data canonical_json(public),
- * then x·G must equal the public key. Wrong passphrase or any change: TallyError 'trustee-key'.
+ * Open a tally-trustee-key/1 file (9.2), its public part either tally-trustee-public/1 or /2:
+ * scrypt(passphrase, salt, n, r, p) within the bounds 2^14 <= n <= 2^20, 1 <= r <= 16, p = 1,
+ * AES-256-GCM with associated data canonical_json(public), then x·G must equal the public key
+ * and (a /2 public part) the derived signing key its signing_key. Wrong passphrase or any
+ * change: TallyError 'trustee-key'.
  * @param {object|string} keyFile the parsed file (or its text)
  * @param {string} passphrase
  * @param {{onProgress?: (fraction:number)=>void}} [options]
@@ -166,7 +203,8 @@ function shareContext(fingerprint, subject, grade) {
  * The trustee's tally-share/1 for an aggregate (14.2): for every (i, j), D = x·A with a DLEQ proof
  * (H = A, X = Y_t, Z = D, tag partial-decryption, context fingerprint ‖ u32(i) ‖ u32(j)), and
  * aggregate_sha256 = SHA256(canonical_json(aggregate)). With a manifest (recommended) it also
- * refuses an aggregate of another poll or shape and a key that is not one of the poll's trustees.
+ * refuses an aggregate of another poll or shape, a key that is not one of the poll's trustees
+ * and (version 2) a manifest that names another signing key for this trustee.
  * The caller must first check the aggregate against the board and the announced head (14.2).
  * @param {TrusteeKey} trusteeKey
  * @param {object} aggregate
@@ -186,6 +224,10 @@ export function decryptShare(trusteeKey, aggregate, manifest, { onProgress, _non
     const mine = ctx.trustees.find((t) => t.publicKeyHex === trusteeKey.publicKeyHex);
     if (!mine || mine.name !== trusteeKey.name)
       fail("trustee-key", "this key is not one of the poll's trustees");
+    // Version 2: the manifest must name this trustee's own signing key (a server that put in one
+    // of its own could sign the attendance statement in the trustee's name), as tally's CLI.
+    if (ctx.version === 2 && mine.signingKeyHex !== trusteeKey.signingKeyHex)
+      fail("trustee-key", "the manifest names another signing key for this trustee");
   }
   const Y = trusteeKey.publicKey;
   const total = cts.reduce((s, row) => s + row.length, 0);

@@ -6,14 +6,21 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import * as T from "../tally/index.js";
 import { respond } from "../pages/booth-worker.js";
-import { build, manifests, render, replaySource } from "../../tests/vectors/js_generate.mjs";
+import {
+  build,
+  manifests,
+  render,
+  replaySource,
+  resignedList,
+  toVersion1,
+} from "../../tests/vectors/js_generate.mjs";
 
 const load = (name) =>
   JSON.parse(fs.readFileSync(new URL(`../../tests/vectors/${name}`, import.meta.url), "utf8"));
 const BALLOT = load("ballot.json");
 const CREDS = load("credentials.json");
 const CODES = CREDS.credentials.map((c) => c.code);
-const { "blank-allowed": BLANK, "no-blank": STRICT } = manifests();
+const { "blank-allowed": BLANK, "no-blank": STRICT, "v1-blank-allowed": V1 } = manifests();
 
 function withSubjects(manifest, n) {
   const m = structuredClone(manifest);
@@ -30,6 +37,8 @@ test("fresh random ballots verify, pass their challenge and differ each time", (
     [BLANK, [null, null]],
     [STRICT, [0, 3]],
     [withSubjects(STRICT, 5), [0, 1, 2, 3, 0]],
+    [V1, [1, null]],
+    [withSubjects(V1, 3), [0, null, 2]],
   ]) {
     const progress = [];
     const { ballot, randomness } = T.encryptBallot(manifest, CODES[1], choices, {
@@ -74,8 +83,25 @@ test("choices are checked: count, range, blank only where allowed", () => {
 });
 
 test("a damaged manifest is refused before anything is encrypted", () => {
+  const other = T.pointHex(T.mulG(5n)); // a valid Ed25519 key that is no one's here
   const cases = [
-    (m) => (m.format = "tally-manifest/2"),
+    (m) => (m.format = "tally-manifest/3"),
+    (m) => (m.format = "tally-manifest/1"), // a version-2 manifest is not a version-1 one
+    (m) => (m.election.poll_uid = m.election.poll_uid.toUpperCase()),
+    (m) => delete m.election.poll_uid,
+    (m) => (m.election.poll_uid = "00".repeat(16)), // the list is for another poll
+    (m) => (m.credential_list.signature = m.credential_list.signature.replace(/^./, "0")),
+    (m) => m.credential_list.keys.pop(), // changed after signing
+    (m) => (m.credential_list.poll_uid = "00".repeat(16)),
+    (m) => (m.election.credentials.authority = other),
+    (m) => (m.credential_list = resignedList(m.credential_list, { authority: other })),
+    (m) => (m.credential_list.format = "tally-credential-list/2"),
+    (m) => delete m.credential_list,
+    (m) => delete m.election.credentials,
+    (m) => (m.election.trustees = toVersion1(m, { pollId: "x", present: 0 }).election.trustees),
+    (m) => delete m.election.trustees[1].signing_key,
+    (m) => (m.election.trustees[1].signing_key = "01" + "00".repeat(31)), // the identity
+    (m) => (m.election.trustees[1].signing_key = m.election.trustees[1].signing_key.toUpperCase()),
     (m) => (m.election.group = "p256"),
     (m) => (m.election.public_key = m.election.trustees[0].public_key),
     (m) => (m.election.trustees[1].proof.s = m.election.trustees[0].proof.s),
@@ -95,6 +121,42 @@ test("a damaged manifest is refused before anything is encrypted", () => {
       String(change),
     );
   }
+  // Version 1: the same checks, in its own formats.
+  const v1Cases = [
+    (m) => (m.format = "tally-manifest/2"),
+    (m) => (m.election.trustees[0] = BLANK.election.trustees[0]), // a /2 trustee in version 1
+    (m) => (m.election.public_key = m.election.trustees[0].public_key),
+    (m) => (m.election.allow_blank = false),
+    (m) => delete m.credentials,
+    (m) => (m.credentials = m.credentials.map((k) => k.toUpperCase())),
+  ];
+  for (const change of v1Cases) {
+    const m = structuredClone(V1);
+    change(m);
+    assert.throws(
+      () => T.encryptBallot(m, CODES[0], [0, 0]),
+      (e) => e instanceof T.TallyError && e.code === "manifest",
+      String(change),
+    );
+  }
+});
+
+test("the poll context of either version: its listed credentials, uid and version", () => {
+  const v2 = T.pollContext(BLANK);
+  assert.equal(v2.version, 2);
+  assert.equal(v2.pollUid, BLANK.election.poll_uid);
+  assert.deepEqual(v2.credentials, BLANK.credential_list.keys);
+  assert.ok(v2.trustees.every((t) => /^[0-9a-f]{64}$/.test(t.signingKeyHex)));
+  const v1 = T.pollContext(V1);
+  assert.equal(v1.version, 1);
+  assert.equal(v1.pollUid, null);
+  assert.deepEqual(v1.credentials, V1.credentials);
+  assert.ok(v1.trustees.every((t) => t.signingKeyHex === null));
+  assert.deepEqual([T.manifestVersion(BLANK), T.manifestVersion(V1)], [2, 1]);
+  assert.deepEqual([T.manifestVersion({ format: "x" }), T.manifestVersion(null)], [0, 0]);
+  // The same trustees and joint key; another election, so another fingerprint.
+  assert.equal(T.pointHex(v1.publicKey), T.pointHex(v2.publicKey));
+  assert.notEqual(v1.fingerprintHex, v2.fingerprintHex);
 });
 
 test("worker: credential, progress, done, and errors in Vietnamese then English", () => {
@@ -169,11 +231,23 @@ test("worker: credential, progress, done, and errors in Vietnamese then English"
     );
     assert.ok(!/\[0, ?9\]|\[0, ?null\]/.test(text));
   }
-  // A slip of another poll: refused before encrypting.
+  // A slip of another poll: refused before encrypting (version 2: not in the authority's signed
+  // list; version 1: not in the manifest's list).
   const other = structuredClone(BLANK);
-  other.credentials = [CREDS.credentials[1].public_key_hex];
+  other.credential_list = resignedList(other.credential_list, {
+    keys: [CREDS.credentials[1].public_key_hex],
+    count: 1,
+    reserve: 0,
+  });
   const [reply] = run({ type: "encrypt", manifest: other, code: CODES[0], choices: [0, 0] });
   assert.equal(reply.kind, "not-listed");
+  assert.equal(run({ type: "credential", manifest: other, code: CODES[1] })[0].type, "credential");
+  const otherV1 = structuredClone(V1);
+  otherV1.credentials = [CREDS.credentials[1].public_key_hex];
+  const [replyV1] = run({ type: "encrypt", manifest: otherV1, code: CODES[0], choices: [0, 0] });
+  assert.equal(replyV1.kind, "not-listed");
+  const [okV1] = run({ type: "credential", manifest: V1, code: CODES[0] });
+  assert.equal(okV1.public_key, CREDS.credentials[0].public_key_hex);
 });
 
 test("the committed JavaScript vectors are what js_generate.mjs produces now", () => {

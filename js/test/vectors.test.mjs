@@ -10,6 +10,7 @@ import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { scrypt } from "@noble/hashes/scrypt.js";
 import { gcm } from "@noble/ciphers/aes.js";
+import { ed25519 } from "@noble/curves/ed25519.js";
 import * as T from "../tally/index.js";
 
 const load = (name) =>
@@ -228,6 +229,24 @@ test("Schnorr: reproduced from its nonce, verified, a changed byte fails", () =>
   assert.ok(!T.verifySchnorr(X, parsed, SCHNORR.tag, T.utf8("x")));
   const pub = T.parseTrusteePublic(SCHNORR.trustee_public);
   assert.equal(pub.publicKeyHex, SCHNORR.public_key);
+  // tally-trustee-public/2: the same fields and the signing key (a valid Ed25519 key).
+  assert.equal(SCHNORR.trustee_public.format, T.PUBLIC_FORMAT_V2);
+  assert.equal(pub.signingKeyHex, SCHNORR.trustee_public.signing_key);
+  const { signing_key: _s, ...v1Fields } = SCHNORR.trustee_public;
+  const v1 = T.parseTrusteePublic({ ...v1Fields, format: T.PUBLIC_FORMAT });
+  assert.equal(v1.signingKeyHex, null);
+  assert.equal(v1.publicKeyHex, pub.publicKeyHex);
+  const sk = SCHNORR.trustee_public.signing_key;
+  for (const bad of [undefined, 1, sk.toUpperCase(), sk.slice(2), "01" + "00".repeat(31)])
+    assert.throws(
+      () => T.parseTrusteePublic({ ...SCHNORR.trustee_public, signing_key: bad }),
+      (e) => e instanceof T.TallyError && /signing_key/.test(e.message),
+      String(bad),
+    );
+  assert.throws(
+    () => T.parseTrusteePublic({ ...SCHNORR.trustee_public, format: "tally-trustee-public/3" }),
+    T.TallyError,
+  );
   assert.throws(
     () =>
       T.parseTrusteePublic({
@@ -446,6 +465,7 @@ test("parseJson: strict, like tally.canonical.parse_json", () => {
 // --- the complete ballot -------------------------------------------------------------------------
 
 const BALLOT = load("ballot.json");
+const CLIST = load("credential_list.json");
 
 test("ballot: the poll context comes from the manifest", () => {
   const ctx = T.pollContext(BALLOT.manifest);
@@ -463,11 +483,23 @@ test("ballot: the poll context comes from the manifest", () => {
     BALLOT.manifest.election.trustees.map((t) => t.public_key),
   );
   const cred = new T.Credential(bytes(BALLOT.credential_secret_hex));
-  assert.ok(BALLOT.manifest.credentials.includes(cred.publicKeyHex));
-  assert.equal(
-    T.credentialCommitment(BALLOT.manifest.credentials),
-    BALLOT.manifest.election.credentials.commitment,
-  );
+  // tally-manifest/2: the keys are the authority's signed list, committed in the election.
+  assert.equal(BALLOT.manifest.format, T.MANIFEST_FORMAT);
+  const listed = BALLOT.manifest.credential_list.keys;
+  assert.ok(listed.includes(cred.publicKeyHex));
+  assert.deepEqual(ctx.credentials, listed);
+  assert.equal(ctx.pollUid, BALLOT.manifest.election.poll_uid);
+  const committed = BALLOT.manifest.election.credentials;
+  assert.equal(T.credentialCommitment(listed), committed.commitment);
+  assert.equal(committed.count, listed.length);
+  assert.equal(committed.authority, BALLOT.manifest.credential_list.authority);
+  assert.deepEqual(BALLOT.manifest.credential_list, CLIST.list);
+  // The trustees' signing keys derive from their secrets.
+  BALLOT.trustee_secrets_hex.forEach((x, t) => {
+    const trustee = BALLOT.manifest.election.trustees[t];
+    const key = T._trusteeKeyFromSecret(T.scalarFromHex(x), trustee);
+    assert.equal(key.signingKeyHex, trustee.signing_key);
+  });
 });
 
 test("ballot: the Python ballot verifies; tracking hash, code and signed bytes match", () => {
@@ -656,13 +688,32 @@ test("trustee key file: decrypts by the documented steps and opens with its pass
   assert.equal(opened.publicKeyHex, kf.public.public_key);
   assert.equal(opened.name, kf.public.name);
   assert.deepEqual(opened.public, SCHNORR.trustee_public);
+  assert.equal(opened.signingKeyHex, kf.public.signing_key);
   assert.ok(progress.length > 0 && progress[progress.length - 1] === 1);
   // The secret never shows in JSON or in the object's own properties.
   assert.ok(!JSON.stringify(opened).includes(TKEY.x_hex));
-  assert.deepEqual(Object.keys(opened).sort(), ["name", "public", "publicKey", "publicKeyHex"]);
+  assert.deepEqual(Object.keys(opened).sort(), [
+    "name",
+    "public",
+    "publicKey",
+    "publicKeyHex",
+    "signingKeyHex",
+  ]);
   // The file's text opens the same way.
   const again = await T.openTrusteeKey(JSON.stringify(kf), TKEY.passphrase);
   assert.equal(again.publicKeyHex, opened.publicKeyHex);
+  // The version-1 public form: the same scrypt key (same salt), its own nonce; the opened key
+  // has the signing key derived from the secret.
+  const kf1 = TKEY.key_file_v1;
+  assert.deepEqual(kf1.kdf, kf.kdf);
+  const plain1 = gcm(key, bytes(kf1.cipher.nonce), T.canonicalJson(kf1.public)).decrypt(
+    bytes(kf1.cipher.ciphertext),
+  );
+  assert.equal(hex(plain1), TKEY.x_hex);
+  const opened1 = await T.openTrusteeKey(kf1, TKEY.passphrase);
+  assert.equal(opened1.publicKeyHex, opened.publicKeyHex);
+  assert.equal(opened1.signingKeyHex, opened.signingKeyHex);
+  assert.deepEqual(opened1.public, kf1.public);
 });
 
 test("trustee key file: wrong passphrase, changed public part or ciphertext, bad bounds are refused", async () => {
@@ -702,4 +753,138 @@ test("trustee key file: wrong passphrase, changed public part or ciphertext, bad
     TKEY.passphrase,
     /not a trustee key file/,
   );
+});
+
+// --- the credential authority's signed list ------------------------------------------------------
+
+test("credential list: authority key, keys, signed bytes and signature, byte for byte", () => {
+  const v = CLIST;
+  const seed = bytes(v.authority_seed_hex);
+  assert.equal(hex(ed25519.getPublicKey(seed)), v.authority_public_key_hex);
+  assert.equal(v.list.authority, v.authority_public_key_hex);
+  const slips = [...v.slips, ...v.reserve_slips];
+  for (const s of slips)
+    assert.equal(new T.Credential(bytes(s.secret_hex)).publicKeyHex, s.public_key_hex);
+  assert.deepEqual(v.list.keys, slips.map((s) => s.public_key_hex).sort());
+  assert.deepEqual([v.list.count, v.list.reserve], [v.slips.length, v.reserve_slips.length]);
+  assert.equal(hex(T.utf8("tally/v2/credential-list\0")), v.tag_hex);
+  const signed = T.credentialListSignedBytes(v.list);
+  const { signature: _sig, ...unsigned } = v.list;
+  assert.equal(hex(T.concatBytes(bytes(v.tag_hex), T.canonicalJson(unsigned))), v.signed_bytes_hex);
+  assert.equal(hex(signed), v.signed_bytes_hex);
+  assert.equal(hex(ed25519.sign(signed, seed)), v.signature_hex); // Ed25519 is deterministic
+  assert.equal(v.list.signature, v.signature_hex);
+  assert.ok(T.verifySignature(bytes(v.list.authority), bytes(v.signature_hex), signed));
+  assert.ok(!T.verifySignature(bytes(v.list.authority), bytes(flip(v.signature_hex)), signed));
+  // The expected parse result: what the poll context lists, and the commitment.
+  const p = v.parsed;
+  assert.deepEqual(
+    [p.poll_uid, p.count, p.reserve, p.keys, p.authority],
+    [v.list.poll_uid, v.list.count, v.list.reserve, v.list.keys, v.list.authority],
+  );
+  assert.equal(T.credentialCommitment(p.keys), p.commitment);
+  const fp = T.sha256Hex(bytes(p.authority)).slice(0, 32);
+  assert.equal(fp.match(/.{4}/g).join(":"), p.fingerprint);
+  const ctx = T.pollContext(BALLOT.manifest);
+  assert.deepEqual(ctx.credentials, p.keys);
+  assert.equal(ctx.pollUid, p.poll_uid);
+});
+
+test("credential list: a list the booth refuses (signature, poll uid) fails the manifest", () => {
+  const booth = CLIST.rejected.filter((c) => c.check === "signature" || c.check === "poll_uid");
+  assert.ok(booth.length >= 3);
+  for (const c of booth) {
+    const m = structuredClone(BALLOT.manifest);
+    m.election.poll_uid = c.poll_uid;
+    m.credential_list = c.document;
+    assert.throws(
+      () => T.pollContext(m),
+      (e) => e.code === "manifest" && /credential_list/.test(e.message),
+      c.reason,
+    );
+  }
+  // The others (order, sizes, small-order keys) are checked by the server and the verifier (19.):
+  // each is a list the authority really signed.
+  for (const c of CLIST.rejected.filter((x) => !booth.includes(x)))
+    assert.ok(
+      T.verifySignature(
+        bytes(c.document.authority),
+        bytes(c.document.signature),
+        T.credentialListSignedBytes(c.document),
+      ),
+      c.reason,
+    );
+});
+
+// --- the attendance chain and the trustee's statement --------------------------------------------
+
+const ATT = load("attendance.json");
+
+test("attendance chain: genesis, lines, hashes and head (protocol version 2)", () => {
+  const v = ATT;
+  assert.equal(v.fingerprint, BALLOT.poll_context.fingerprint);
+  assert.equal(hex(T.utf8("tally/v2/attendance\0")), v.tag_hex);
+  let prev = T.sha256Bytes(T.concatBytes(bytes(v.tag_hex), bytes(v.fingerprint)));
+  assert.equal(hex(prev), v.genesis);
+  let text = "";
+  v.entries.forEach((entry, n) => {
+    assert.deepEqual(Object.keys(entry).sort(), ["actor", "present", "seq", "time"]);
+    assert.equal(entry.seq, n + 1);
+    const digest = T.sha256Bytes(T.concatBytes(prev, T.canonicalJson(entry)));
+    const line = { ...entry, prev: hex(prev), hash: hex(digest) };
+    assert.deepEqual(line, v.lines[n]);
+    text += T.canonicalJsonText(line) + "\n";
+    prev = digest;
+  });
+  assert.equal(text, v.jsonl);
+  assert.deepEqual(v.checked, {
+    entries: v.entries.length,
+    head: hex(prev),
+    present: v.entries[v.entries.length - 1].present,
+  });
+});
+
+test("attendance statement: the trustee's derived signing key, signed bytes and signature", () => {
+  const v = ATT;
+  const sk = v.trustee.signing_key;
+  const x = T.scalarFromHex(v.trustee.x_hex);
+  assert.equal(v.trustee.x_hex, BALLOT.trustee_secrets_hex[0]);
+  assert.equal(hex(T.encodeScalar(x)), sk.ikm_hex);
+  assert.equal(sk.hkdf.info, T.SIGNING_INFO);
+  const seed = hkdf(sha256, bytes(sk.ikm_hex), undefined, T.utf8(sk.hkdf.info), sk.hkdf.length);
+  assert.equal(hex(seed), sk.seed_hex);
+  assert.equal(hex(T._trusteeSigningSeed(x)), sk.seed_hex);
+  assert.equal(hex(ed25519.getPublicKey(seed)), sk.public_key_hex);
+  const trustee = BALLOT.manifest.election.trustees[0];
+  assert.equal(trustee.signing_key, sk.public_key_hex);
+  assert.equal(T._trusteeKeyFromSecret(x, trustee).signingKeyHex, sk.public_key_hex);
+  const st = v.statement;
+  assert.equal(st.signing_key, sk.public_key_hex);
+  assert.equal(st.trustee, trustee.name);
+  assert.equal(hex(T.utf8("tally/v2/attendance-statement\0")), v.statement_tag_hex);
+  const { signature: _sig, ...unsigned } = st;
+  const signed = T.concatBytes(bytes(v.statement_tag_hex), T.canonicalJson(unsigned));
+  assert.equal(hex(signed), v.signed_bytes_hex);
+  assert.equal(hex(ed25519.sign(signed, seed)), v.signature_hex); // deterministic
+  assert.equal(st.signature, v.signature_hex);
+  assert.ok(T.verifySignature(bytes(st.signing_key), bytes(st.signature), signed));
+  const changed = T.concatBytes(
+    bytes(v.statement_tag_hex),
+    T.canonicalJson({ ...unsigned, present: 2 }),
+  );
+  assert.ok(!T.verifySignature(bytes(st.signing_key), bytes(st.signature), changed));
+  // The figures: this poll, the chain, board.json's board.
+  assert.deepEqual(
+    [st.poll, st.poll_uid, st.present, st.attendance_entries, st.attendance_head],
+    [
+      v.fingerprint,
+      BALLOT.manifest.election.poll_uid,
+      v.checked.present,
+      v.checked.entries,
+      v.checked.head,
+    ],
+  );
+  assert.equal(st.board_head, BOARD.head);
+  assert.equal(st.electronic_ballots, BOARD.entries.length);
+  assert.equal(st.paper_ballots, 0);
 });
