@@ -972,6 +972,7 @@ def test_attendance_statement_by_the_documented_steps() -> None:
         fingerprint=manifest.fingerprint,
         poll_uid=str(manifest.poll_uid),
         trustees=manifest.trustees,
+        members=manifest.members,
     )
     chain = check_attendance(v["jsonl"].encode(), manifest.fingerprint, manifest.members)
     assert not statement_problems(
@@ -979,12 +980,16 @@ def test_attendance_statement_by_the_documented_steps() -> None:
     )
 
 
-@pytest.mark.parametrize("field", ["signature", "signing_key", "attendance_head", "present"])
+@pytest.mark.parametrize(
+    "field", ["signature", "signing_key", "attendance_head", "present", "present > members"]
+)
 def test_attendance_statement_changed_value_fails(field: str) -> None:
     manifest = parse_manifest(BALLOT["manifest"])
     statement = copy.deepcopy(ATTENDANCE["statement"])
     if field == "present":
-        statement["present"] = 2
+        statement["present"] = 2  # signed: the signature no longer verifies
+    elif field == "present > members":
+        statement["present"] = manifest.members + 1  # refused before the signature
     else:
         statement[field] = flip(statement[field], 1)
     with pytest.raises(AttendanceError):
@@ -993,6 +998,7 @@ def test_attendance_statement_changed_value_fails(field: str) -> None:
             fingerprint=manifest.fingerprint,
             poll_uid=str(manifest.poll_uid),
             trustees=manifest.trustees,
+            members=manifest.members,
         )
 
 
@@ -1133,5 +1139,6 @@ def test_sign_statement_with_the_stored_secret_makes_the_attendance_vector() -> 
         attendance=check_attendance(v["jsonl"].encode(), fingerprint, v["members"]),
         board_head=statement["board_head"],
         electronic_ballots=statement["electronic_ballots"],
+        present=statement["present"],
     )
     assert made == statement

@@ -796,10 +796,15 @@ def vec_attendance(ctx: PollContext, first: bytes) -> dict[str, Any]:
         attendance=chain,
         board_head=board["head"],
         electronic_ballots=len(board["entries"]),
+        present=chain.present,  # the committee's own count, here the chain's last entry's
     )
     manifest = parse_manifest(poll_manifest())
     checked = parse_statement(
-        statement, fingerprint=fingerprint, poll_uid=POLL_UID, trustees=manifest.trustees
+        statement,
+        fingerprint=fingerprint,
+        poll_uid=POLL_UID,
+        trustees=manifest.trustees,
+        members=manifest.members,
     )
     assert not statement_problems(
         checked, chain, board_head=board["head"], electronic_ballots=len(board["entries"])
@@ -812,8 +817,9 @@ def vec_attendance(ctx: PollContext, first: bytes) -> dict[str, Any]:
         " 'checked' is what a check of the file gives (entries, head, the last number present)."
         " The trustee's Ed25519 signing key: seed = HKDF-SHA256(IKM = 32-byte little-endian"
         " secret x, salt none, info, 32 bytes) (RFC 8032 key from the seed), as in ballot.json's"
-        " manifest. The statement's board head and ballots are board.json's; signed_bytes ="
-        " statement tag || canonical JSON of the statement without 'signature'.",
+        " manifest. The statement's number present is the counting committee's own count (here"
+        " equal to the chain's last entry), its board head and ballots are board.json's;"
+        " signed_bytes = statement tag || canonical JSON of the statement without 'signature'.",
         "tag_hex": ATTENDANCE_TAG.hex(),
         "fingerprint": fingerprint.hex(),
         "members": MEMBERS,
