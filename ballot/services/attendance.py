@@ -167,7 +167,7 @@ def add_statement(session: Session, poll_id: int, document: Any, actor: str = "c
         )
     assert poll.board_head is not None
     try:
-        statement = check_statement(
+        statement, _ = check_statement(
             manifest,
             attendance_jsonl(session, poll_id),
             document,
