@@ -105,8 +105,6 @@ class TrusteePublic:
             raise TrusteeError(f"trustee {name}: {exc}") from None
         if key.is_identity:
             raise TrusteeError(f"trustee {name}: the public key must not be the identity")
-        if not verify_schnorr(key, proof, TAG_KEY, b""):
-            raise TrusteeError(f"trustee {name}: the proof of knowledge of the key does not verify")
         signing: bytes | None = None
         if data["format"] == PUBLIC_FORMAT_V2:
             text = data.get("signing_key")
@@ -115,7 +113,16 @@ class TrusteePublic:
             signing = bytes.fromhex(text)
             if not _sodium.crypto_core_ed25519_is_valid_point(signing):
                 raise TrusteeError(f"trustee {name}: signing_key is not a valid Ed25519 key")
+        if not verify_schnorr(key, proof, TAG_KEY, proof_context(signing, name)):
+            raise TrusteeError(f"trustee {name}: the proof of knowledge of the key does not verify")
         return cls(name, key, proof, signing)
+
+
+def proof_context(signing_key: bytes | None, name: str) -> bytes:
+    """The context of the key's Schnorr proof: empty in version 1; in version 2 the signing key
+    and the name (UTF-8), so that nobody without the secret can pair the key with another
+    signing key or another name."""
+    return b"" if signing_key is None else signing_key + name.encode("utf-8")
 
 
 def _signing_key(x: int) -> Ed25519PrivateKey:
@@ -148,17 +155,19 @@ class TrusteeKey:
         """
         if not 0 < x < L:
             raise TrusteeError("a trustee's secret must be a non-zero scalar below L")
-        proof = prove_schnorr(x, TAG_KEY, b"", nonce=nonce)
         signing = (
             _signing_key(x)
             .public_key()
             .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         )
+        proof = prove_schnorr(x, TAG_KEY, proof_context(signing, name), nonce=nonce)
         return cls(x, TrusteePublic(name, base_mul(x), proof, signing))
 
-    def public_v1(self) -> TrusteePublic:
-        """The published key in version 1's form (no signing key), for version-1 manifests."""
-        return TrusteePublic(self.public.name, self.public.public_key, self.public.proof)
+    def public_v1(self, *, nonce: int | None = None) -> TrusteePublic:
+        """The published key in version 1's form (no signing key, a proof without context), for
+        version-1 manifests (``nonce``: the proof's ``w``, for vectors)."""
+        proof = prove_schnorr(self._x, TAG_KEY, b"", nonce=nonce)
+        return TrusteePublic(self.public.name, self.public.public_key, proof)
 
     def sign(self, data: bytes) -> bytes:
         """Ed25519 signature with the trustee's signing key (``public.signing_key``)."""
@@ -198,10 +207,12 @@ class TrusteeKey:
             .public_key()
             .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         )
-        if public.signing_key not in (None, signing):
+        if public.signing_key is None:
+            # A version-1 key file: its version-2 public key (derived signing key, new proof).
+            return cls.from_secret(public.name, x)
+        if public.signing_key != signing:
             raise TrusteeError("the key file's signing key does not match its secret")
-        # A version-1 key file (no signing key in its public part) gains its derived one.
-        return cls(x, TrusteePublic(public.name, public.public_key, public.proof, signing))
+        return cls(x, public)
 
     def save(self, path: Path, passphrase: str) -> None:
         """Write the encrypted key file with mode 0600 (created so, never widened)."""

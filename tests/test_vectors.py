@@ -742,9 +742,8 @@ def test_version_1_key_file_opens_and_gains_the_derived_signing_key() -> None:
     v = TRUSTEE_KEY
     kf, kf1 = v["key_file"], v["key_file_v1"]
     assert kf["public"]["format"] == PUBLIC_FORMAT_V2 and kf1["public"]["format"] == PUBLIC_FORMAT
-    assert {k: w for k, w in kf["public"].items() if k not in ("format", "signing_key")} == {
-        k: w for k, w in kf1["public"].items() if k != "format"
-    }
+    same = ("name", "public_key")
+    assert {k: kf["public"][k] for k in same} == {k: kf1["public"][k] for k in same}
     assert kf1["kdf"] == kf["kdf"] and kf1["cipher"]["nonce"] != kf["cipher"]["nonce"]
     key = bytes.fromhex(v["scrypt_key_hex"])
     plain = AESGCM(key).decrypt(
@@ -755,7 +754,13 @@ def test_version_1_key_file_opens_and_gains_the_derived_signing_key() -> None:
     assert plain.hex() == v["x_hex"]
     old = TrusteeKey.from_encrypted_json(kf1, v["passphrase"])
     new = TrusteeKey.from_encrypted_json(kf, v["passphrase"])
-    assert old.public == new.public  # the version-1 file's key gains its derived signing key
+    # The version-1 file's key gains its derived signing key, with a proof bound to it (9.1).
+    assert (old.public.name, old.public.public_key, old.public.signing_key) == (
+        new.public.name,
+        new.public.public_key,
+        new.public.signing_key,
+    )
+    assert TrusteePublic.from_json(old.public.to_json()) == old.public
     assert old.public.signing_key is not None
     assert old.public.signing_key.hex() == kf["public"]["signing_key"]
 
@@ -764,10 +769,12 @@ def test_key_file_with_another_signing_key_is_refused() -> None:
     v = TRUSTEE_KEY
     other = TrusteeKey.from_secret("Thành viên Ban kiểm phiếu 1", random_scalar())
     assert other.public.signing_key is not None
-    public = dict(v["key_file"]["public"], signing_key=other.public.signing_key.hex())
-    key = TrusteeKey(scalar_from_hex(v["x_hex"]), TrusteePublic.from_json(public))
+    mine = TrusteePublic.from_json(v["key_file"]["public"])
+    # Paired with another signing key, the key's proof (bound to its own) no longer verifies.
+    public = TrusteePublic(mine.name, mine.public_key, mine.proof, other.public.signing_key)
+    key = TrusteeKey(scalar_from_hex(v["x_hex"]), public)
     sealed = key.to_encrypted_json(v["passphrase"])  # well sealed, but not this secret's key
-    with pytest.raises(TrusteeError, match="signing key does not match"):
+    with pytest.raises(TrusteeError, match="proof of knowledge of the key does not verify"):
         TrusteeKey.from_encrypted_json(sealed, v["passphrase"])
 
 
@@ -776,8 +783,8 @@ def test_trustee_key_file_refuses_wrong_passphrase_and_changes() -> None:
     with pytest.raises(TrusteeError, match="passphrase"):
         TrusteeKey.from_encrypted_json(v["key_file"], v["passphrase"] + "!")
     renamed = copy.deepcopy(v["key_file"])
-    renamed["public"]["name"] = "Người khác"  # still a valid public key: caught by the AEAD
-    with pytest.raises(TrusteeError, match="altered"):
+    renamed["public"]["name"] = "Người khác"  # the proof binds the name; the AEAD would too
+    with pytest.raises(TrusteeError, match="altered|proof of knowledge"):
         TrusteeKey.from_encrypted_json(renamed, v["passphrase"])
     damaged = copy.deepcopy(v["key_file"])
     damaged["cipher"]["ciphertext"] = flip(damaged["cipher"]["ciphertext"])

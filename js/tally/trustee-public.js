@@ -6,7 +6,7 @@
 // fields and signing_key, the trustee's Ed25519 key for the attendance statement (version 2).
 
 import { isPlainObject } from "./canonical.js";
-import { IDENTITY, fail, pointFromHex } from "./group.js";
+import { IDENTITY, concatBytes, fail, fromHex, pointFromHex, utf8 } from "./group.js";
 import { csProofFromJson, verifySchnorr } from "./proofs.js";
 
 export const TAG_KEY = "tally/v1/trustee-key";
@@ -49,8 +49,6 @@ export function parseTrusteePublic(data) {
     fail("trustee", `trustee ${name}: ${e.message}`);
   }
   if (key.is0()) fail("trustee", `trustee ${name}: the public key must not be the identity`);
-  if (!verifySchnorr(key, proof, TAG_KEY, new Uint8Array(0)))
-    fail("trustee", `trustee ${name}: the proof of knowledge of the key does not verify`);
   let signingKeyHex = null;
   if (data.format === PUBLIC_FORMAT_V2) {
     signingKeyHex = data.signing_key;
@@ -59,6 +57,8 @@ export function parseTrusteePublic(data) {
     if (!isValidEd25519Key(signingKeyHex))
       fail("trustee", `trustee ${name}: signing_key is not a valid Ed25519 key`);
   }
+  if (!verifySchnorr(key, proof, TAG_KEY, proofContext(signingKeyHex, name)))
+    fail("trustee", `trustee ${name}: the proof of knowledge of the key does not verify`);
   return Object.freeze({
     name,
     publicKey: key,
@@ -67,6 +67,16 @@ export function parseTrusteePublic(data) {
     signingKeyHex,
     json: data,
   });
+}
+
+/**
+ * The context of the key's Schnorr proof (9.1), as tally.trustees.proof_context: empty in
+ * version 1; in version 2 the signing key's 32 bytes and the name in UTF-8, so that nobody
+ * without the secret can pair the key with another signing key or another name.
+ */
+export function proofContext(signingKeyHex, name) {
+  if (signingKeyHex === null) return new Uint8Array(0);
+  return concatBytes(fromHex(signingKeyHex, 32, "signing_key"), utf8(name));
 }
 
 /** Y = Σ Y_i; refused: no trustee, two equal keys, a sum equal to the identity (9.1). */

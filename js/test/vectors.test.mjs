@@ -232,8 +232,15 @@ test("Schnorr: reproduced from its nonce, verified, a changed byte fails", () =>
   // tally-trustee-public/2: the same fields and the signing key (a valid Ed25519 key).
   assert.equal(SCHNORR.trustee_public.format, T.PUBLIC_FORMAT_V2);
   assert.equal(pub.signingKeyHex, SCHNORR.trustee_public.signing_key);
+  // Its proof binds the signing key and the name: dropped into the /1 form (no context), or
+  // paired with another signing key, it no longer verifies.
   const { signing_key: _s, ...v1Fields } = SCHNORR.trustee_public;
-  const v1 = T.parseTrusteePublic({ ...v1Fields, format: T.PUBLIC_FORMAT });
+  assert.throws(
+    () => T.parseTrusteePublic({ ...v1Fields, format: T.PUBLIC_FORMAT }),
+    /proof of knowledge/,
+  );
+  const other = load("trustee_key.json").key_file_v1.public;
+  const v1 = T.parseTrusteePublic(other);
   assert.equal(v1.signingKeyHex, null);
   assert.equal(v1.publicKeyHex, pub.publicKeyHex);
   const sk = SCHNORR.trustee_public.signing_key;
@@ -728,8 +735,8 @@ test("trustee key file: wrong passphrase, changed public part or ciphertext, bad
   };
   await refused(kf, TKEY.passphrase + "!", /passphrase/);
   const renamed = structuredClone(kf);
-  renamed.public.name = "Người khác"; // still a valid public key: caught by the AEAD
-  await refused(renamed, TKEY.passphrase, /altered/);
+  renamed.public.name = "Người khác"; // its proof binds the name (9.1); the AEAD would too
+  await refused(renamed, TKEY.passphrase, /proof of knowledge|altered/);
   const damaged = structuredClone(kf);
   damaged.cipher.ciphertext = flip(damaged.cipher.ciphertext);
   await refused(damaged, TKEY.passphrase, /altered/);

@@ -83,7 +83,14 @@ from tally.proofs import (
 from tally.record import key_fingerprint
 from tally.results import SubjectInfo
 from tally.rules import RuleSet
-from tally.trustees import SIGNING_INFO, TAG_DECRYPT, TAG_KEY, TrusteeKey, make_aggregate
+from tally.trustees import (
+    SIGNING_INFO,
+    TAG_DECRYPT,
+    TAG_KEY,
+    TrusteeKey,
+    make_aggregate,
+    proof_context,
+)
 
 HERE = Path(__file__).resolve().parent
 P_FIELD = 2**255 - 19
@@ -388,9 +395,11 @@ def vec_schnorr() -> dict[str, Any]:
     return {
         "description": "Schnorr proof of knowledge of a trustee's secret x (X = xG):"
         " c = H(tag, context, X, U) with U = wG, s = w + c*x mod L."
-        " Verify: U' = sG - cX and c == H(tag, context, X, U').",
+        " Verify: U' = sG - cX and c == H(tag, context, X, U')."
+        " In tally-trustee-public/2 the context is the signing key's 32 bytes and the name in"
+        " UTF-8 (tally.trustees.proof_context); in /1 it is empty.",
         "tag": TAG_KEY,
-        "context_hex": "",
+        "context_hex": proof_context(public.signing_key, public.name).hex(),
         "x_hex": hexs(TRUSTEE_SECRETS[0]),
         "w_hex": hexs(fixed_scalar("trustee/1/w")),
         "public_key": public.public_key.hex(),
@@ -654,7 +663,8 @@ def vec_trustee_key() -> dict[str, Any]:
     # The same secret in a key file written before protocol version 2: its public part is the
     # tally-trustee-public/1 form (no signing key); same salt (same scrypt key), its own nonce.
     old = trustee_key(0)
-    key_file_v1 = TrusteeKey(TRUSTEE_SECRETS[0], old.public_v1()).to_encrypted_json(
+    v1_public = old.public_v1(nonce=fixed_scalar("trustee/1/w"))
+    key_file_v1 = TrusteeKey(TRUSTEE_SECRETS[0], v1_public).to_encrypted_json(
         PASSPHRASE, salt=salt, nonce=fixed_bytes("trustee-key/v1/nonce", 12)
     )
     return {

@@ -24,14 +24,17 @@ import {
   L,
   _encryptBallotWith,
   _trusteeKeyFromSecret,
+  TAG_KEY,
   aggregateFromBallots,
   boardGenesis,
   boardNext,
   canonicalJson,
   concatBytes,
+  csProofToJson,
   decryptShare,
   fromHex,
   pollContext,
+  proveSchnorr,
   scalarFromHex,
   scalarHex,
   sha256Hex,
@@ -110,18 +113,30 @@ export function resignedList(list, changes) {
  * writes it): no poll uid, trustees without signing keys, the bare sorted list of keys, the
  * credentials' count and commitment, the number present in the electorate.
  */
-export function toVersion1(manifest, { pollId, present }) {
+export function toVersion1(manifest, { pollId, present, secrets = null }) {
   const m = structuredClone(manifest);
+  // A version-1 key's proof has no context (9.1): with the secrets, prove each key afresh.
+  const v1Proof = (t, i) =>
+    secrets === null
+      ? t.proof
+      : csProofToJson(
+          proveSchnorr(
+            scalarFromHex(secrets[i]),
+            TAG_KEY,
+            new Uint8Array(0),
+            fixedScalar(`trustee-v1/${i + 1}/w`),
+          ).proof,
+        );
   const keys = [...m.credential_list.keys];
   const { poll_uid: _uid, ...rest } = m.election;
   const election = {
     ...rest,
     poll_id: pollId,
-    trustees: rest.trustees.map((t) => ({
+    trustees: rest.trustees.map((t, i) => ({
       format: "tally-trustee-public/1",
       name: t.name,
       public_key: t.public_key,
-      proof: t.proof,
+      proof: v1Proof(t, i),
     })),
     credentials: { count: keys.length, commitment: credentialCommitment(keys) },
     electorate: { members: rest.electorate.members, present },
@@ -150,7 +165,8 @@ export function manifests() {
   strict.election.allow_blank = false;
   strict.election.rules.allow_blank = false;
   strict.credential_list = resignedList(blank.credential_list, { poll_uid: uid });
-  const v1 = toVersion1(blank, { pollId: "vector-2025-js-v1", present: 2 });
+  const secrets = load("ballot.json").trustee_secrets_hex;
+  const v1 = toVersion1(blank, { pollId: "vector-2025-js-v1", present: 2, secrets });
   return { "blank-allowed": blank, "no-blank": strict, "v1-blank-allowed": v1 };
 }
 
