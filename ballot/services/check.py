@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from ballot.models import Ballot, Credential, Poll, PollCount
 from ballot.services import audit
+from ballot.services.attendance import attendance_jsonl
 from ballot.services.errors import NotFound
+from tally.attendance import AttendanceError, check_attendance
 from tally.audit import check_chain
 from tally.ballots import tracking_hash
 from tally.bundle import BundleError, read_bundle
@@ -111,9 +113,8 @@ def check_poll(session: Session, poll_id: int) -> CheckReport:
     )
     keys = sorted(r.public_key for r in rows)
     committed = data["election"]["credentials"]["commitment"]
-    rows_ok = (
-        keys == data["credentials"] and commitment(bytes.fromhex(k) for k in keys) == committed
-    )
+    listed = data["credential_list"]["keys"] if manifest.version >= 2 else data["credentials"]
+    rows_ok = keys == listed and commitment(bytes.fromhex(k) for k in keys) == committed
     report.add(
         rows_ok,
         f"{len(keys)} thẻ trong cơ sở dữ liệu khớp cam kết đã công bố"
@@ -123,6 +124,39 @@ def check_poll(session: Session, poll_id: int) -> CheckReport:
         if rows_ok
         else "credential rows DIFFER from the committed list (added, deleted or changed)",
     )
+
+    if manifest.version >= 2:
+        # The imported list as stored, and the attendance chain against its stored head.
+        list_ok = (
+            poll.credential_list is not None
+            and parse_json(poll.credential_list.encode("utf-8")) == data["credential_list"]
+        )
+        report.add(
+            list_ok,
+            "danh sách của Ban Tổ chức đã lưu khớp manifest"
+            if list_ok
+            else "danh sách của Ban Tổ chức đã lưu KHÁC manifest (hoặc bị xóa)",
+            "the stored authority list matches the manifest"
+            if list_ok
+            else "the stored authority list DIFFERS from the manifest (or was deleted)",
+        )
+        try:
+            chain = check_attendance(
+                attendance_jsonl(session, poll.id), manifest.fingerprint, manifest.members
+            )
+            chain_ok = chain.head == poll.attendance_head and chain.present == poll.present
+            why = "" if chain_ok else "the head or the number present differs from the poll's"
+        except AttendanceError as exc:
+            chain_ok, why = False, str(exc)
+        report.add(
+            chain_ok,
+            "chuỗi điểm danh nguyên vẹn, khớp đầu chuỗi đã lưu"
+            if chain_ok
+            else f"chuỗi điểm danh bị sửa/xóa ({why})",
+            "attendance chain intact, matching the stored head"
+            if chain_ok
+            else f"the attendance chain was edited or cut ({why})",
+        )
 
     # The board: order, tracking hashes, chain, proofs and signatures.
     positions_ok = [b.position for b in ballots] == list(range(1, len(ballots) + 1))

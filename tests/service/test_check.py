@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ballot import db
-from ballot.models import AuditEvent, AuditHead, Ballot, Credential
+from ballot.models import AttendanceEntry, AuditEvent, AuditHead, Ballot, Credential, Poll
 from ballot.services import audit
 from tally.audit import check_jsonl
 from tally.bundle import read_bundle
@@ -83,6 +83,16 @@ TAMPERING: dict[str, Callable[[Session], Any]] = {
         update(Credential)
         .where(Credential.id == s.scalars(select(Credential.id).where(~Credential.used)).first())
         .values(public_key="ab" * 32)
+    ),
+    # The attendance chain cut or the Board's stored list removed.
+    "attendance entry deleted": lambda s: s.execute(
+        delete(AttendanceEntry).where(
+            AttendanceEntry.id == s.scalars(select(AttendanceEntry.id)).first()
+        )
+    ),
+    "authority list deleted": lambda s: s.execute(update(Poll).values(credential_list=None)),
+    "number present changed": lambda s: s.execute(
+        update(Poll).where(Poll.id == 1).values(present=3)
     ),
 }
 
