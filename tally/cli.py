@@ -53,14 +53,26 @@ def _read_json(path: Path, what_vi: str, what_en: str) -> Any:
 
 
 def _passphrase(args: argparse.Namespace, confirm: bool) -> str:
-    if args.passphrase_file:
-        text = Path(args.passphrase_file).read_text(encoding="utf-8").rstrip("\n")
-    elif os.environ.get("TALLY_PASSPHRASE"):
-        text = os.environ["TALLY_PASSPHRASE"]
-    else:
-        text = getpass.getpass("Mật khẩu khóa / key passphrase: ")
-        if confirm and getpass.getpass("Nhập lại / again: ") != text:
-            raise UsageError("hai lần nhập mật khẩu không khớp", "the passphrases differ")
+    try:
+        if args.passphrase_file:
+            text = Path(args.passphrase_file).read_text(encoding="utf-8").rstrip("\n")
+        elif os.environ.get("TALLY_PASSPHRASE"):
+            text = os.environ["TALLY_PASSPHRASE"]
+        else:
+            text = getpass.getpass("Mật khẩu khóa / key passphrase: ")
+            if confirm and getpass.getpass("Nhập lại / again: ") != text:
+                raise UsageError("hai lần nhập mật khẩu không khớp", "the passphrases differ")
+    except EOFError:
+        raise UsageError(
+            "không hỏi được mật khẩu (không có bàn phím): dùng --passphrase-file hoặc"
+            " TALLY_PASSPHRASE",
+            "cannot ask for the passphrase (no terminal): use --passphrase-file or"
+            " TALLY_PASSPHRASE",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(
+            f"không đọc được tệp mật khẩu: {exc}", f"cannot read the passphrase file: {exc}"
+        ) from None
     if confirm and len(text) < MIN_PASSPHRASE:
         raise UsageError(
             f"mật khẩu phải có ít nhất {MIN_PASSPHRASE} ký tự",

@@ -251,7 +251,7 @@ def test_an_altered_public_part_is_refused(
     # A renamed trustee (version 2's proof covers the name, and so does the encryption) ...
     renamed = copy.deepcopy(sealed)
     renamed["public"]["name"] = "Người khác"
-    with pytest.raises(TrusteeError, match="proof of knowledge|altered"):
+    with pytest.raises(TrusteeError, match=r"proof of knowledge|altered"):
         TrusteeKey.from_encrypted_json(renamed, PASSPHRASE)
     # ... or another trustee's valid public key swapped in.
     swapped = copy.deepcopy(sealed)

@@ -784,7 +784,7 @@ def test_trustee_key_file_refuses_wrong_passphrase_and_changes() -> None:
         TrusteeKey.from_encrypted_json(v["key_file"], v["passphrase"] + "!")
     renamed = copy.deepcopy(v["key_file"])
     renamed["public"]["name"] = "Người khác"  # the proof binds the name; the AEAD would too
-    with pytest.raises(TrusteeError, match="altered|proof of knowledge"):
+    with pytest.raises(TrusteeError, match=r"altered|proof of knowledge"):
         TrusteeKey.from_encrypted_json(renamed, v["passphrase"])
     damaged = copy.deepcopy(v["key_file"])
     damaged["cipher"]["ciphertext"] = flip(damaged["cipher"]["ciphertext"])

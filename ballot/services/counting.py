@@ -371,9 +371,10 @@ def finish_count(
             raise CountError(
                 400,
                 "bad_reconciliation",
-                "Số phiếu xác thực không khớp: đã dùng + bị mất ≤ đã phát ≤ số phiếu trong danh"
-                f" sách ({cast} + {lost} ≤ {given} ≤ {listed}) không đúng.",
-                f"The slips do not reconcile: {problem}.",
+                f"Số phiếu xác thực không khớp: đã dùng ({cast}) + bị mất ({lost}) phải không"
+                f" quá số đã phát ({given}), và số đã phát không quá số phiếu trong danh sách"
+                f" ({listed}). Xin nhập lại số phiếu đã phát và số bị mất.",
+                f"{problem[0].upper()}{problem[1:]}: enter the slips handed out and lost again.",
             )
         attendance = {
             "attendance_jsonl": attendance_jsonl(session, poll_id),

@@ -39,6 +39,16 @@ class CountStatus:
     statement_present: int | None = None
 
     @property
+    def statement_void(self) -> bool:
+        """The signed number present is below the ballots: the result will be void."""
+        return self.statement_present is not None and self.statement_present < self.ballots
+
+    @property
+    def statement_differs(self) -> bool:
+        """The committee's count is not the attendance chain's last entry (the poll's row)."""
+        return self.statement_present is not None and self.statement_present != self.poll.present
+
+    @property
     def started(self) -> bool:
         return self.started_at is not None
 

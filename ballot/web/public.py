@@ -100,6 +100,10 @@ def _commitment(poll: Poll) -> str | None:
     return str(manifest["election"]["credentials"]["commitment"])
 
 
+VOID_VI = "Không có giá trị (biểu quyết lại)"
+VOID_EN = "Void (vote again)"
+
+
 def _authority(poll: Poll) -> str | None:
     """The fingerprint of the authority that signed the credential list (version 2, once open)."""
     if poll.manifest is None:
@@ -163,6 +167,7 @@ def _subjects(
     }
     rows = [record["subjects"][i] for i in record_order(record["subjects"], links)]
     names = {g["code"]: g for g in grades}
+    void = bool(record.get("void"))
     out = []
     for s in rows:
         value = s["denominator_value"]
@@ -182,8 +187,8 @@ def _subjects(
                 **s,
                 "kind_name": KIND_NAMES.get(s["kind"], (s["kind"], s["kind"])),
                 "bars": bars,
-                "grade_vi": names[code]["vi"] if code else UNDETERMINED_VI,
-                "grade_en": names[code]["en"] if code else UNDETERMINED_EN,
+                "grade_vi": names[code]["vi"] if code else (VOID_VI if void else UNDETERMINED_VI),
+                "grade_en": names[code]["en"] if code else (VOID_EN if void else UNDETERMINED_EN),
                 "denominator_name": DENOMINATORS.get(
                     s["denominator"], (s["denominator"], s["denominator"])
                 ),

@@ -32,6 +32,11 @@
     byId("state").textContent = stateName(String(status.state));
     byId("voided").textContent = String(Number(status.voided) || 0);
     byId("voided-line").hidden = status.state !== "closed";
+    // The members present (the attendance chain): the server takes no ballot beyond them.
+    var present = Number(status.present) || 0;
+    byId("present").textContent = String(present);
+    byId("members").textContent = String(Number(status.members) || 0);
+    byId("full").hidden = !(status.state === "open" && cast >= present);
     root.classList.remove("state-draft", "state-open", "state-closed");
     root.classList.add("state-" + status.state);
   }

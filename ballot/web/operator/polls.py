@@ -294,6 +294,7 @@ def poll_open(poll_id: int) -> Any:
         session = db.get_session()
         poll_row = draft_poll(poll_id, "mở cuộc biểu quyết", "open the poll")
         counts = credentials.credential_counts(session, poll_id)
+        listed = credentials.stored_list(poll_row)
         return confirm(
             _("Mở cuộc biểu quyết"),
             _(
@@ -305,7 +306,11 @@ def poll_open(poll_id: int) -> Any:
             facts=[
                 (_("Số đối tượng"), len(poll_row.subjects)),
                 (_("Ban kiểm phiếu"), len(poll_row.trustees)),
-                (_("Phiếu xác thực đã tạo"), counts["issued"]),
+                (_("Phiếu xác thực trong danh sách"), counts["issued"]),
+                (
+                    _("Dấu vân tay khóa Ban Tổ chức (đối chiếu với dấu vân tay đã công bố)"),
+                    listed.fingerprint if listed else "—",
+                ),
                 (
                     _("Số người có mặt / được biểu quyết"),
                     f"{poll_row.present} / {poll_row.members}",
