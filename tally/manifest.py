@@ -268,6 +268,11 @@ def _parse(data: Any, shipped_rules: bool) -> Manifest:
         if t["format"] != trustee_format:
             raise ManifestError(f"trustee {n}: expected format {trustee_format}")
         trustees.append(TrusteePublic.from_json(t))
+    if version == 2 and (
+        len({t.name for t in trustees}) != len(trustees)
+        or len({t.signing_key for t in trustees}) != len(trustees)
+    ):
+        raise ManifestError("two trustees have the same name or the same signing key")
     joint = joint_public_key(trustees)
     if election["public_key"] != joint.hex():
         raise ManifestError("the poll's public key is not the sum of the trustees' keys")
@@ -286,6 +291,10 @@ def _parse(data: Any, shipped_rules: bool) -> Manifest:
         raise ManifestError("electorate: members must be a whole number >= 1")
     if version == 1 and not 0 <= present <= members:
         raise ManifestError("electorate: members >= 1 and 0 <= present <= members")
+    if version == 2 and reserve > members:
+        raise ManifestError(
+            f"the credential list declares {reserve} reserve slips, more than the {members} members"
+        )
     if version == 2 and len(credentials) > members + reserve:
         # More slips than members plus the declared reserve: someone could add ballots.
         raise ManifestError(

@@ -435,7 +435,16 @@ def _check_manifest(report: Report, data: Any) -> Manifest | None:
             f"rule set {rules.id} version {rules.version} is NOT shipped with tally"
             " (its content is the manifest's own: read it in manifest.json)"
         )
-    if manifest.authority is not None:
+    if manifest.authority is None:
+        origin_vi += (
+            f"; PHIÊN BẢN 1: không có chữ ký của Ban Tổ chức, {len(manifest.credentials)} thẻ"
+            f" cho {manifest.members} ủy viên không được giới hạn"
+        )
+        origin_en += (
+            f"; VERSION 1: no authority signature, {len(manifest.credentials)} credentials for"
+            f" {manifest.members} members are not bounded"
+        )
+    else:
         fp = key_fingerprint(manifest.authority)
         origin_vi += (
             f"; danh sách thẻ do Ban Tổ chức ký (khóa {fp}), {manifest.reserve} thẻ dự phòng,"

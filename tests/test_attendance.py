@@ -314,3 +314,41 @@ def test_trustee_attest_signs_only_what_the_committee_counted(
     assert tally_main([*args, "--expected-head", head, "--present", "2"]) == 2
     assert "proof of knowledge" in capsys.readouterr().err
     assert not (tmp_path / "s.json").exists()
+
+
+def test_a_manifest_with_two_trustees_of_one_name_is_refused() -> None:
+    a, b = TrusteeKey.generate("A"), TrusteeKey.generate("A")
+    uid, listed, _ = demo_credentials(2)
+    data = make_manifest(
+        poll_id="7",
+        poll_uid=uid,
+        title="t",
+        conference={},
+        subjects=demo_subjects(1),
+        rules=RULES,
+        trustees=[a.public, b.public],
+        credential_list=listed,
+        members=3,
+        signer_public_key=bytes(32),
+    )
+    with pytest.raises(ManifestError, match="same name or the same signing key"):
+        parse_manifest(data)
+
+
+def test_a_reserve_above_the_members_is_refused() -> None:
+    trustee = TrusteeKey.generate("A")
+    uid, listed, _ = demo_credentials(2, reserve=4)
+    data = make_manifest(
+        poll_id="7",
+        poll_uid=uid,
+        title="t",
+        conference={},
+        subjects=demo_subjects(1),
+        rules=RULES,
+        trustees=[trustee.public],
+        credential_list=listed,
+        members=3,
+        signer_public_key=bytes(32),
+    )
+    with pytest.raises(ManifestError, match="4 reserve slips, more than the 3 members"):
+        parse_manifest(data)

@@ -73,6 +73,14 @@ def record_attendance(
             f"Chỉ ghi số có mặt khi cuộc biểu quyết số {poll_id} đang mở.",
             f"The number present is recorded only while poll {poll_id} is open.",
         )
+    assert poll.fingerprint is not None
+    if poll_manifest(poll.fingerprint, poll.manifest).version < 2:
+        raise ServiceError(
+            409,
+            "no_attendance",
+            "Cuộc biểu quyết này (manifest phiên bản 1) cố định số có mặt khi mở.",
+            "This poll (a version-1 manifest) fixed the number present when it opened.",
+        )
     if isinstance(present, bool) or not isinstance(present, int):
         raise ServiceError(
             400,
@@ -138,7 +146,9 @@ def parse_statement_file(data: bytes | str) -> Any:
         raise _refused(f"tệp không phải JSON ({exc})", f"the file is not JSON ({exc})") from None
 
 
-def add_statement(session: Session, poll_id: int, document: Any, actor: str = "cli") -> str:
+def add_statement(
+    session: Session, poll_id: int, document: Any, actor: str = "cli", *, replace: bool = True
+) -> str:
     """Store a trustee's signed statement of the closed poll, before counting starts; returns
     the trustee's name. It must be this poll's, signed by one of its trustees, and agree with
     the attendance chain and the board as the server holds them."""
@@ -156,6 +166,15 @@ def add_statement(session: Session, poll_id: int, document: Any, actor: str = "c
             "count_started",
             "Đã bắt đầu kiểm phiếu: không thay xác nhận số có mặt.",
             "Counting has started: the attendance statement cannot be replaced.",
+        )
+    if poll.attendance_statement is not None and not replace:
+        # Without a login (the public API) a stored statement is never replaced: one trustee
+        # could otherwise overwrite another's count. The operator's page may, audited.
+        raise ServiceError(
+            409,
+            "statement_exists",
+            "Đã có xác nhận số có mặt; chỉ Ban Tổ chức thay được (trang kiểm phiếu).",
+            "An attendance statement is stored; only the operator can replace it (counting page).",
         )
     manifest = poll_manifest(poll.fingerprint, poll.manifest)
     if manifest.version < 2 or manifest.poll_uid is None:
@@ -183,11 +202,13 @@ def add_statement(session: Session, poll_id: int, document: Any, actor: str = "c
             " hoặc chữ ký sai"
         )
         raise _refused(f"{vi} ({message})", message) from None
+    replaced = poll.attendance_statement is not None
     poll.attendance_statement = canonical_json(statement.data).decode("utf-8")
     audit.record(
         session,
         actor,
         "attendance.statement",
+        replaced=replaced,
         poll=poll_id,
         trustee=statement.trustee.name,
         present=statement.present,

@@ -95,6 +95,12 @@ def import_credentials(
             f" poll's {poll.members} members",
             409,
         )
+    if listed.reserve > poll.members:
+        raise _refused(
+            f"{listed.reserve} phiếu dự phòng nhiều hơn {poll.members} ủy viên",
+            f"{listed.reserve} reserve slips are more than the poll's {poll.members} members",
+            409,
+        )
     session.execute(delete(Credential).where(Credential.poll_id == poll_id))
     keys = [k.hex() for k in listed.keys]
     taken = session.scalar(

@@ -24,7 +24,7 @@ from ballot.services.errors import NotFound, ServiceError
 from ballot.services.fields import POLL, apply_changes, check_all, check_electorate, known, names
 from tally.board import genesis
 from tally.canonical import canonical_json, parse_json
-from tally.manifest import make_manifest, parse_manifest
+from tally.manifest import ManifestError, make_manifest, parse_manifest
 from tally.record import key_fingerprint
 from tally.results import SubjectInfo
 from tally.rules import load_ruleset
@@ -98,7 +98,20 @@ def update_poll(
     poll = get_poll(session, poll_id, lock=True)
     require_draft(poll, "sửa cuộc biểu quyết", "edit the poll")
     current = {name: getattr(poll, name) for name in POLL_FIELDS}
-    changed = apply_changes(poll, _poll_values({**current, **changes}))
+    values = _poll_values({**current, **changes})
+    if poll.credential_list is not None:
+        listed = parse_json(poll.credential_list)
+        if values["members"] < max(listed["count"], listed["reserve"]):
+            raise ServiceError(
+                409,
+                "members_below_list",
+                f"Danh sách của Ban Tổ chức đã nhập có {listed['count']} phiếu và"
+                f" {listed['reserve']} phiếu dự phòng: số ủy viên không thể ít hơn. Nhập lại"
+                " danh sách mới trước.",
+                f"The imported list has {listed['count']} slips and {listed['reserve']}"
+                " reserve: the members cannot be fewer. Import a new list first.",
+            )
+    changed = apply_changes(poll, values)
     if changed:
         audit.record(session, actor, "poll.update", poll=poll_id, **changed)
     return poll
@@ -165,7 +178,15 @@ def open_poll(session: Session, poll_id: int, signer_public_key: bytes, actor: s
         members=poll.members,
         signer_public_key=signer_public_key,
     )
-    manifest = parse_manifest(data)  # the same checks an auditor's verifier will make
+    try:
+        manifest = parse_manifest(data)  # the same checks an auditor's verifier will make
+    except ManifestError as exc:
+        raise ServiceError(
+            409,
+            "poll_not_ready",
+            f"Chưa mở được: manifest không hợp lệ ({exc}).",
+            f"Cannot open: the manifest would not verify ({exc}).",
+        ) from None
     poll.manifest = canonical_json(data).decode("utf-8")
     poll.fingerprint = manifest.fingerprint.hex()
     poll.board_head = genesis(manifest.fingerprint).hex()

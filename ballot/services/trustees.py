@@ -39,6 +39,19 @@ def add_trustee(session: Session, poll_id: int, public: Any, actor: str = "cli")
             "Khóa này đã được đăng ký cho cuộc biểu quyết.",
             "This key is already registered for the poll.",
         )
+    for other in poll.trustees:
+        theirs = TrusteePublic.from_json(other.public)
+        if other.name == trustee.name or (
+            trustee.signing_key is not None and theirs.signing_key == trustee.signing_key
+        ):
+            # The record lists the committee by name; two entries under one name (or one
+            # signing key) would hide who is who.
+            raise ServiceError(
+                409,
+                "trustee_exists",
+                f"Đã có thành viên Ban kiểm phiếu tên “{other.name}” hoặc cùng khóa ký.",
+                f"A trustee named “{other.name}”, or with the same signing key, is registered.",
+            )
     row = Trustee(poll_id=poll_id, name=trustee.name, public_key=key, public=trustee.to_json())
     session.add(row)
     session.flush()

@@ -88,12 +88,20 @@ def test_a_list_beyond_the_members_or_not_this_polls_is_refused_at_import(
     assert "small order" in refused(
         app, "credentials", "import", "1", write(tmp_path / "e.json", small)
     )
+    big_reserve, _, _ = mint(board, uid, 2, members + 1)
+    assert "reserve slips are more than" in refused(
+        app, "credentials", "import", "1", write(tmp_path / "g.json", big_reserve)
+    )
     (tmp_path / "f.json").write_text("{not json", encoding="utf-8")
     assert "not JSON" in refused(app, "credentials", "import", "1", str(tmp_path / "f.json"))
     assert snapshot(app) == before
     # The most that is accepted: the members, plus the reserve the Board declares and signs.
     codes, _ = board_mint(app, tmp_path, 1, members, reserve=2)
     assert len(codes) == members + 2
+    # Once imported, the members cannot fall below the list (the poll could not open).
+    fewer = str(members - 1)
+    output = refused(app, "poll", "edit", "1", "--members", fewer, "--present", fewer)
+    assert "cannot be fewer" in output
     with app.app_context():
         stored = db.get_session().query(Credential).filter_by(poll_id=1).count()
     assert stored == members + 2
@@ -193,7 +201,19 @@ def test_counting_needs_this_polls_attendance_signed_by_its_trustee(
     ):
         assert words in refused(app, "count", "attest", "1", write(tmp_path / "s.json", document))
     assert snapshot(app) == before
-    run(app, "count", "attest", "1", write(tmp_path / "good.json", _statement(poll, trustee)))
+    good = _statement(poll, trustee)
+    response = poll.client.post(
+        "/api/polls/1/attendance-statement", data=json.dumps(good), content_type="application/json"
+    )
+    assert response.status_code == 201, response.get_json()
+    # Without a login a stored statement is never replaced (another trustee's lower count, say).
+    other = _statement(poll, poll.trustees[1], present=2)
+    response = poll.client.post(
+        "/api/polls/1/attendance-statement", data=json.dumps(other), content_type="application/json"
+    )
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "statement_exists"
+    run(app, "count", "attest", "1", write(tmp_path / "good.json", good))
     run(app, "count", "start", "1", "--out-dir", str(tmp_path / "out"))
     assert "Counting has started" in refused(
         app, "count", "attest", "1", write(tmp_path / "again.json", _statement(poll, trustee))
@@ -286,6 +306,7 @@ def test_a_legacy_poll_with_more_ballots_than_present_ends_with_a_void_record(
             content_type="application/json",
         )
         assert response.status_code == 201, response.get_json()
+    assert "version-1" in refused(app, "poll", "attendance", "2", "3")
     run(app, "poll", "close", "2")
     run(app, "count", "start", "2", "--out-dir", str(tmp_path / "out"))
     aggregate = parse_json((tmp_path / "out" / "aggregate.json").read_bytes())
@@ -307,3 +328,18 @@ def test_a_legacy_poll_with_more_ballots_than_present_ends_with_a_void_record(
     assert record["format"] == "tally-record/2" and record["void"] == result["void"]
     page = client.get("/polls/2/record").get_data(as_text=True)
     assert "không có giá trị" in page
+
+
+def test_two_trustees_under_one_name_are_refused(conference: Flask, tmp_path: Path) -> None:
+    """The record lists the committee by name: a second key registered under a trustee's name
+    (its proof made for that name) would hide whose share is whose."""
+    app = conference
+    first = TrusteeKey.generate("Nguyễn Văn A")
+    run(app, "trustee", "add", "1", write(tmp_path / "a.json", first.public.to_json()))
+    before = snapshot(app)
+    impostor = TrusteeKey.generate("Nguyễn Văn A")
+    output = refused(
+        app, "trustee", "add", "1", write(tmp_path / "b.json", impostor.public.to_json())
+    )
+    assert "Nguyễn Văn A" in output and "same signing key" in output
+    assert snapshot(app) == before

@@ -52,7 +52,7 @@ def attendance_statement(poll_id: int) -> tuple[Response, int]:
     """A trustee's signed attendance statement: authorised by its signature, as a share is."""
     document = parse_statement_file(request.get_data(cache=False))
     with db.transaction() as tx:
-        name = add_statement(tx, poll_id, document, actor=TRUSTEE_ACTOR)
+        name = add_statement(tx, poll_id, document, actor=TRUSTEE_ACTOR, replace=False)
     return jsonify({"poll": poll_id, "trustee": name}), 201
 
 

@@ -458,7 +458,9 @@ def paths() -> dict[str, Any]:
                     ),
                     "400": _error("`bad_attendance_statement`."),
                     "404": NOT_FOUND,
-                    "409": _error("`poll_not_closed`, `count_started`, `no_attendance`."),
+                    "409": _error(
+                        "`poll_not_closed`, `count_started`, `no_attendance`, `statement_exists`."
+                    ),
                     "413": _error("`bad_attendance_statement`: more than 16 KiB."),
                     "429": RATE_LIMITED,
                     "503": DATABASE,
