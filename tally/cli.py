@@ -103,7 +103,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
         print(format_report(report))
-    return 0 if report.ok else 1
+    # 3: authentic, but the poll is void (more ballots than present): not a valid result.
+    return (3 if report.void else 0) if report.ok else 1
 
 
 def cmd_grade(args: argparse.Namespace) -> int:

@@ -72,6 +72,11 @@ class Report:
     def ok(self) -> bool:
         return bool(self.checks) and all(c.ok for c in self.checks)
 
+    @property
+    def void(self) -> bool:
+        """The bundle verifies but records a void poll (more ballots than present)."""
+        return any(c.name == "result.void" and c.ok for c in self.checks)
+
     def add(self, name: str, ok: bool, vi: str, en: str) -> bool:
         self.checks.append(Check(name, ok, vi, en))
         return ok
@@ -82,7 +87,7 @@ class Report:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "checks": [c.to_json() for c in self.checks]}
+        return {"ok": self.ok, "void": self.void, "checks": [c.to_json() for c in self.checks]}
 
 
 # --- ballots, in parallel --------------------------------------------------------------------
@@ -815,11 +820,15 @@ def format_report(report: Report) -> str:
         mark = "ĐẠT / OK  " if c.ok else "LỖI / FAIL"
         lines.append(f"[{mark}] {c.name}: {c.detail_vi}")
         lines.append(f"{' ' * 13}{c.detail_en}")
-    verdict = (
-        "KẾT LUẬN: gói kiểm toán hợp lệ / VERDICT: the bundle verifies"
-        if report.ok
-        else "KẾT LUẬN: gói kiểm toán KHÔNG hợp lệ / VERDICT: the bundle does NOT verify"
-    )
+    if report.ok and report.void:
+        verdict = (
+            "KẾT LUẬN: gói kiểm toán xác thực, nhưng KẾT QUẢ KHÔNG CÓ GIÁ TRỊ (phải biểu quyết"
+            " lại) / VERDICT: the bundle is authentic, but the RESULT IS VOID (vote again)"
+        )
+    elif report.ok:
+        verdict = "KẾT LUẬN: gói kiểm toán hợp lệ / VERDICT: the bundle verifies"
+    else:
+        verdict = "KẾT LUẬN: gói kiểm toán KHÔNG hợp lệ / VERDICT: the bundle does NOT verify"
     lines.append(verdict)
     return "\n".join(lines)
 

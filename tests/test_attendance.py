@@ -76,6 +76,8 @@ def test_a_poll_with_more_ballots_than_present_is_void_and_says_so(signer: Servi
     report = verify_bundle(files_zip(files), workers=1)
     assert report.ok, format_report(report)
     assert "VOID" in next(c.detail_en for c in report.checks if c.name == "result.void")
+    assert report.void and report.to_json()["void"] is True
+    assert "RESULT IS VOID" in format_report(report)
     texts = render_texts(record)
     assert "void" in texts.warnings[0].en and "không có giá trị" in texts.warnings[0].vi
     assert all("phải biểu quyết lại" in t.vi for t in texts.decisions.values())
@@ -84,6 +86,18 @@ def test_a_poll_with_more_ballots_than_present_is_void_and_says_so(signer: Servi
     files["result.json"] = canonical_json(result)
     reseal(files, signer)
     assert "result.grades" in failed(files)
+
+
+def test_tally_verify_exits_3_for_a_void_poll(
+    signer: ServiceKey, tmp_path: Path, capsys: Any
+) -> None:
+    """Authentic but void is neither 0 (a valid result) nor 1 (tampering)."""
+    path = tmp_path / "void.zip"
+    path.write_bytes(files_zip(bundle(signer, present=3, voters=4)))
+    assert tally_main(["verify", str(path)]) == 3
+    assert "RESULT IS VOID" in capsys.readouterr().out
+    path.write_bytes(files_zip(bundle(signer, present=4, voters=4)))
+    assert tally_main(["verify", str(path)]) == 0
 
 
 def test_an_honest_poll_has_no_void_and_takes_present_from_the_statement(
