@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tally.audit import entry_hash, make_line, to_jsonl
-from tally.canonical import CanonicalError, canonical_json, parse_json
+from tally.canonical import CanonicalError, canonical_json, fields_problem, is_integer, parse_json
 from tally.credentials import verify_signature
 from tally.trustees import TrusteeKey, TrusteePublic
 
@@ -75,10 +75,6 @@ def attendance_jsonl(fingerprint: bytes, entries: Sequence[dict[str, Any]]) -> b
     return to_jsonl(chain_lines(fingerprint, entries))
 
 
-def _integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 @dataclass(frozen=True)
 class Attendance:
     """A checked chain: its entries, its head and the last number present."""
@@ -111,12 +107,12 @@ def check_attendance(data: bytes, fingerprint: bytes, members: int) -> Attendanc
             raise AttendanceError(
                 f"attendance.jsonl line {n}: expected exactly {', '.join(sorted(LINE_FIELDS))}"
             )
-        if line["seq"] != n or not _integer(line["seq"]):
+        if line["seq"] != n or not is_integer(line["seq"]):
             raise AttendanceError(f"attendance.jsonl line {n}: seq {line['seq']!r}, expected {n}")
         if not isinstance(line["time"], str) or not isinstance(line["actor"], str):
             raise AttendanceError(f"attendance.jsonl line {n}: time and actor must be strings")
         present = line["present"]
-        if not _integer(present) or not 0 <= present <= members:
+        if not is_integer(present) or not 0 <= present <= members:
             raise AttendanceError(
                 f"attendance.jsonl line {n}: present {present!r} is not between 0 and {members}"
             )
@@ -198,21 +194,15 @@ def parse_statement(
     signing key); the signature verifies. The figures are compared by the caller."""
     if not isinstance(data, dict):
         raise AttendanceError("an attendance statement is a JSON object")
-    extra = sorted(k for k in data if k not in STATEMENT_FIELDS)
-    missing = [k for k in STATEMENT_FIELDS if k not in data]
-    if extra or missing:
-        raise AttendanceError(
-            "an attendance statement has exactly the fields "
-            + ", ".join(STATEMENT_FIELDS)
-            + (f"; unexpected: {', '.join(extra)}" if extra else "")
-            + (f"; missing: {', '.join(missing)}" if missing else "")
-        )
+    problem = fields_problem("an attendance statement", data, STATEMENT_FIELDS)
+    if problem:
+        raise AttendanceError(problem)
     if data["format"] != STATEMENT_FORMAT:
         raise AttendanceError(f"not an attendance statement ({STATEMENT_FORMAT})")
     if data["poll"] != fingerprint.hex() or data["poll_uid"] != poll_uid:
         raise AttendanceError("the attendance statement is for another poll")
     for name in ("present", "attendance_entries", "electronic_ballots", "paper_ballots"):
-        if not _integer(data[name]) or data[name] < 0:
+        if not is_integer(data[name]) or data[name] < 0:
             raise AttendanceError(f"{name}: expected a whole number >= 0")
     if data["present"] > members:
         raise AttendanceError(f"present: {data['present']} is more than the {members} members")

@@ -20,7 +20,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tally.canonical import canonical_json, parse_json
+from tally.canonical import canonical_json, fields_problem, is_integer, parse_json
 from tally.credentials import (
     Credential,
     commitment,
@@ -161,12 +161,8 @@ def mint(
     return document, slips, spare
 
 
-def _integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _check_sizes(count: Any, reserve: Any) -> None:
-    if not _integer(count) or not _integer(reserve) or count < 1 or reserve < 0:
+    if not is_integer(count) or not is_integer(reserve) or count < 1 or reserve < 0:
         raise AuthorityError("count must be a whole number >= 1 and reserve one >= 0")
     if count + reserve > MAX_CREDENTIALS:
         raise AuthorityError(f"at most {MAX_CREDENTIALS} credentials in one list")
@@ -198,15 +194,9 @@ def parse_credential_list(data: Any, *, poll_uid: str | None = None) -> Credenti
     given, that the list is that poll's."""
     if not isinstance(data, dict):
         raise AuthorityError("a credential list is a JSON object")
-    extra = sorted(k for k in data if k not in LIST_FIELDS)
-    missing = [k for k in LIST_FIELDS if k not in data]
-    if extra or missing:
-        raise AuthorityError(
-            "a credential list has exactly the fields "
-            + ", ".join(LIST_FIELDS)
-            + (f"; unexpected: {', '.join(extra)}" if extra else "")
-            + (f"; missing: {', '.join(missing)}" if missing else "")
-        )
+    problem = fields_problem("a credential list", data, LIST_FIELDS)
+    if problem:
+        raise AuthorityError(problem)
     if data["format"] != LIST_FORMAT:
         raise AuthorityError(f"not a credential list ({LIST_FORMAT})")
     if not is_poll_uid(data["poll_uid"]):

@@ -83,3 +83,23 @@ def _depth_ok(value: Any, depth: int) -> None:
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def is_integer(value: Any) -> bool:
+    """A JSON integer (``true`` is not 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def fields_problem(what: str, value: dict[str, Any], fields: tuple[str, ...]) -> str | None:
+    """``"<what> has exactly the fields …; unexpected: …; missing: …"``, or None when ``value``
+    has exactly ``fields``."""
+    extra = sorted(k for k in value if k not in fields)
+    missing = [k for k in fields if k not in value]
+    if not extra and not missing:
+        return None
+    return (
+        f"{what} has exactly the fields "
+        + ", ".join(fields)
+        + (f"; unexpected: {', '.join(extra)}" if extra else "")
+        + (f"; missing: {', '.join(missing)}" if missing else "")
+    )

@@ -19,7 +19,7 @@ from typing import Any
 
 from tally.authority import AuthorityError, is_poll_uid, parse_credential_list
 from tally.ballots import PollContext
-from tally.canonical import canonical_json
+from tally.canonical import canonical_json, is_integer
 from tally.credentials import commitment, is_valid_credential_key
 from tally.group import Point
 from tally.results import SubjectInfo
@@ -220,10 +220,6 @@ def _list(value: Any, where: str) -> list[Any]:
     return value
 
 
-def _integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _parse(data: Any, shipped_rules: bool) -> Manifest:
     version = MANIFEST_FORMATS.get(str(data.get("format"))) if isinstance(data, dict) else None
     if version is None:
@@ -287,7 +283,7 @@ def _parse(data: Any, shipped_rules: bool) -> Manifest:
     )
     members = electorate["members"]
     present = electorate.get("present", 0)
-    if not all(_integer(n) for n in (members, present)) or members < 1:
+    if not all(is_integer(n) for n in (members, present)) or members < 1:
         raise ManifestError("electorate: members must be a whole number >= 1")
     if version == 1 and not 0 <= present <= members:
         raise ManifestError("electorate: members >= 1 and 0 <= present <= members")
@@ -344,7 +340,7 @@ def _credentials_v1(data: dict[str, Any], election: dict[str, Any]) -> list[byte
         raise ManifestError("a credential public key is not a valid Ed25519 point")
     committed = _object(election["credentials"], ("count", "commitment"), "election.credentials")
     if (
-        not _integer(committed["count"])
+        not is_integer(committed["count"])
         or committed["count"] != len(credentials)
         or committed["commitment"] != commitment(credentials)
     ):
@@ -367,10 +363,10 @@ def _credentials_v2(
     if committed["authority"] != listed.authority.hex():
         raise ManifestError("credential_list: not signed by the authority the election names")
     if (
-        not _integer(committed["count"])
+        not is_integer(committed["count"])
         or committed["count"] != len(listed.keys)
         or committed["reserve"] != listed.reserve
-        or not _integer(committed["reserve"])
+        or not is_integer(committed["reserve"])
         or committed["commitment"] != listed.commitment
     ):
         raise ManifestError(
