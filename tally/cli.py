@@ -226,13 +226,13 @@ def cmd_attest(args: argparse.Namespace) -> int:
             "the board head differs from the one published at close: not signing",
         )
     try:
-        chain = check_attendance(chain_bytes, manifest.fingerprint, manifest.members)
+        chain = check_attendance(chain_bytes, manifest.fingerprint, manifest.eligible)
     except AttendanceError as exc:
         raise UsageError(f"chuỗi điểm danh lỗi: {exc}", f"attendance chain: {exc}") from None
-    if args.present < 0 or args.present > manifest.members:
+    if args.present < 0 or args.present > manifest.eligible:
         raise UsageError(
-            f"số có mặt phải từ 0 đến {manifest.members}",
-            f"the number present must be between 0 and {manifest.members}",
+            f"số có mặt phải từ 0 đến {manifest.eligible}",
+            f"the number present must be between 0 and {manifest.eligible}",
         )
     if chain.present != args.present:
         # The committee's own count is what is signed (and grades); the record shows both.

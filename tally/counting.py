@@ -182,7 +182,7 @@ def poll_result(
             blanks,
             cast=cast,
             present=present,
-            members=manifest.members,
+            members=manifest.eligible,
         )
     else:
         evaluated = evaluate_poll(
@@ -192,8 +192,9 @@ def poll_result(
             blanks,
             cast=cast,
             present=present,
-            members=manifest.members,
+            members=manifest.eligible,
             external_grades=external_grades,
+            outstanding_groups=manifest.outstanding_groups,
         )
     if protocol == 1:
         names = {s.key: s.name for s in manifest.subjects}
@@ -334,13 +335,13 @@ def check_statement(
     (docs/protocol.md §13.2), or CountingError says where not."""
     assert manifest.poll_uid is not None
     try:
-        chain = check_attendance(attendance_jsonl, manifest.fingerprint, manifest.members)
+        chain = check_attendance(attendance_jsonl, manifest.fingerprint, manifest.eligible)
         statement = parse_statement(
             attendance,
             fingerprint=manifest.fingerprint,
             poll_uid=manifest.poll_uid,
             trustees=manifest.trustees,
-            members=manifest.members,
+            members=manifest.eligible,
         )
     except AttendanceError as exc:
         raise CountingError(str(exc)) from None

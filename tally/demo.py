@@ -74,7 +74,7 @@ def demo_attendance(
         entry(1, format_time(datetime.now(UTC)), ballots if present is None else present, "demo")
     ]
     jsonl = attendance_jsonl(manifest.fingerprint, entries)
-    chain = check_attendance(jsonl, manifest.fingerprint, manifest.members)
+    chain = check_attendance(jsonl, manifest.fingerprint, manifest.eligible)
     statement = sign_statement(
         trustee,
         fingerprint=manifest.fingerprint,

@@ -22,7 +22,7 @@ from tally.ballots import PollContext
 from tally.canonical import canonical_json, is_integer
 from tally.credentials import commitment, is_valid_credential_key
 from tally.group import Point
-from tally.results import SubjectInfo
+from tally.results import SUBJECT_FIELDS_V1, SUBJECT_FIELDS_V2, SubjectInfo
 from tally.rules import RuleSet, check_origin
 from tally.trustees import PUBLIC_FORMAT, PUBLIC_FORMAT_V2, TrusteePublic, joint_public_key
 
@@ -30,6 +30,12 @@ MANIFEST_FORMAT_V1 = "tally-manifest/1"
 MANIFEST_FORMAT = "tally-manifest/2"
 MANIFEST_FORMATS = {MANIFEST_FORMAT_V1: 1, MANIFEST_FORMAT: 2}
 GROUP = "ed25519-prime-order-subgroup"
+# The lawful exclusions from the members (docs/rules.md, "Exclusions"), version 2.
+EXCLUSION_REASONS: dict[str, tuple[str, str]] = {
+    "suspended": ("đình chỉ sinh hoạt đảng", "suspended from party activity"),
+    "exempt": ("miễn sinh hoạt, công tác", "exempt from activity and duties"),
+    "long_leave": ("nghỉ dài ngày, đi học, chữa bệnh", "on long leave, study or treatment"),
+}
 
 
 class ManifestError(ValueError):
@@ -52,10 +58,19 @@ class Manifest:
     poll_uid: str | None = None
     authority: bytes | None = None  # the credential authority's Ed25519 key (version 2)
     reserve: int = 0
+    exclusions: tuple[dict[str, str], ...] = ()
+    outstanding_groups: tuple[str, ...] = ()
+    adopts: dict[str, str] | None = None  # the poll an adoption poll adopts the result of
 
     @property
     def members(self) -> int:
         return int(self.data["election"]["electorate"]["members"])
+
+    @property
+    def eligible(self) -> int:
+        """The members less the lawful exclusions: the base of the quorum, of the ``members``
+        denominator and of the number present (version 2; version 1 has no exclusions)."""
+        return self.members - len(self.exclusions)
 
     @property
     def present(self) -> int:
@@ -81,6 +96,9 @@ def make_manifest(
     credential_list: dict[str, Any],
     members: int,
     signer_public_key: bytes,
+    exclusions: Sequence[dict[str, str]] = (),
+    outstanding_groups: Sequence[str] = (),
+    adopts: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """A version-2 manifest (``tally-manifest/2``) around the authority's signed list."""
     checked = parse_credential_list(credential_list, poll_uid=poll_uid)
@@ -89,7 +107,7 @@ def make_manifest(
         "poll_id": poll_id,
         "poll_uid": poll_uid,
         "title": title,
-        "subjects": [s.to_dict() for s in subjects],
+        "subjects": [s.to_dict(2) for s in subjects],
         "grades": [g.code for g in rules.grades],
         "allow_blank": rules.allow_blank,
         "rules": rules.to_dict(),
@@ -101,7 +119,12 @@ def make_manifest(
             "commitment": checked.commitment,
             "authority": checked.authority.hex(),
         },
-        "electorate": {"members": members},
+        "electorate": {
+            "members": members,
+            "exclusions": [{"name": e["name"], "reason": e["reason"]} for e in exclusions],
+        },
+        "outstanding_groups": sorted(set(outstanding_groups)),
+        "adopts": None if adopts is None else dict(adopts),
     }
     return {
         "format": MANIFEST_FORMAT,
@@ -130,7 +153,7 @@ def make_manifest_v1(
         "group": GROUP,
         "poll_id": poll_id,
         "title": title,
-        "subjects": [s.to_dict() for s in subjects],
+        "subjects": [s.to_dict(1) for s in subjects],
         "grades": [g.code for g in rules.grades],
         "allow_blank": rules.allow_blank,
         "rules": rules.to_dict(),
@@ -180,6 +203,8 @@ ELECTION_FIELDS_V2 = (
     "public_key",
     "credentials",
     "electorate",
+    "outstanding_groups",
+    "adopts",
 )
 ELECTION_FIELDS = (
     "group",
@@ -194,7 +219,7 @@ ELECTION_FIELDS = (
     "credentials",
     "electorate",
 )
-SUBJECT_FIELDS = ("key", "name", "kind", "role", "peer_group", "heads", "part_of", "disciplined")
+SUBJECT_FIELDS = SUBJECT_FIELDS_V1
 TRUSTEE_FIELDS = ("format", "name", "public_key", "proof")
 TRUSTEE_FIELDS_V2 = ("format", "name", "public_key", "proof", "signing_key")
 _HEX32 = re.compile(r"[0-9a-f]{64}")
@@ -249,12 +274,17 @@ def _parse(data: Any, shipped_rules: bool) -> Manifest:
     if election["allow_blank"] is not rules.allow_blank:
         raise ManifestError("allow_blank differs from the rule set")
     subjects = []
+    fields = SUBJECT_FIELDS_V2 if version == 2 else SUBJECT_FIELDS_V1
     for n, item in enumerate(_list(election["subjects"], "election.subjects"), start=1):
-        subjects.append(SubjectInfo.from_dict(_object(item, SUBJECT_FIELDS, f"subject {n}")))
+        info = SubjectInfo.from_dict(_object(item, fields, f"subject {n}"))
+        if info.to_dict(version) != item:  # e.g. a score not in its one written form
+            raise ManifestError(f"subject {n}: not in the manifest's form of a subject")
+        subjects.append(info)
     if not subjects:
         raise ManifestError("a poll needs at least one subject")
     if len({s.key for s in subjects}) != len(subjects):
         raise ManifestError("two subjects have the same key")
+    outstanding, adopts = _subjects_v2(election, rules, subjects) if version == 2 else ((), None)
     trustee_fields, trustee_format = (
         (TRUSTEE_FIELDS_V2, PUBLIC_FORMAT_V2) if version == 2 else (TRUSTEE_FIELDS, PUBLIC_FORMAT)
     )
@@ -278,13 +308,14 @@ def _parse(data: Any, shipped_rules: bool) -> Manifest:
         credentials, authority, reserve = _credentials_v1(data, election), None, 0
     electorate = _object(
         election["electorate"],
-        ("members",) if version == 2 else ("members", "present"),
+        ("members", "exclusions") if version == 2 else ("members", "present"),
         "election.electorate",
     )
     members = electorate["members"]
     present = electorate.get("present", 0)
     if not all(is_integer(n) for n in (members, present)) or members < 1:
         raise ManifestError("electorate: members must be a whole number >= 1")
+    exclusions = _exclusions(electorate, members) if version == 2 else ()
     if version == 1 and not 0 <= present <= members:
         raise ManifestError("electorate: members >= 1 and 0 <= present <= members")
     if version == 2 and reserve > members:
@@ -325,7 +356,69 @@ def _parse(data: Any, shipped_rules: bool) -> Manifest:
         poll_uid if version == 2 else None,
         authority,
         reserve,
+        exclusions,
+        tuple(outstanding),
+        adopts,
     )
+
+
+def _exclusions(electorate: dict[str, Any], members: int) -> tuple[dict[str, str], ...]:
+    out = []
+    for n, item in enumerate(_list(electorate["exclusions"], "electorate.exclusions"), start=1):
+        entry = _object(item, ("name", "reason"), f"electorate.exclusions[{n}]")
+        if not isinstance(entry["name"], str) or not entry["name"].strip():
+            raise ManifestError(f"electorate.exclusions[{n}].name: expected a non-empty string")
+        if entry["reason"] not in EXCLUSION_REASONS:
+            raise ManifestError(
+                f"electorate.exclusions[{n}].reason: {entry['reason']!r} is not one of"
+                f" {', '.join(EXCLUSION_REASONS)}"
+            )
+        out.append({"name": entry["name"], "reason": entry["reason"]})
+    if len(out) >= members:
+        raise ManifestError("electorate: the exclusions leave no member to vote")
+    return tuple(out)
+
+
+def _subjects_v2(
+    election: dict[str, Any], rules: RuleSet, subjects: Sequence[SubjectInfo]
+) -> tuple[list[str], dict[str, str] | None]:
+    """Version 2's subject data against the rule set; the peer groups with the raised ceiling;
+    what an adoption poll adopts."""
+    codes = rules.grade_codes
+    adopts = election["adopts"]
+    if rules.is_adoption:
+        adopts = _object(adopts, ("poll_uid", "title", "record"), "election.adopts")
+        if not is_poll_uid(adopts["poll_uid"]) or adopts["poll_uid"] == election["poll_uid"]:
+            raise ManifestError("election.adopts.poll_uid: the uid of another poll")
+        if not isinstance(adopts["title"], str) or not adopts["title"].strip():
+            raise ManifestError("election.adopts.title: expected the adopted poll's title")
+        if not isinstance(adopts["record"], str) or _HEX32.fullmatch(adopts["record"]) is None:
+            raise ManifestError("election.adopts.record: expected a SHA-256 in lowercase hex")
+    elif adopts is not None:
+        raise ManifestError("election.adopts: only a poll under an adoption rule set adopts")
+    for s in subjects:
+        if rules.is_adoption:
+            if s.proposed_grade is None:
+                raise ManifestError(
+                    f"subject {s.key}: proposed_grade: an adoption poll adopts a proposed grade"
+                )
+        else:
+            try:
+                s.check_grades(codes)
+            except ValueError as exc:
+                raise ManifestError(str(exc)) from None
+    groups = election["outstanding_groups"]
+    if not isinstance(groups, list) or groups != sorted(set(groups)):
+        raise ManifestError("election.outstanding_groups: expected distinct names, sorted")
+    peer = {s.peer_group for s in subjects if s.peer_group is not None}
+    for g in groups:
+        if g not in peer:
+            raise ManifestError(f"election.outstanding_groups: no subject in peer group {g!r}")
+    if groups and rules.excellent_ceiling_outstanding is None:
+        raise ManifestError(
+            "election.outstanding_groups: the rule set has no excellent_ceiling_outstanding"
+        )
+    return list(groups), None if adopts is None else dict(adopts)
 
 
 def _credentials_v1(data: dict[str, Any], election: dict[str, Any]) -> list[bytes]:

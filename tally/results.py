@@ -15,6 +15,7 @@ version 2). A version-1 result carried each warning's rendered text (``message_v
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -39,11 +40,18 @@ RESULT_FORMATS: Mapping[int, str] = {1: "tally-result/1", 2: "tally-result/2"}
 # The reported checks, in the order their warnings are listed.
 CHECKS: tuple[str, ...] = (
     "quorum",
+    "low_turnout",
     "excellent_ceiling",
     "linked_not_checked",
     "head_not_above_unit",
     "collective_not_above_organization",
     "disciplined_max_grade",
+    "discipline_individual",
+    "discipline_collective",
+    "leader_units_failed",
+    "score_band",
+    "self_grade_band",
+    "differs_from_proposal",
 )
 
 _ROUNDING_TEXT = {
@@ -60,6 +68,70 @@ DENOMINATOR_TEXT: Mapping[str, tuple[str, str]] = {
 }
 
 
+# The discipline flags of a subject (protocol version 2, docs/rules.md "Discipline"), and the
+# kind of subject each applies to ("self_remedied" qualifies either).
+DISCIPLINE_FLAGS: Mapping[str, tuple[str, ...]] = {
+    "duty_violation": ("individual",),
+    "member_disciplined": ("collective",),
+    "self_remedied": ("individual", "collective"),
+}
+_SCORE_RE = re.compile(r"(100|[1-9]?[0-9])(?:\.([0-9]?[1-9]))?")
+
+SUBJECT_FIELDS_V1: tuple[str, ...] = (
+    "key",
+    "name",
+    "kind",
+    "role",
+    "peer_group",
+    "heads",
+    "part_of",
+    "disciplined",
+)
+SUBJECT_FIELDS_V2: tuple[str, ...] = (
+    "key",
+    "name",
+    "kind",
+    "role",
+    "peer_group",
+    "heads",
+    "part_of",
+    "responsible_for",
+    "discipline",
+    "self_score",
+    "self_grade",
+    "proposed_grade",
+)
+
+
+def parse_score(value: object) -> str:
+    """A self-score in its one written form: a number of points 0..100 with at most two
+    decimals, a decimal point and no trailing zero ("92.5", "90"). A TOML number or a string
+    with a decimal comma ("92,50") is accepted and written so."""
+    if isinstance(value, bool):
+        raise ValueError(f"self_score: expected points 0..100, got {value!r}")
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, float):
+        text = repr(value)
+    elif isinstance(value, str):
+        text = value.strip().replace(",", ".")
+    else:
+        raise ValueError(f"self_score: expected points 0..100, got {value!r}")
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
+        whole, _, frac = text.partition(".")
+        frac = frac.rstrip("0")
+        text = f"{int(whole)}.{frac}" if frac else str(int(whole))
+    if _SCORE_RE.fullmatch(text) is None:
+        raise ValueError(
+            f"self_score: expected points from 0 to 100 with at most two decimals, got {value!r}"
+        )
+    return text
+
+
+def score_fraction(text: str) -> Fraction:
+    return Fraction(text)
+
+
 @dataclass(frozen=True)
 class SubjectInfo:
     key: str
@@ -69,20 +141,32 @@ class SubjectInfo:
     peer_group: str | None = None
     heads: str | None = None  # key of the unit this person heads
     part_of: str | None = None  # for a collective: key of the organization it leads
-    disciplined: bool = False
+    disciplined: bool = False  # version 1's one flag
+    # Protocol version 2: the units a leader is responsible for, the discipline flags, and the
+    # self-assessment of Quy định 366 (Art. 12 step 1) with the proposal (step 2).
+    responsible_for: tuple[str, ...] = ()
+    discipline: tuple[str, ...] = ()
+    self_score: str | None = None
+    self_grade: str | None = None
+    proposed_grade: str | None = None
 
     def __post_init__(self) -> None:
         for field in ("key", "name"):
             value = getattr(self, field)
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"subject {field}: expected a non-empty string, got {value!r}")
+        if self.disciplined is True and self.kind in ("individual", "collective"):
+            # Version 1's one flag is the kind's violation flag of version 2 (docs/rules.md).
+            flag = "duty_violation" if self.kind == "individual" else "member_disciplined"
+            object.__setattr__(self, "discipline", tuple(sorted({*self.discipline, flag})))
+            object.__setattr__(self, "disciplined", False)
         if self.kind not in KINDS:
             raise ValueError(
                 f"subject {self.key}: kind {self.kind!r} is not one of {', '.join(KINDS)}"
             )
         if not isinstance(self.role, str):
             raise ValueError(f"subject {self.key}: role must be a string")
-        for field in ("peer_group", "heads", "part_of"):
+        for field in ("peer_group", "heads", "part_of", "self_grade", "proposed_grade"):
             value = getattr(self, field)
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise ValueError(f"subject {self.key}: {field} must be a non-empty string or null")
@@ -92,11 +176,63 @@ class SubjectInfo:
             raise ValueError(f"subject {self.key}: only an individual can head a unit")
         if self.part_of is not None and self.kind != "collective":
             raise ValueError(f"subject {self.key}: only a collective leads an organization")
-        if self.key in (self.heads, self.part_of):
+        if self.key in (self.heads, self.part_of, *self.responsible_for):
             raise ValueError(f"subject {self.key}: refers to itself")
+        if self.responsible_for:
+            if self.kind != "individual":
+                raise ValueError(
+                    f"subject {self.key}: responsible_for: only an individual is responsible"
+                    " for units"
+                )
+            if list(self.responsible_for) != sorted(set(self.responsible_for)) or not all(
+                isinstance(k, str) and k.strip() for k in self.responsible_for
+            ):
+                raise ValueError(
+                    f"subject {self.key}: responsible_for: expected distinct keys in sorted order"
+                )
+        for flag in self.discipline:
+            kinds = DISCIPLINE_FLAGS.get(flag) if isinstance(flag, str) else None
+            if kinds is None:
+                raise ValueError(
+                    f"subject {self.key}: discipline: {flag!r} is not one of"
+                    f" {', '.join(DISCIPLINE_FLAGS)}"
+                )
+            if self.kind not in kinds:
+                raise ValueError(
+                    f"subject {self.key}: discipline: {flag!r} applies to"
+                    f" {' or '.join(kinds)} subjects, not to a subject of kind {self.kind}"
+                )
+        if list(self.discipline) != sorted(set(self.discipline)):
+            raise ValueError(f"subject {self.key}: discipline: expected distinct flags, sorted")
+        if self.discipline == ("self_remedied",):
+            raise ValueError(
+                f"subject {self.key}: discipline: 'self_remedied' qualifies a violation;"
+                " give the violation too"
+            )
+        if self.self_score is not None and (
+            not isinstance(self.self_score, str) or parse_score(self.self_score) != self.self_score
+        ):
+            raise ValueError(
+                f"subject {self.key}: self_score: {self.self_score!r} is not points 0..100 in"
+                " its written form"
+            )
 
-    def to_dict(self) -> dict[str, object]:
-        return {
+    @property
+    def is_disciplined(self) -> bool:
+        """Disciplined in the year (version 1's flag, or a violation of version 2)."""
+        return self.disciplined or any(f != "self_remedied" for f in self.discipline)
+
+    def check_grades(self, codes: Sequence[str]) -> None:
+        """The self-grade and proposed grade must be grades of the poll's rule set."""
+        for field in ("self_grade", "proposed_grade"):
+            value = getattr(self, field)
+            if value is not None and value not in codes:
+                raise ValueError(
+                    f"subject {self.key}: {field}: {value!r} is not one of {', '.join(codes)}"
+                )
+
+    def to_dict(self, version: int = 2) -> dict[str, object]:
+        common: dict[str, object] = {
             "key": self.key,
             "name": self.name,
             "kind": self.kind,
@@ -104,27 +240,33 @@ class SubjectInfo:
             "peer_group": self.peer_group,
             "heads": self.heads,
             "part_of": self.part_of,
-            "disciplined": self.disciplined,
+        }
+        if version == 1:
+            return {**common, "disciplined": self.is_disciplined}
+        if self.disciplined:
+            raise ValueError(
+                f"subject {self.key}: discipline: an organization has no discipline flag"
+                " (only an individual or a collective)"
+            )
+        return {
+            **common,
+            "responsible_for": list(self.responsible_for),
+            "discipline": list(self.discipline),
+            "self_score": self.self_score,
+            "self_grade": self.self_grade,
+            "proposed_grade": self.proposed_grade,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> SubjectInfo:
-        allowed = {
-            "key",
-            "name",
-            "kind",
-            "role",
-            "peer_group",
-            "heads",
-            "part_of",
-            "disciplined",
-        }
+        allowed = set(SUBJECT_FIELDS_V1) | set(SUBJECT_FIELDS_V2)
         unknown = sorted(str(k) for k in data if k not in allowed)
         if unknown:
             raise ValueError(f"subject: unknown key(s): {', '.join(unknown)}")
         missing = [k for k in ("key", "name", "kind") if k not in data]
         if missing:
             raise ValueError(f"subject: missing key(s): {', '.join(missing)}")
+        score = data.get("self_score")
         return cls(
             key=_as_str(data["key"], "key"),
             name=_as_str(data["name"], "name"),
@@ -134,7 +276,18 @@ class SubjectInfo:
             heads=_as_opt_str(data.get("heads"), "heads"),
             part_of=_as_opt_str(data.get("part_of"), "part_of"),
             disciplined=_as_bool(data.get("disciplined", False), "disciplined"),
+            responsible_for=_as_strs(data.get("responsible_for", []), "responsible_for"),
+            discipline=_as_strs(data.get("discipline", []), "discipline"),
+            self_score=None if score is None else _as_str(score, "self_score"),
+            self_grade=_as_opt_str(data.get("self_grade"), "self_grade"),
+            proposed_grade=_as_opt_str(data.get("proposed_grade"), "proposed_grade"),
         )
+
+
+def _as_strs(value: object, field: str) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"subject {field}: expected a list of strings, got {value!r}")
+    return tuple(value)
 
 
 def _as_str(value: object, field: str) -> str:
@@ -206,8 +359,12 @@ def evaluate_poll(
     present: int,
     members: int,
     external_grades: Mapping[str, str] | None = None,
+    outstanding_groups: Sequence[str] = (),
 ) -> dict[str, object]:
     """Decide every subject of one poll and report the checks; see ``docs/rules.md``.
+
+    ``outstanding_groups``: the peer groups whose ceiling the competent level raised to the
+    rule set's ``excellent_ceiling_outstanding`` (Quy định 366: up to 25%).
 
     The warnings are facts (version 2's form); ``warnings_v1`` gives version 1's texts.
     """
@@ -271,7 +428,17 @@ def evaluate_poll(
                 "quorum", [], present=present, members=members, required=required, fraction=fraction
             )
         )
-    warnings += _ceiling_warnings(rules, subjects, grades)
+    if rules.low_turnout is not None and cast < rules.low_turnout * present:
+        warnings.append(
+            _warning(
+                "low_turnout",
+                [],
+                cast=cast,
+                present=present,
+                share=format_fraction_ratio(rules.low_turnout),
+            )
+        )
+    warnings += _ceiling_warnings(rules, subjects, grades, outstanding_groups)
 
     def known(key: str) -> str | None:
         return grades[key] if key in grades else external.get(key)
@@ -292,12 +459,18 @@ def evaluate_poll(
         for ref, link in (
             (s.heads if rules.head_not_above_unit else None, "heads"),
             (s.part_of if rules.collective_not_above_organization else None, "part_of"),
+            *(
+                (unit, "responsible_for")
+                for unit in (s.responsible_for if rules.leader_units_failed is not None else ())
+            ),
         )
         if ref is not None and ref not in grades
     ]
     linked = {ref: external.get(ref) for _s, ref, _link in links}
     for s, ref, link in links:
-        if external.get(ref) is None:
+        if external.get(ref) is None and not any(
+            w["check"] == "linked_not_checked" and w["subjects"] == [s.key, ref] for w in warnings
+        ):
             warnings.append(_warning("linked_not_checked", [s.key, ref], link=link))
 
     if rules.head_not_above_unit:
@@ -327,10 +500,11 @@ def evaluate_poll(
     if cap is not None:
         for s in subjects:
             own = grades[s.key]
-            if s.disciplined and above(own, cap):
+            if s.is_disciplined and above(own, cap):
                 warnings.append(
                     _warning("disciplined_max_grade", [s.key], grade=own, max_grade=cap)
                 )
+    warnings += _qd366_warnings(rules, subjects, grades, known)
 
     return {
         "rules": {"id": rules.id, "version": rules.version},
@@ -348,8 +522,91 @@ def evaluate_poll(
     }
 
 
+def _qd366_warnings(
+    rules: RuleSet,
+    subjects: Sequence[SubjectInfo],
+    grades: Mapping[str, str | None],
+    known: Any,
+) -> list[dict[str, object]]:
+    """The checks of Quy định 366 (docs/rules.md): discipline by kind, the leader whose units
+    failed, the score bands and the proposal. Reported, never applied."""
+    out: list[dict[str, object]] = []
+    worst = rules.grade_codes[-1]
+    if rules.discipline == "qd366":
+        for s in subjects:
+            own = grades[s.key]
+            remedied = "self_remedied" in s.discipline
+            if "duty_violation" in s.discipline and own is not None and own != worst:
+                out.append(
+                    _warning(
+                        "discipline_individual",
+                        [s.key],
+                        grade=own,
+                        expected=worst,
+                        remedied=remedied,
+                    )
+                )
+            if "member_disciplined" in s.discipline and own == EXCELLENT:
+                out.append(_warning("discipline_collective", [s.key], grade=own, remedied=remedied))
+    share = rules.leader_units_failed
+    if share is not None:
+        for s in subjects:
+            if not s.responsible_for:
+                continue
+            own = grades[s.key]
+            unit_grades = [known(u) for u in s.responsible_for]
+            failed = [u for u, g in zip(s.responsible_for, unit_grades, strict=True) if g == worst]
+            total = len(s.responsible_for)
+            if own is not None and own != worst and len(failed) > share * total:
+                out.append(
+                    _warning(
+                        "leader_units_failed",
+                        [s.key, *failed],
+                        grade=own,
+                        failed=len(failed),
+                        units=total,
+                        share=format_fraction_ratio(share),
+                    )
+                )
+    for s in subjects:
+        own = grades[s.key]
+        if s.self_score is not None and rules.score_bands is not None:
+            band = rules.band_grade(score_fraction(s.self_score))
+            assert band is not None
+            if own is not None and rules.grade_index(own) < rules.grade_index(band):
+                out.append(
+                    _warning("score_band", [s.key], grade=own, score=s.self_score, band=band)
+                )
+            if s.self_grade is not None and rules.grade_index(s.self_grade) < rules.grade_index(
+                band
+            ):
+                out.append(
+                    _warning(
+                        "self_grade_band",
+                        [s.key],
+                        self_grade=s.self_grade,
+                        score=s.self_score,
+                        band=band,
+                    )
+                )
+        if (
+            not rules.is_adoption
+            and s.proposed_grade is not None
+            and own is not None
+            and own != s.proposed_grade
+        ):
+            out.append(
+                _warning("differs_from_proposal", [s.key], grade=own, proposed=s.proposed_grade)
+            )
+    order = {c: i for i, c in enumerate(CHECKS)}
+    return sorted(out, key=lambda w: order[str(w["check"])])
+
+
 def _ceiling_warnings(
-    rules: RuleSet, subjects: Sequence[SubjectInfo], grades: Mapping[str, str | None]
+    rules: RuleSet,
+    subjects: Sequence[SubjectInfo],
+    grades: Mapping[str, str | None],
+    outstanding_groups: Sequence[str] = (),
 ) -> list[dict[str, object]]:
     groups: dict[str, list[SubjectInfo]] = {}
     for s in subjects:
@@ -359,22 +616,27 @@ def _ceiling_warnings(
     for group, members in groups.items():
         excellent = [s.key for s in members if grades[s.key] == EXCELLENT]
         good = sum(1 for s in members if grades[s.key] == GOOD)
-        product = rules.excellent_ceiling * good
+        outstanding = group in outstanding_groups
+        share = (
+            rules.excellent_ceiling_outstanding
+            if outstanding and rules.excellent_ceiling_outstanding is not None
+            else rules.excellent_ceiling
+        )
+        product = share * good
         ceiling = round_fraction(product, rules.ceiling_rounding)
         if len(excellent) <= ceiling:
             continue
-        out.append(
-            _warning(
-                "excellent_ceiling",
-                excellent,
-                peer_group=group,
-                good=good,
-                share=format_fraction_ratio(rules.excellent_ceiling),
-                product=format_fraction_ratio(product),
-                rounding=rules.ceiling_rounding,
-                ceiling=ceiling,
-            )
-        )
+        facts: dict[str, object] = {
+            "peer_group": group,
+            "good": good,
+            "share": format_fraction_ratio(share),
+            "product": format_fraction_ratio(product),
+            "rounding": rules.ceiling_rounding,
+            "ceiling": ceiling,
+        }
+        if outstanding:
+            facts["outstanding"] = True
+        out.append(_warning("excellent_ceiling", excellent, **facts))
     return out
 
 
@@ -480,11 +742,13 @@ def render_warning(warning: Mapping[str, Any], names: Mapping[str, str]) -> Text
         share, product = _fraction(warning["share"]) * 100, _fraction(warning["product"])
         rounding = warning["rounding"]
         rounding_vi, rounding_en = _ROUNDING_TEXT[rounding]
+        tag_vi = " (nhóm có thành tích nổi bật)" if warning.get("outstanding") else ""
+        tag_en = " (an outstanding group)" if warning.get("outstanding") else ""
         return Text(
-            f"Nhóm “{group}”: {len(keys)} được xếp loại {EXCELLENT}, vượt mức tối đa {ceiling}"
-            f" ({_decimal(share, ',')}% × {good} {GOOD} = {_decimal(product, ',')},"
+            f"Nhóm “{group}”{tag_vi}: {len(keys)} được xếp loại {EXCELLENT}, vượt mức tối đa"
+            f" {ceiling} ({_decimal(share, ',')}% × {good} {GOOD} = {_decimal(product, ',')},"
             f" {rounding_vi} ({rounding})).",
-            f"Peer group “{group}”: {len(keys)} graded {EXCELLENT}, above the ceiling of"
+            f"Peer group “{group}”{tag_en}: {len(keys)} graded {EXCELLENT}, above the ceiling of"
             f" {ceiling} ({_decimal(share, '.')}% × {good} {GOOD} = {_decimal(product, '.')},"
             f" {rounding_en} ({rounding})).",
         )
@@ -519,6 +783,72 @@ def render_warning(warning: Mapping[str, Any], names: Mapping[str, str]) -> Text
             f"“{name(0)}” was disciplined in the year but is graded {grade},"
             f" above the maximum {cap}.",
         )
+    if check == "low_turnout":
+        cast, present, share = warning["cast"], warning["present"], _fraction(warning["share"])
+        pct_vi, pct_en = _decimal(share * 100, ","), _decimal(share * 100, ".")
+        return Text(
+            f"Số phiếu thu vào ({cast}) thấp hơn nhiều so với số đồng chí có mặt ({present}):"
+            f" dưới {pct_vi}% số có mặt; đề nghị Hội nghị xem xét.",
+            f"Ballots cast ({cast}) fall well below the members present ({present}):"
+            f" under {pct_en}% of those present; the conference should consider it.",
+        )
+    if check == "discipline_individual":
+        grade, expected = warning["grade"], warning["expected"]
+        if warning["remedied"]:
+            return Text(
+                f"“{name(0)}” bị kỷ luật từ khiển trách trở lên do vi phạm liên quan đến thực hiện"
+                f" chức trách, nhiệm vụ, được xếp loại {grade}; vi phạm do tự phát hiện, khắc"
+                f" phục: cấp có thẩm quyền xem xét (thông thường là {expected}).",
+                f"“{name(0)}” was disciplined (reprimand or above) for a duty-related violation"
+                f" and is graded {grade}; the violation was self-detected and remedied: the"
+                f" competent level weighs it (otherwise {expected}).",
+            )
+        return Text(
+            f"“{name(0)}” bị kỷ luật từ khiển trách trở lên do vi phạm liên quan đến thực hiện"
+            f" chức trách, nhiệm vụ nhưng được xếp loại {grade}; theo Quy định phải là {expected}.",
+            f"“{name(0)}” was disciplined (reprimand or above) for a duty-related violation but"
+            f" is graded {grade}; the regulation says {expected}.",
+        )
+    if check == "discipline_collective":
+        grade = warning["grade"]
+        extra_vi = " (vi phạm do tự phát hiện, khắc phục)" if warning["remedied"] else ""
+        extra_en = " (the violation was self-detected and remedied)" if warning["remedied"] else ""
+        return Text(
+            f"Tập thể “{name(0)}” có thành viên bị kỷ luật do vi phạm chức trách,"
+            f" nhiệm vụ{extra_vi} nhưng được xếp loại {grade}: không được xếp loại {EXCELLENT};"
+            " trong các trường hợp Quy định nêu, xếp loại Không hoàn thành nhiệm vụ.",
+            f"Collective “{name(0)}” has a member disciplined for a duty violation{extra_en} but"
+            f" is graded {grade}: it cannot be {EXCELLENT}, and in the listed cases it is KHTNV.",
+        )
+    if check == "leader_units_failed":
+        grade, failed, units = warning["grade"], warning["failed"], warning["units"]
+        share = _fraction(warning["share"]) * 100
+        return Text(
+            f"“{name(0)}” được xếp loại {grade}, nhưng {failed}/{units} đơn vị do mình phụ trách"
+            f" xếp loại Không hoàn thành nhiệm vụ, trên {_decimal(share, ',')}%.",
+            f"“{name(0)}” is graded {grade}, but {failed} of the {units} units they are"
+            f" responsible for are KHTNV, more than {_decimal(share, '.')}%.",
+        )
+    if check == "score_band":
+        grade, score, band = warning["grade"], warning["score"], warning["band"]
+        return Text(
+            f"“{name(0)}” được xếp loại {grade}, cao hơn mức tương ứng với điểm tự chấm"
+            f" {score.replace('.', ',')} ({band}).",
+            f"“{name(0)}” is graded {grade}, above the grade of its self-score {score} ({band}).",
+        )
+    if check == "self_grade_band":
+        own, score, band = warning["self_grade"], warning["score"], warning["band"]
+        return Text(
+            f"“{name(0)}” tự xếp loại {own}, cao hơn mức tương ứng với điểm tự chấm"
+            f" {score.replace('.', ',')} ({band}).",
+            f"“{name(0)}” self-graded {own}, above the grade of its self-score {score} ({band}).",
+        )
+    if check == "differs_from_proposal":
+        grade, proposed = warning["grade"], warning["proposed"]
+        return Text(
+            f"“{name(0)}” được xếp loại {grade}, khác mức đề xuất {proposed}.",
+            f"“{name(0)}” is graded {grade}, not the proposed {proposed}.",
+        )
     raise ValueError(f"unknown check {check!r}")
 
 
@@ -538,6 +868,17 @@ def render_decision(row: Mapping[str, Any]) -> Text:
             f" running total is {of_en}.",
         )
     last = steps[-1]
+    if last["stage"] == "adoption":
+        votes, code = last["votes"], last["grade"]
+        if last["passes"]:
+            return Text(
+                f"Thông qua: {votes} phiếu tán thành, {of_vi}.",
+                f"Adopted: {votes} votes for, {of_en}.",
+            )
+        return Text(
+            f"Không thông qua: {votes} phiếu tán thành, không {of_vi}.",
+            f"Not adopted: {votes} votes for ({code}), not {of_en}.",
+        )
     if last["stage"] == "single":
         votes = last["votes"]
         return Text(

@@ -24,7 +24,10 @@ GRADE_CODES: tuple[str, ...] = ("HTXSNV", "HTTNV", "HTNV", "KHTNV")
 
 DENOMINATORS: tuple[str, ...] = ("valid", "cast", "present", "members")
 ROUNDINGS: tuple[str, ...] = ("floor", "half_up", "ceil")
-DECISION_RULES: tuple[str, ...] = ("majority_then_cumulative",)
+DECISION_RULES: tuple[str, ...] = ("majority_then_cumulative", "adoption_majority")
+# A rule set's 366 discipline checks (docs/rules.md, "Discipline").
+DISCIPLINE_RULES: tuple[str, ...] = ("qd366",)
+ADOPTION = "adoption_majority"
 
 # The grades the excellent ceiling speaks about, whatever else a rule set names.
 EXCELLENT = "HTXSNV"
@@ -65,8 +68,16 @@ class RuleSet:
     head_not_above_unit: bool
     collective_not_above_organization: bool
     disciplined_max_grade: str | None
-    # Only one rule exists today; naming it keeps old records readable if another is added.
+    # "majority_then_cumulative" grades; "adoption_majority" adopts or rejects a proposal.
     decision_rule: str = "majority_then_cumulative"
+    # Protocol version 2's keys. Each is written to the JSON form only when set, so that a rule
+    # set of version 1 keeps its digest (docs/rules.md, "The JSON form").
+    confirmed: bool | None = None  # None: the file does not say (a version-1 rule set)
+    score_bands: tuple[int, ...] | None = None  # lowest score of each grade but the last
+    discipline: str | None = None  # "qd366": the discipline checks of Quy định 366
+    excellent_ceiling_outstanding: Fraction | None = None  # the 25% of outstanding groups
+    leader_units_failed: Fraction | None = None  # more than this share of units KHTNV
+    low_turnout: Fraction | None = None  # warn when ballots cast < this share of present
 
     def __post_init__(self) -> None:
         # Direct construction gets the same checks as a loaded file.
@@ -88,6 +99,27 @@ class RuleSet:
     def grade(self, code: str) -> Grade:
         return self.grades[self.grade_index(code)]
 
+    @property
+    def is_adoption(self) -> bool:
+        """An adoption rule set: the conference adopts (first choice) or rejects (second) a
+        proposed result, per subject."""
+        return self.decision_rule == ADOPTION
+
+    @property
+    def is_confirmed(self) -> bool:
+        """Only a rule set that says ``confirmed = true`` is confirmed; one that says nothing
+        (version 1) counts as not confirmed for a new poll."""
+        return self.confirmed is True
+
+    def band_grade(self, score: Fraction) -> str | None:
+        """The grade the score bands allow for a self-score (None: the rule set has no bands)."""
+        if self.score_bands is None:
+            return None
+        for code, floor in zip(self.grade_codes, self.score_bands, strict=False):
+            if score >= floor:
+                return code
+        return self.grade_codes[-1]
+
     def to_dict(self) -> dict[str, object]:
         return {
             "id": self.id,
@@ -105,7 +137,22 @@ class RuleSet:
             "head_not_above_unit": self.head_not_above_unit,
             "collective_not_above_organization": self.collective_not_above_organization,
             "disciplined_max_grade": self.disciplined_max_grade,
+            **self._v2_dict(),
         }
+
+    def _v2_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        if self.confirmed is not None:
+            out["confirmed"] = self.confirmed
+        if self.score_bands is not None:
+            out["score_bands"] = list(self.score_bands)
+        if self.discipline is not None:
+            out["discipline"] = self.discipline
+        for key in ("excellent_ceiling_outstanding", "leader_units_failed", "low_turnout"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = format_fraction_ratio(value)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> RuleSet:
@@ -118,9 +165,10 @@ class RuleSet:
         JSON form"): every key present, fractions reduced, nothing that writes differently."""
         if not isinstance(data, Mapping):
             raise ValueError("rule set: expected an object")
-        _check_keys(data, (*_REQUIRED, *_OPTIONAL), (), "rule set: ")
         rules = _from_mapping(data)
-        for key, value in rules.to_dict().items():
+        expected = rules.to_dict()
+        _check_keys(data, tuple(expected), (), "rule set: ")
+        for key, value in expected.items():
             if canonical_json(data[key]) != canonical_json(value):
                 raise ValueError(
                     f"{key}: {data[key]!r} is not in the JSON form of a rule set"
@@ -148,7 +196,24 @@ _REQUIRED = (
     "head_not_above_unit",
     "collective_not_above_organization",
 )
-_OPTIONAL = ("decision_rule", "quorum", "disciplined_max_grade")
+_OPTIONAL = (
+    "decision_rule",
+    "quorum",
+    "disciplined_max_grade",
+    "confirmed",
+    "score_bands",
+    "discipline",
+    "excellent_ceiling_outstanding",
+    "leader_units_failed",
+    "low_turnout",
+)
+# An adoption rule set may leave out what only grading uses.
+_GRADING_ONLY = (
+    "excellent_ceiling",
+    "ceiling_rounding",
+    "head_not_above_unit",
+    "collective_not_above_organization",
+)
 _GRADE_KEYS = ("code", "name_vi", "name_en")
 
 
@@ -211,13 +276,34 @@ def _grades(value: object) -> tuple[Grade, ...]:
     return tuple(grades)
 
 
+def _opt_fraction(data: Mapping[str, object], key: str) -> Fraction | None:
+    return None if data.get(key) is None else _fraction(data[key], key)
+
+
+def _bands(value: object) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        raise ValueError(f"score_bands: expected a list of whole numbers of points, got {value!r}")
+    return tuple(value)
+
+
 def _from_mapping(data: Mapping[str, object]) -> RuleSet:
     if not isinstance(data, Mapping):
         raise ValueError("rule set: expected a table of keys")
-    _check_keys(data, _REQUIRED, _OPTIONAL, "rule set: ")
+    adoption = data.get("decision_rule") == ADOPTION
+    required = tuple(k for k in _REQUIRED if not (adoption and k in _GRADING_ONLY))
+    _check_keys(data, required, (*_OPTIONAL, *_GRADING_ONLY), "rule set: ")
+    for key in ("disciplined_max_grade", "discipline"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{key}: expected a string, got {value!r}")
+    confirmed = data.get("confirmed")
+    if confirmed is not None:
+        _bool(confirmed, "confirmed")
     dmax = data.get("disciplined_max_grade")
-    if dmax is not None and not isinstance(dmax, str):
-        raise ValueError(f"disciplined_max_grade: expected a grade code, got {dmax!r}")
     return RuleSet(
         id=_string(data["id"], "id"),
         version=_string(data["version"], "version"),
@@ -228,14 +314,21 @@ def _from_mapping(data: Mapping[str, object]) -> RuleSet:
         denominator=_string(data["denominator"], "denominator"),
         allow_blank=_bool(data["allow_blank"], "allow_blank"),
         quorum=_fraction(data.get("quorum", "2/3"), "quorum"),
-        excellent_ceiling=_fraction(data["excellent_ceiling"], "excellent_ceiling"),
-        ceiling_rounding=_string(data["ceiling_rounding"], "ceiling_rounding"),
-        head_not_above_unit=_bool(data["head_not_above_unit"], "head_not_above_unit"),
+        excellent_ceiling=_fraction(data.get("excellent_ceiling", "0"), "excellent_ceiling"),
+        ceiling_rounding=_string(data.get("ceiling_rounding", "floor"), "ceiling_rounding"),
+        head_not_above_unit=_bool(data.get("head_not_above_unit", False), "head_not_above_unit"),
         collective_not_above_organization=_bool(
-            data["collective_not_above_organization"], "collective_not_above_organization"
+            data.get("collective_not_above_organization", False),
+            "collective_not_above_organization",
         ),
-        disciplined_max_grade=dmax,
+        disciplined_max_grade=dmax if isinstance(dmax, str) else None,
         decision_rule=_string(data.get("decision_rule", DECISION_RULES[0]), "decision_rule"),
+        confirmed=confirmed if isinstance(confirmed, bool) else None,
+        score_bands=_bands(data.get("score_bands")),
+        discipline=data.get("discipline") if isinstance(data.get("discipline"), str) else None,  # type: ignore[arg-type]
+        excellent_ceiling_outstanding=_opt_fraction(data, "excellent_ceiling_outstanding"),
+        leader_units_failed=_opt_fraction(data, "leader_units_failed"),
+        low_turnout=_opt_fraction(data, "low_turnout"),
     )
 
 
@@ -250,13 +343,33 @@ def _validate(r: RuleSet) -> None:
             raise ValueError(f"grades: code {code!r} must be upper-case letters, digits and '_'")
     if len(set(codes)) != len(codes):
         raise ValueError(f"grades: duplicate code in {', '.join(codes)}")
-    for needed in (EXCELLENT, GOOD):
-        if needed not in codes:
-            raise ValueError(f"grades: the excellent ceiling needs grade {needed}")
     if r.decision_rule not in DECISION_RULES:
         raise ValueError(
             f"decision_rule: {r.decision_rule!r} is not one of {', '.join(DECISION_RULES)}"
         )
+    if r.is_adoption:
+        _validate_adoption(r)
+    else:
+        for needed in (EXCELLENT, GOOD):
+            if needed not in codes:
+                raise ValueError(f"grades: the excellent ceiling needs grade {needed}")
+    if r.score_bands is not None:
+        bands = list(r.score_bands)
+        if len(bands) != len(codes) - 1:
+            raise ValueError(
+                f"score_bands: expected {len(codes) - 1} lowest scores (one for each grade"
+                f" but the last: {', '.join(codes[:-1])}), got {len(bands)}"
+            )
+        if any(not 0 < b <= 100 for b in bands) or bands != sorted(set(bands), reverse=True):
+            raise ValueError(f"score_bands: {bands} must fall from best to worst, each in 1..100")
+    if r.discipline is not None and r.discipline not in DISCIPLINE_RULES:
+        raise ValueError(
+            f"discipline: {r.discipline!r} is not one of {', '.join(DISCIPLINE_RULES)}"
+        )
+    for key in ("excellent_ceiling_outstanding", "leader_units_failed", "low_turnout"):
+        value = getattr(r, key)
+        if value is not None and not 0 <= value <= 1:
+            raise ValueError(f"{key}: {value} must be between 0 and 1")
     if r.denominator not in DENOMINATORS:
         raise ValueError(f"denominator: {r.denominator!r} is not one of {', '.join(DENOMINATORS)}")
     if not 0 <= r.quorum <= 1:
@@ -271,6 +384,25 @@ def _validate(r: RuleSet) -> None:
         raise ValueError(
             f"disciplined_max_grade: {r.disciplined_max_grade!r} is not one of {', '.join(codes)}"
         )
+
+
+def _validate_adoption(r: RuleSet) -> None:
+    if len(r.grades) != 2:
+        raise ValueError(
+            "grades: an adoption rule set has exactly two choices, adopt first, reject second"
+        )
+    grading_only = {
+        "score_bands": r.score_bands,
+        "discipline": r.discipline,
+        "disciplined_max_grade": r.disciplined_max_grade,
+        "excellent_ceiling_outstanding": r.excellent_ceiling_outstanding,
+        "leader_units_failed": r.leader_units_failed,
+    }
+    used = [k for k, v in grading_only.items() if v is not None]
+    if r.excellent_ceiling or r.head_not_above_unit or r.collective_not_above_organization:
+        used.append("excellent_ceiling / head_not_above_unit / collective_not_above_organization")
+    if used:
+        raise ValueError(f"{used[0]}: only a grading rule set has this check, not an adoption one")
 
 
 def parse_ruleset(toml_text: str) -> RuleSet:
@@ -424,6 +556,13 @@ def decide(
 
     steps: list[dict[str, object]] = []
     grade: str | None = None
+    if rules.is_adoption:
+        # Adopted when the first choice has more than half of D; otherwise rejected.
+        adopt, reject = rules.grade_codes
+        passes = votes[0] * 2 > d
+        steps.append(_step("adoption", adopt, votes[0], None, half, passes))
+        grade = adopt if passes else reject
+        return Decision(grade=grade, denominator=which, denominator_value=d, steps=tuple(steps))
     for code, n in zip(rules.grade_codes, votes, strict=True):
         passes = n * 2 > d
         steps.append(_step("single", code, n, None, half, passes))

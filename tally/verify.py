@@ -272,7 +272,7 @@ def _check_attendance(
     here), so that the later checks still grade and rebuild the record with its number present."""
     chain: Attendance | None
     try:
-        chain = check_attendance(files["attendance.jsonl"], manifest.fingerprint, manifest.members)
+        chain = check_attendance(files["attendance.jsonl"], manifest.fingerprint, manifest.eligible)
         report.add(
             "attendance.chain",
             True,
@@ -292,7 +292,7 @@ def _check_attendance(
             fingerprint=manifest.fingerprint,
             poll_uid=manifest.poll_uid,
             trustees=manifest.trustees,
-            members=manifest.members,
+            members=manifest.eligible,
         )
     except (AttendanceError, ValueError, CanonicalError, UnicodeDecodeError) as exc:
         report.add("attendance.statement", False, f"attendance.json: {exc}", str(exc))

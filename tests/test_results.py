@@ -27,7 +27,7 @@ from tally.results import (
     render_texts,
     render_warning,
 )
-from tally.rules import RuleSet, load_ruleset
+from tally.rules import RuleSet, load_ruleset, shipped_rulesets
 from tally.verify import verify_bundle
 
 QD124 = load_ruleset("qd124-2023")
@@ -392,7 +392,7 @@ def test_tiny_and_empty_electorates() -> None:
 
 
 def test_present_denominator_poll() -> None:
-    rules = load_ruleset("qd366-2025")
+    rules = shipped_rulesets()[("qd366-2025", "1")]  # the superseded version counted "present"
     result = evaluate_poll(
         rules, [person("a")], [[6, 4, 0, 0]], [8], cast=18, present=20, members=24
     )
@@ -661,7 +661,12 @@ def spec_result(files: dict[str, bytes]) -> bytes:
                 )
     cap = rules["disciplined_max_grade"]
     for s in election["subjects"]:
-        if cap is not None and s["disciplined"] and better(grade_of[s["key"]], cap):
+        disciplined = (
+            s["disciplined"]
+            if "disciplined" in s
+            else any(f != "self_remedied" for f in s["discipline"])
+        )
+        if cap is not None and disciplined and better(grade_of[s["key"]], cap):
             warnings.append(
                 {"check": "disciplined_max_grade", "subjects": [s["key"]]}
                 | {"grade": grade_of[s["key"]], "max_grade": cap}
@@ -822,10 +827,10 @@ def spec_decision(row: dict[str, Any]) -> tuple[str, str]:
             0,
             "qd366-2025",
             "Chưa xác định, báo cáo cấp có thẩm quyền xem xét: không mức nào riêng và không tổng"
-            " cộng dồn nào nhiều hơn một nửa mẫu số (số đồng chí có mặt = 20, một nửa là 10).",
+            " cộng dồn nào nhiều hơn một nửa mẫu số (số ủy viên đương nhiệm = 50, một nửa là 25).",
         ),
     ],
-    ids=["cumulative", "single", "all-blank", "present-at-half"],
+    ids=["cumulative", "single", "all-blank", "members-at-half"],
 )
 def test_decision_sentences(counts: list[int], blank: int, rules_id: str, vi: str) -> None:
     rules = load_ruleset(rules_id)

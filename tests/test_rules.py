@@ -157,8 +157,8 @@ def test_exactly_half_steps_show_the_tie() -> None:
     assert d.steps[0]["half"] == "10"
 
 
-def test_shipped_2025_rule_set_counts_members_present() -> None:
-    rules = load_ruleset("qd366-2025")
+def test_superseded_2025_rule_set_counts_members_present() -> None:
+    rules = shipped_rulesets()[("qd366-2025", "1")]
     # 12 of 25 present graded HTXSNV: a majority of the valid votes, not of those present.
     d = decide(rules, [12, 0, 0, 0], blank=8, cast=20, present=25)
     assert (d.grade, d.denominator, d.denominator_value) == (None, "present", 25)
@@ -208,8 +208,8 @@ def test_blank_refused_when_rule_set_forbids_it() -> None:
         decide(strict, [3, 0, 0, 0], blank=1)
 
 
-def test_both_shipped_rule_sets_load() -> None:
-    assert list_rulesets() == ["qd124-2023", "qd366-2025"]
+def test_the_shipped_rule_sets_load() -> None:
+    assert list_rulesets() == ["qd124-2023", "qd366-2025", "thong-qua-2025"]
     old, new = load_ruleset("qd124-2023"), load_ruleset("qd366-2025")
     assert old.grade_codes == new.grade_codes == GRADE_CODES
     assert [g.name_vi for g in old.grades] == [
@@ -223,8 +223,24 @@ def test_both_shipped_rule_sets_load() -> None:
     assert (old.excellent_ceiling, old.ceiling_rounding) == (Fraction(1, 5), "floor")
     assert old.disciplined_max_grade == "HTNV"
     assert "124-QĐ/TW ngày 04/10/2023" in old.basis and "25-HD/BTCTW" in old.basis
-    assert new.denominator == "present"
-    assert "366-QĐ/TW" in new.basis and "43-HD/BTCTW" in new.basis
+    assert new.denominator == "members" and new.confirmed is False and not new.is_confirmed
+    assert new.basis == (
+        "Quy định số 366-QĐ/TW ngày 30/8/2025 của Bộ Chính trị; Hướng dẫn số 43-HD/BTCTW ngày"
+        " 31/10/2025 của Ban Tổ chức Trung ương"
+    )
+    assert (new.score_bands, new.discipline, new.disciplined_max_grade) == (
+        (90, 70, 50),
+        "qd366",
+        None,
+    )
+    assert (new.excellent_ceiling, new.excellent_ceiling_outstanding) == (
+        Fraction(1, 5),
+        Fraction(1, 4),
+    )
+    assert new.leader_units_failed == Fraction(1, 2)
+    adoption = load_ruleset("thong-qua-2025")
+    assert adoption.is_adoption and adoption.grade_codes == ("TT", "KTT")
+    assert [g.name_vi for g in adoption.grades] == ["Tán thành", "Không tán thành"]
 
 
 def test_unknown_rule_set_lists_the_known_ones() -> None:
@@ -339,7 +355,8 @@ def test_the_json_form_round_trips_exactly() -> None:
     for rule_id in list_rulesets():
         rules = load_ruleset(rule_id)
         assert RuleSet.from_json(json.loads(json.dumps(rules.to_dict()))) == rules
-        assert len(rules.to_dict()) == 15
+        # Version 1's fifteen keys; version 2's are written only when set.
+        assert len(rules.to_dict()) == 15 + len(rules._v2_dict())
 
 
 @pytest.mark.parametrize(

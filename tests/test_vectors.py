@@ -481,7 +481,7 @@ def test_ballot_manifest_is_version_2_with_the_authority_list() -> None:
     }
     assert manifest.credentials == {bytes.fromhex(k) for k in parsed["keys"]}
     assert manifest.authority == bytes.fromhex(parsed["authority"])
-    assert data["election"]["electorate"] == {"members": manifest.members}
+    assert data["election"]["electorate"] == {"members": manifest.members, "exclusions": []}
     for t in data["election"]["trustees"]:
         assert t["format"] == PUBLIC_FORMAT_V2 and sorted(t) == sorted(
             ("format", "name", "public_key", "proof", "signing_key")

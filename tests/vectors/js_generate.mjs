@@ -128,10 +128,21 @@ export function toVersion1(manifest, { pollId, present, secrets = null }) {
           ).proof,
         );
   const keys = [...m.credential_list.keys];
-  const { poll_uid: _uid, ...rest } = m.election;
+  const { poll_uid: _uid, outstanding_groups: _groups, adopts: _adopts, ...rest } = m.election;
   const election = {
     ...rest,
     poll_id: pollId,
+    // Version 1's subject: one "disciplined" flag, no self-assessment.
+    subjects: rest.subjects.map((s) => ({
+      key: s.key,
+      name: s.name,
+      kind: s.kind,
+      role: s.role,
+      peer_group: s.peer_group,
+      heads: s.heads,
+      part_of: s.part_of,
+      disciplined: s.discipline.some((f) => f !== "self_remedied"),
+    })),
     trustees: rest.trustees.map((t, i) => ({
       format: "tally-trustee-public/1",
       name: t.name,
