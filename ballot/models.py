@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from tally.authority import new_poll_uid
+from tally.results import SubjectInfo
 
 POLL_STATES = ("draft", "open", "closed")
 
@@ -47,6 +48,16 @@ class Conference(Base):
     place: Mapped[str] = mapped_column(String(500), default="")
     members: Mapped[int] = mapped_column(Integer)  # incumbent members
     present: Mapped[int] = mapped_column(Integer)  # members present
+    # The counting record's party-document header (docs/operator-guide.md): "ĐẢNG BỘ TỈNH ĐỒNG
+    # NAI" over "BAN THƯỜNG VỤ TỈNH ỦY", the number's symbol ("BB/TU"), the place of the date line
+    # ("Đồng Nai"), the session ("Hội nghị lần thứ 5 Ban Chấp hành Đảng bộ tỉnh khóa I") and the
+    # number of copies the record is made in.
+    superior_body: Mapped[str] = mapped_column(String(500), default="")
+    issuing_body: Mapped[str] = mapped_column(String(500), default="")
+    doc_symbol: Mapped[str] = mapped_column(String(500), default="")
+    place_name: Mapped[str] = mapped_column(String(500), default="")
+    session: Mapped[str] = mapped_column(String(500), default="")
+    copies: Mapped[int] = mapped_column(Integer, default=3)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     polls: Mapped[list[Poll]] = relationship(back_populates="conference", order_by="Poll.position")
@@ -83,8 +94,17 @@ class Poll(Base):
     board_head: Mapped[str | None] = mapped_column(String(64), default=None)
     opened_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # The lawful exclusions from the members ([{name, reason}], tally.manifest.EXCLUSION_REASONS)
+    # and the peer groups whose excellent ceiling the competent level raised.
+    exclusions: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=None)
+    outstanding_groups: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    # An adoption poll: the poll of the same conference whose counted result it adopts.
+    adopts_id: Mapped[int | None] = mapped_column(ForeignKey("poll.id"), default=None)
+    # The digest of the unconfirmed rule set the operator acknowledged (an audited step).
+    rules_acknowledged: Mapped[str | None] = mapped_column(String(64), default=None)
 
     conference: Mapped[Conference] = relationship(back_populates="polls")
+    adopts: Mapped[Poll | None] = relationship(remote_side="Poll.id", foreign_keys=[adopts_id])
     subjects: Mapped[list[Subject]] = relationship(
         back_populates="poll", order_by="Subject.position"
     )
@@ -105,9 +125,32 @@ class Subject(Base):
     peer_group: Mapped[str | None] = mapped_column(String(100), default=None)
     heads: Mapped[str | None] = mapped_column(String(100), default=None)
     part_of: Mapped[str | None] = mapped_column(String(100), default=None)
-    disciplined: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Quy định 366: discipline flags (comma-separated, tally.results.DISCIPLINE_FLAGS), the units
+    # a leader is responsible for (comma-separated keys), the self-assessment and the proposal.
+    discipline: Mapped[str] = mapped_column(String(100), default="")
+    responsible_for: Mapped[str] = mapped_column(Text, default="")
+    self_score: Mapped[str | None] = mapped_column(String(6), default=None)
+    self_grade: Mapped[str | None] = mapped_column(String(20), default=None)
+    proposed_grade: Mapped[str | None] = mapped_column(String(20), default=None)
 
     poll: Mapped[Poll] = relationship(back_populates="subjects")
+
+    def info(self) -> SubjectInfo:
+        """The subject as the manifest carries it."""
+        return SubjectInfo(
+            key=self.key,
+            name=self.name,
+            kind=self.kind,
+            role=self.role,
+            peer_group=self.peer_group,
+            heads=self.heads,
+            part_of=self.part_of,
+            responsible_for=tuple(k for k in self.responsible_for.split(",") if k),
+            discipline=tuple(f for f in self.discipline.split(",") if f),
+            self_score=self.self_score,
+            self_grade=self.self_grade,
+            proposed_grade=self.proposed_grade,
+        )
 
 
 class Trustee(Base):
@@ -119,6 +162,7 @@ class Trustee(Base):
     name: Mapped[str] = mapped_column(String(500))
     public_key: Mapped[str] = mapped_column(String(64))
     public: Mapped[dict[str, object]] = mapped_column(JSON)  # tally-trustee-public/1, proof checked
+    post: Mapped[str] = mapped_column(String(500), default="")  # e.g. "Ủy viên Ban Thường vụ"
 
     poll: Mapped[Poll] = relationship(back_populates="trustees")
 

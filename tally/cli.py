@@ -24,7 +24,15 @@ from tally.challenge import ChallengeError, check_challenge_file
 from tally.counting import board_aggregate
 from tally.manifest import Manifest, ManifestError, parse_manifest
 from tally.record import KeyFileError, ServiceKey
-from tally.rules import DENOMINATORS, UNDETERMINED_EN, UNDETERMINED_VI, decide, load_ruleset
+from tally.rules import (
+    DENOMINATORS,
+    UNDETERMINED_EN,
+    UNDETERMINED_VI,
+    check_local_ruleset,
+    decide,
+    format_fraction_ratio,
+    load_ruleset,
+)
 from tally.trustees import TrusteeError, TrusteeKey
 from tally.verify import check_board, format_report, verify_bundle
 
@@ -140,6 +148,48 @@ def cmd_grade(args: argparse.Namespace) -> int:
         print(decision.grade)
         grade = rules.grade(decision.grade)
         print(f"{grade.name_vi} / {grade.name_en}", file=sys.stderr)
+    return 0
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    """Check a province's rule set file and print what it sets (docs/rules.md)."""
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"không đọc được {path}: {exc}", f"cannot read {path}: {exc}") from None
+    try:
+        rules = check_local_ruleset(text, path.name)
+    except ValueError as exc:
+        raise UsageError(f"bộ quy tắc không hợp lệ: {exc}", f"invalid rule set: {exc}") from None
+    yes_no = {True: "có / yes", False: "không / no", None: "không nói / not stated"}
+    lines = [
+        f"{rules.id} phiên bản / version {rules.version}: {rules.title_vi}",
+        f"  căn cứ / basis: {rules.basis}",
+        f"  đã xác nhận / confirmed: {yes_no[rules.confirmed]}",
+        f"  cách tính / decision rule: {rules.decision_rule}; mẫu số / denominator:"
+        f" {rules.denominator}; để trống / blanks: {yes_no[rules.allow_blank]}; số lượng tối"
+        f" thiểu / quorum: {format_fraction_ratio(rules.quorum)}",
+        f"  các mức / grades: {', '.join(f'{g.code} ({g.name_vi})' for g in rules.grades)}",
+    ]
+    for key, value in rules.to_dict().items():
+        if key in ("id", "version", "title_vi", "title_en", "basis", "grades", "confirmed"):
+            continue
+        if key in ("decision_rule", "denominator", "allow_blank", "quorum"):
+            continue
+        lines.append(f"  {key}: {json.dumps(value, ensure_ascii=False)}")
+    if not rules.is_confirmed:
+        lines.append(
+            "  CẢNH BÁO: bộ quy tắc chưa được tỉnh xác nhận (confirmed = true); cuộc biểu quyết"
+            " chỉ mở được khi người điều hành xác nhận đã biết /"
+        )
+        lines.append(
+            "  WARNING: not confirmed by the province (confirmed = true); a poll opens only"
+            " after the operator acknowledges it"
+        )
+    lines.append(f"  SHA-256: {rules.digest}")
+    lines.append("HỢP LỆ / VALID")
+    print("\n".join(lines))
     return 0
 
 
@@ -609,6 +659,14 @@ def build_parser() -> argparse.ArgumentParser:
         " another poll's bundle whose grades this result used; repeatable",
     )
     v.set_defaults(func=cmd_verify)
+
+    r = sub.add_parser("rules", help="bộ quy tắc / rule sets")
+    rsub = r.add_subparsers(dest="rules_command", required=True)
+    rc = rsub.add_parser(
+        "check", help="kiểm tra tệp bộ quy tắc của tỉnh / check a province's rule set file"
+    )
+    rc.add_argument("file")
+    rc.set_defaults(func=cmd_rules_check)
 
     g = sub.add_parser("grade", help="xếp loại thử từ số phiếu / what-if grade from counts")
     g.add_argument("--rules", default="qd124-2023")

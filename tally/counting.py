@@ -239,8 +239,12 @@ def finish(
     attendance: dict[str, Any] | None = None,
     handed_out: int | None = None,
     lost: int = 0,
+    document: dict[str, Any] | None = None,
 ) -> dict[str, bytes]:
     """Combine, grade and sign: return every member of the audit bundle.
+
+    ``document`` (protocol version 2): the counting committee's posts and when the count
+    started, for the record in party-document form (``tally.record.make_document``).
 
     ``audit_jsonl`` is the poll's hash-chained log of operator actions (``tally.audit``).
     ``protocol`` 1 writes version 1's result and record (tests of the verifier's version 1).
@@ -317,6 +321,7 @@ def finish(
         slips=slips if manifest.version >= 2 else None,
         attendance=attendance,
         chain_present=chain_present,
+        document=document,
     )
     record_bytes = canonical_json(record)
     files["record.json"] = record_bytes

@@ -8,6 +8,7 @@ facts, without their sentences, and says whether the rule set is one shipped wit
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import re
@@ -20,6 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from tally.canonical import canonical_json
 from tally.rules import RuleSet, is_shipped
 
 # record.json's format per protocol version.
@@ -124,6 +126,58 @@ def verify_record_signature(public_key: bytes, record_bytes: bytes, signature_he
     return verify_signature(public_key, record_bytes, bytes.fromhex(text))
 
 
+RESULT_CODE_TAG = b"tally-result-code/1"
+_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+def result_code(fingerprint: bytes, row: Mapping[str, Any]) -> str:
+    """A subject's short result code (docs/protocol.md §16.3): the first 40 bits of
+    SHA-256(tag || 0x00 || fingerprint || canonical_json([key, counts, blank, grade])) in RFC 4648
+    base32, as two groups of four ("KQ7M-2XBD"). The paper copy and the signed record can be
+    compared line by line with it; ``tally verify`` derives it again."""
+    body = canonical_json([row["key"], row["counts"], row["blank"], row["grade"]])
+    digest = hashlib.sha256(RESULT_CODE_TAG + b"\x00" + fingerprint + body).digest()
+    bits = int.from_bytes(digest[:5], "big")
+    text = "".join(_BASE32[(bits >> (35 - 5 * i)) & 31] for i in range(8))
+    return f"{text[:4]}-{text[4:]}"
+
+
+def result_codes(fingerprint: bytes, subjects: Any) -> dict[str, str]:
+    return {row["key"]: result_code(fingerprint, row) for row in subjects}
+
+
+_ISO_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}")
+
+
+def make_document(
+    manifest: Mapping[str, Any], posts: Any, counting_started_at: Any, created_at: str
+) -> dict[str, Any]:
+    """The record's ``document`` (protocol version 2): the counting committee in the manifest's
+    order, its first member the head (Trưởng ban), each with a post, and when counting started
+    (ISO 8601 with the local offset; not after ``created_at``). Raises ValueError if malformed."""
+    names = [t["name"] for t in manifest["election"]["trustees"]]
+    if not isinstance(posts, list | tuple) or len(posts) != len(names):
+        raise ValueError(f"document: expected one post for each of the {len(names)} trustees")
+    if not all(isinstance(p, str) and "\n" not in p and len(p) <= 500 for p in posts):
+        raise ValueError("document: each post is one line of text")
+    if not isinstance(counting_started_at, str) or not _ISO_LOCAL.fullmatch(counting_started_at):
+        raise ValueError("document.counting_started_at: expected YYYY-MM-DDTHH:MM:SS+HH:MM")
+    started = dt.datetime.fromisoformat(counting_started_at)
+    try:
+        created = dt.datetime.fromisoformat(created_at)
+    except ValueError:
+        raise ValueError("created_at: not an ISO 8601 time") from None
+    if created.tzinfo is None or started > created:
+        raise ValueError("document.counting_started_at: after the record was made")
+    return {
+        "committee": [
+            {"name": name, "post": post, "role": "head" if i == 0 else "member"}
+            for i, (name, post) in enumerate(zip(names, posts, strict=True))
+        ],
+        "counting_started_at": counting_started_at,
+    }
+
+
 def make_record(
     *,
     manifest: dict[str, Any],
@@ -139,10 +193,13 @@ def make_record(
     slips: dict[str, int] | None = None,
     attendance: dict[str, Any] | None = None,
     chain_present: int | None = None,
+    document: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Assemble the record from the manifest and the result; ``files`` maps name -> SHA-256.
 
-    ``protocol`` 1 writes version 1's record (for the verifier of old bundles)."""
+    ``protocol`` 1 writes version 1's record (for the verifier of old bundles). ``document``:
+    ``make_document``'s inputs (``posts``, ``counting_started_at``) for a version-2 manifest;
+    without it the posts are empty and counting started when the record was made."""
     if protocol not in RECORD_FORMATS:
         raise ValueError(f"unknown protocol version {protocol!r}")
     election = manifest["election"]
@@ -193,6 +250,22 @@ def make_record(
             )
         authority = bytes.fromhex(election["credentials"]["authority"])
         record["poll"]["uid"] = election["poll_uid"]
+        # The party-document form (protocol v2, §16.3): the rule set's confirmation, the
+        # exclusions, the adopted poll, the committee's posts and head, the result codes.
+        record["rules"]["confirmed"] = RuleSet.from_dict(rules).is_confirmed
+        record["electorate"] = {
+            "members": election["electorate"]["members"],
+            "exclusions": list(election["electorate"]["exclusions"]),
+        }
+        record["adopts"] = election["adopts"]
+        given = document or {}
+        record["document"] = make_document(
+            manifest,
+            given.get("posts", [""] * len(election["trustees"])),
+            given.get("counting_started_at", created_at),
+            created_at,
+        )
+        record["result_codes"] = result_codes(fingerprint, result["subjects"])
         record["authority"] = {
             "public_key": authority.hex(),
             "fingerprint": key_fingerprint(authority),

@@ -75,7 +75,7 @@ DISCIPLINE_FLAGS: Mapping[str, tuple[str, ...]] = {
     "member_disciplined": ("collective",),
     "self_remedied": ("individual", "collective"),
 }
-_SCORE_RE = re.compile(r"(100|[1-9]?[0-9])(?:\.([0-9]?[1-9]))?")
+_SCORE_RE = re.compile(r"100|[1-9]?[0-9](?:\.[0-9]?[1-9])?")
 
 SUBJECT_FIELDS_V1: tuple[str, ...] = (
     "key",
@@ -616,7 +616,9 @@ def _ceiling_warnings(
     for group, members in groups.items():
         excellent = [s.key for s in members if grades[s.key] == EXCELLENT]
         good = sum(1 for s in members if grades[s.key] == GOOD)
-        outstanding = group in outstanding_groups
+        outstanding = (
+            group in outstanding_groups and rules.excellent_ceiling_outstanding is not None
+        )
         share = (
             rules.excellent_ceiling_outstanding
             if outstanding and rules.excellent_ceiling_outstanding is not None

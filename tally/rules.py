@@ -11,12 +11,14 @@ import functools
 import hashlib
 import importlib.resources
 import itertools
+import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from importlib.resources.abc import Traversable
+from pathlib import Path
 
 from tally.canonical import canonical_json
 
@@ -417,9 +419,17 @@ def _rulesets_dir() -> Traversable:
     return importlib.resources.files("tally") / "rulesets"
 
 
-def list_rulesets() -> list[str]:
-    """The ids of the current rule sets (a superseded version, ``<id>@<version>.toml``, is not
-    offered for new polls but stays shipped: see ``shipped_rulesets``)."""
+# A province's own rule sets: TOML files in this folder (docs/rules.md, "A province's own rule
+# set"), offered beside the shipped ones. Their ids must not be shipped ids.
+LOCAL_DIR_ENV = "TALLY_RULESETS_DIR"
+
+
+def local_rulesets_dir() -> Path | None:
+    value = os.environ.get(LOCAL_DIR_ENV, "").strip()
+    return Path(value) if value else None
+
+
+def _shipped_ids() -> list[str]:
     return sorted(
         entry.name.removesuffix(".toml")
         for entry in _rulesets_dir().iterdir()
@@ -427,11 +437,48 @@ def list_rulesets() -> list[str]:
     )
 
 
+def _local_files() -> dict[str, Path]:
+    folder = local_rulesets_dir()
+    if folder is None or not folder.is_dir():
+        return {}
+    return {
+        p.name.removesuffix(".toml"): p
+        for p in sorted(folder.iterdir())
+        if p.name.endswith(".toml") and p.is_file() and _ID_RE.fullmatch(p.stem)
+    }
+
+
+def list_rulesets() -> list[str]:
+    """The ids of the rule sets offered for new polls: the current shipped ones (a superseded
+    version, ``<id>@<version>.toml``, stays shipped for old manifests: see ``shipped_rulesets``)
+    and a province's own, in ``$TALLY_RULESETS_DIR``."""
+    return sorted({*_shipped_ids(), *_local_files()})
+
+
+def check_local_ruleset(text: str, name: str) -> RuleSet:
+    """A province's rule set file: valid, under an id tally does not ship, named ``<id>.toml``."""
+    try:
+        rules = parse_ruleset(text)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    if rules.id in _shipped_ids() or any(i == rules.id for i, _v in shipped_rulesets()):
+        raise ValueError(
+            f"{name}: id: {rules.id!r} is the id of a rule set shipped with tally; a province's"
+            " rule set needs its own id"
+        )
+    if name.endswith(".toml") and Path(name).stem != rules.id:
+        raise ValueError(f"{name}: id: the file declares {rules.id!r}; name it {rules.id}.toml")
+    return rules
+
+
 def load_ruleset(rule_id: str) -> RuleSet:
     known = list_rulesets()
     # Look the id up in the listing rather than joining it into a path: no "../" tricks.
     if rule_id not in known:
         raise ValueError(f"unknown rule set {rule_id!r}; known: {', '.join(known)}")
+    if rule_id not in _shipped_ids():
+        path = _local_files()[rule_id]
+        return check_local_ruleset(path.read_text(encoding="utf-8"), str(path))
     text = (_rulesets_dir() / f"{rule_id}.toml").read_text(encoding="utf-8")
     try:
         rules = parse_ruleset(text)
@@ -449,7 +496,7 @@ def load_ruleset(rule_id: str) -> RuleSet:
 def shipped_rulesets() -> Mapping[tuple[str, str], RuleSet]:
     """Every rule set shipped in ``tally/rulesets`` by (id, version): the current ones and every
     superseded version, kept as ``<id>@<version>.toml`` so that old manifests keep verifying."""
-    shipped = {(r.id, r.version): r for r in (load_ruleset(i) for i in list_rulesets())}
+    shipped = {(r.id, r.version): r for r in (load_ruleset(i) for i in _shipped_ids())}
     for entry in _rulesets_dir().iterdir():
         if entry.name.endswith(".toml") and "@" in entry.name and entry.is_file():
             rules = parse_ruleset(entry.read_text(encoding="utf-8"))

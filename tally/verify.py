@@ -39,7 +39,13 @@ from tally.counting import (
     slips_problem,
 )
 from tally.manifest import Manifest, ManifestError, parse_manifest
-from tally.record import key_fingerprint, make_record, read_signature_file, verify_signature
+from tally.record import (
+    key_fingerprint,
+    make_record,
+    read_signature_file,
+    result_codes,
+    verify_signature,
+)
 from tally.results import RESULT_FORMATS
 from tally.rules import is_shipped
 from tally.trustees import TrusteeError
@@ -748,6 +754,7 @@ def _check_record(
                 else None,
                 attendance=statement.data if statement is not None else None,
                 chain_present=chain_present,
+                document=_document_inputs(record) if manifest.version >= 2 else None,
             )
             diff = _differences(expected, record)
             voided = record["credentials"]["voided"]
@@ -772,6 +779,23 @@ def _check_record(
             if not diff
             else "record.json differs in: " + ", ".join(diff),
         )
+        if manifest.version >= 2 and isinstance(result, dict) and not diff:
+            codes = result_codes(manifest.fingerprint, result["subjects"])
+            report.add(
+                "record.result_codes",
+                True,
+                f"mã kết quả của {len(codes)} đối tượng tính lại khớp với biên bản: "
+                + ", ".join(codes.values()),
+                f"the result codes of the {len(codes)} subjects are derived again and match: "
+                + ", ".join(codes.values()),
+            )
+        elif manifest.version >= 2:
+            report.add(
+                "record.result_codes",
+                False,
+                "mã kết quả trong biên bản không tính lại được hoặc khác",
+                "the record's result codes cannot be derived again or differ",
+            )
     else:
         report.skip("record.content", "result.json / tally.json")
 
@@ -805,6 +829,18 @@ def _check_record(
             f"record signature valid, signing key {fp}",
         )
     report.add("record.signature", good and pinned, vi, en)
+
+
+def _document_inputs(record: dict[str, Any]) -> dict[str, Any]:
+    """What the record's ``document`` takes from the service (posts, when counting started);
+    the rest of it (names, order, head) is derived from the manifest and compared."""
+    document = record.get("document")
+    if not isinstance(document, dict) or not isinstance(document.get("committee"), list):
+        raise ValueError("document: expected an object with the committee")
+    return {
+        "posts": [m.get("post") if isinstance(m, dict) else None for m in document["committee"]],
+        "counting_started_at": document.get("counting_started_at"),
+    }
 
 
 def _differences(expected: dict[str, Any], actual: Any) -> list[str]:

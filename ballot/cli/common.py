@@ -74,8 +74,10 @@ def field_option(field: Field, *, required: bool) -> Callable[[F], F]:
         "kind": click.Choice(list(KIND_NAMES)),
         "rules": click.Choice(list_rulesets()),
     }
-    if field.type in ("key", "ref") and not required:
+    if field.type in ("key", "ref", "score", "grade") and not required:
         help_text += " ('' để bỏ / to clear)"
+    if field.type in ("flags", "refs"):
+        help_text += " (cách nhau bởi dấu phẩy, '' để bỏ / comma-separated, '' to clear)"
     return click.option(
         field.option,
         field.name,

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from ballot import db
@@ -107,7 +108,13 @@ def count_finish(poll: int, handed_out: int | None, lost: int) -> None:
         key = load_signing_key()
         with db.transaction() as session:
             result = finish_count(
-                session, poll, key, actor=actor(), handed_out=handed_out, lost=lost
+                session,
+                poll,
+                key,
+                actor=actor(),
+                handed_out=handed_out,
+                lost=lost,
+                timezone=current_app.config["TIMEZONE"],
             )
     except (ServiceError, KeyFileError) as exc:
         raise fail(exc) from None

@@ -80,7 +80,8 @@ def set_up(out: Path, base_url: str, signing_key: ServiceKey) -> None:
             )
             _write_secret(out / f"slips-poll-{poll_id}.html", sheet)
             del minted, sheet
-            open_poll(session, poll_id, signing_key.public_key, actor=ACTOR)
+            # The demo acknowledges the template rule set, as an operator would (audited).
+            open_poll(session, poll_id, signing_key.public_key, actor=ACTOR, acknowledge_rules=True)
 
 
 @click.command("demo")

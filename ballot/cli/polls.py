@@ -15,7 +15,15 @@ from ballot.services.attendance import record_attendance
 from ballot.services.credentials import credential_counts
 from ballot.services.errors import ServiceError
 from ballot.services.fields import POLL
-from ballot.services.polls import close_poll, create_poll, get_poll, open_poll, update_poll
+from ballot.services.polls import (
+    close_poll,
+    create_poll,
+    get_poll,
+    open_poll,
+    rules_notice,
+    set_adopts,
+    update_poll,
+)
 from tally.record import KeyFileError, key_fingerprint
 
 
@@ -26,16 +34,31 @@ def poll_group() -> None:
 
 @poll_group.command("open")
 @click.argument("poll", type=int)
+@click.option(
+    "--acknowledge-unconfirmed-rules",
+    is_flag=True,
+    help="xác nhận đã biết bộ quy tắc chưa được tỉnh xác nhận (ghi nhật ký) / acknowledge that"
+    " the rule set is not confirmed by the province (logged)",
+)
 @with_appcontext
-def poll_open(poll: int) -> None:
+def poll_open(poll: int, acknowledge_unconfirmed_rules: bool) -> None:
     """Mở cuộc biểu quyết / open a poll (fixes its manifest and fingerprint)."""
     try:
         key = load_signing_key()
         with db.transaction() as session:
-            row = open_poll(session, poll, key.public_key, actor=actor())
+            row = open_poll(
+                session,
+                poll,
+                key.public_key,
+                actor=actor(),
+                acknowledge_rules=acknowledge_unconfirmed_rules,
+            )
+            notice = rules_notice(row)
             fingerprint, manifest = row.fingerprint, json.loads(row.manifest or "{}")
     except (ServiceError, KeyFileError) as exc:
         raise fail(exc) from None
+    if notice is not None:
+        click.echo(f"CẢNH BÁO: {notice[0]}\nWARNING: {notice[1]}", err=True)
     committed = manifest["election"]["credentials"]
     click.echo(f"Đã mở / opened poll {poll}")
     click.echo(f"  Dấu vân tay / fingerprint: {fingerprint}")
@@ -49,6 +72,19 @@ def poll_open(poll: int) -> None:
             f"  Dấu vân tay khóa Ban Tổ chức / authority key fingerprint: {fp}"
             " (đối chiếu với dấu vân tay đã công bố / compare with the announced one)"
         )
+
+
+@poll_group.command("adopts")
+@click.argument("poll", type=int)
+@click.argument("adopted", type=int)
+@with_appcontext
+def poll_adopts(poll: int, adopted: int) -> None:
+    """Chọn cuộc biểu quyết có kết quả được thông qua / set the poll whose result POLL adopts."""
+    with step() as session:
+        set_adopts(session, poll, adopted, actor=actor())
+    click.echo(
+        f"Cuộc biểu quyết {poll} thông qua kết quả của {adopted} / poll {poll} adopts {adopted}"
+    )
 
 
 @poll_group.command("attendance")
@@ -118,11 +154,14 @@ def _echo_poll(poll_id: int) -> None:
                     ("peer_group", s.peer_group),
                     ("heads", s.heads),
                     ("part_of", s.part_of),
+                    ("responsible_for", s.responsible_for),
+                    ("discipline", s.discipline),
+                    ("self_score", s.self_score),
+                    ("self_grade", s.self_grade),
+                    ("proposed_grade", s.proposed_grade),
                 )
                 if value
             ]
-            if s.disciplined:
-                extra.append("disciplined")
             role = f", {s.role}" if s.role else ""
             click.echo(
                 f"    {s.position}. {s.key}: {s.name}{role} [{s.kind}]"

@@ -20,15 +20,21 @@ def trustee_group() -> None:
 @trustee_group.command("add")
 @click.argument("poll", type=int)
 @click.argument("pubfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--post",
+    default="",
+    help="chức vụ, in trên biên bản / post, printed on the record (người đăng ký đầu tiên là"
+    " Trưởng ban / the first registered is the head)",
+)
 @with_appcontext
-def trustee_add(poll: int, pubfile: Path) -> None:
+def trustee_add(poll: int, pubfile: Path, post: str) -> None:
     """Đăng ký khóa công khai (.pub.json) / register a trustee's public key file."""
     try:
         public = parse_json(pubfile.read_bytes())
     except (ValueError, UnicodeDecodeError) as exc:
         raise fail(ValueError(f"{pubfile}: không phải JSON / not JSON: {exc}")) from None
     with step() as session:
-        row = add_trustee(session, poll, public, actor=actor())
+        row = add_trustee(session, poll, public, actor=actor(), post=post)
         name, key = row.name, row.public_key
     click.echo(f"Đã đăng ký / registered: {name} ({key[:16]}…) cho cuộc biểu quyết / poll {poll}")
 

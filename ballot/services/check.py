@@ -142,7 +142,7 @@ def check_poll(session: Session, poll_id: int) -> CheckReport:
         )
         try:
             chain = check_attendance(
-                attendance_jsonl(session, poll.id), manifest.fingerprint, manifest.members
+                attendance_jsonl(session, poll.id), manifest.fingerprint, manifest.eligible
             )
             chain_ok = chain.head == poll.attendance_head and chain.present == poll.present
             why = "" if chain_ok else "the head or the number present differs from the poll's"

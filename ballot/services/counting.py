@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -293,7 +294,10 @@ def linked_grades(session: Session, poll: Poll, manifest: Manifest) -> dict[str,
     A linked subject whose poll is not counted yet is left out: the record says not checked."""
     own = {s.key for s in manifest.subjects}
     wanted = {
-        ref for s in manifest.subjects for ref in (s.heads, s.part_of) if ref and ref not in own
+        ref
+        for s in manifest.subjects
+        for ref in (s.heads, s.part_of, *s.responsible_for)
+        if ref and ref not in own
     }
     found: dict[str, str] = {}
     if not wanted:
@@ -326,6 +330,7 @@ def finish_count(
     *,
     handed_out: int | None = None,
     lost: int = 0,
+    timezone: str = "Asia/Ho_Chi_Minh",
 ) -> dict[str, Any]:
     """Combine every trustee's share, grade, sign the record and store the audit bundle.
 
@@ -353,6 +358,7 @@ def finish_count(
             f"Decryption shares are still missing from: {names}.",
         )
     manifest = _manifest(poll)
+    zone = ZoneInfo(timezone)
     # The ballots were verified by ``count start`` and the board cannot change after close:
     # rebuilding the file and matching its head to the aggregate's is enough here.
     ballots_jsonl, _ = _board(session, poll, manifest, verify=False)
@@ -391,10 +397,16 @@ def finish_count(
             [parse_json(share) for _, share in have],
             signer=signer,
             voided=int(voided or 0),
-            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            created_at=_local(dt.datetime.now(dt.UTC), zone),
             # The poll's log up to now; the count.finish event itself follows the bundle.
             audit_jsonl=audit.chain_jsonl(session, poll_id),
             external_grades=linked_grades(session, poll, manifest),
+            document={
+                "posts": [t.post for t in poll.trustees],
+                "counting_started_at": _local(row.started_at, zone),
+            }
+            if manifest.version >= 2
+            else None,
             **attendance,
         )
     except CountingError as exc:
@@ -420,6 +432,14 @@ def finish_count(
         signer=signer.fingerprint,
     )
     return result
+
+
+def _local(moment: dt.datetime, zone: ZoneInfo) -> str:
+    """A stored time in the conference's zone, to the second, with its offset: what the record
+    prints (the count's start and end are moments of counting, not of any ballot)."""
+    if moment.tzinfo is None:  # SQLite returns naive UTC
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(zone).isoformat(timespec="seconds")
 
 
 def stored_bundle(session: Session, poll_id: int) -> bytes:

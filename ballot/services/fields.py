@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ballot.services.errors import ServiceError
-from tally.results import KINDS
+from tally.results import DISCIPLINE_FLAGS, KINDS, parse_score
 from tally.rules import list_rulesets
 
 
@@ -112,7 +112,50 @@ def apply_changes(row: Any, values: Mapping[str, Any]) -> dict[str, Any]:
     return changed
 
 
-FieldType = Literal["text", "key", "ref", "count", "date", "bool", "kind", "rules"]
+FieldType = Literal[
+    "text",
+    "key",
+    "ref",
+    "count",
+    "date",
+    "bool",
+    "kind",
+    "rules",
+    "score",
+    "grade",
+    "flags",
+    "refs",
+]
+
+# The discipline flags (tally.results.DISCIPLINE_FLAGS) with their names.
+FLAG_NAMES: dict[str, tuple[str, str]] = {
+    "duty_violation": (
+        N_("Cá nhân bị kỷ luật (từ khiển trách) do vi phạm chức trách, nhiệm vụ"),
+        "person disciplined for a duty-related violation",
+    ),
+    "member_disciplined": (
+        N_("Tập thể có thành viên bị kỷ luật do vi phạm chức trách, nhiệm vụ"),
+        "collective with a member so disciplined",
+    ),
+    "self_remedied": (
+        N_("Vi phạm do tự phát hiện, khắc phục"),
+        "self-detected and remedied",
+    ),
+}
+assert tuple(FLAG_NAMES) == tuple(DISCIPLINE_FLAGS)
+_GRADE_RE = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def _listed(value: Any) -> list[str]:
+    """A list given as a list or as one comma-separated line."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return [v.strip() for v in value if v.strip()]
+    raise TypeError(value)
+
 
 # The kinds of subject (tally.results.KINDS, which the manifest checks), with their names.
 KIND_NAMES: dict[str, tuple[str, str]] = {
@@ -133,6 +176,7 @@ class Field:
     short: str  # the audit log's name for it (Vietnamese; English in the catalogue)
     required: bool = True
     minimum: int = 0  # counts
+    default: Any = None  # what a missing optional count is
 
     @property
     def max_len(self) -> int:
@@ -152,6 +196,8 @@ class Field:
                 return one_line(value, self.vi, self.en, required=False, max_len=self.max_len)
             return optional(value, self.vi, self.en, self.max_len)
         if self.type == "count":
+            if value is None and self.default is not None:
+                return self.default
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise bad(
                     self.vi, self.en, "phải là số nguyên không âm", "must be a whole number >= 0"
@@ -181,6 +227,49 @@ class Field:
                     "must be individual, collective or organization",
                 )
             return value
+        if self.type == "score":
+            if value is None or (isinstance(value, str) and not value.strip()):
+                return None
+            try:
+                return parse_score(value)
+            except ValueError:
+                raise bad(
+                    self.vi,
+                    self.en,
+                    "phải là số điểm từ 0 đến 100, tối đa hai chữ số thập phân (ví dụ 92,5)",
+                    "must be points from 0 to 100 with at most two decimals (e.g. 92.5)",
+                ) from None
+        if self.type == "grade":
+            line = optional(value, self.vi, self.en)
+            if line is not None and not _GRADE_RE.fullmatch(line):
+                raise bad(
+                    self.vi,
+                    self.en,
+                    "phải là mã một mức (ví dụ HTTNV)",
+                    "must be a grade code (e.g. HTTNV)",
+                )
+            return line
+        if self.type in ("flags", "refs"):
+            try:
+                items = _listed(value)
+            except TypeError:
+                raise bad(self.vi, self.en, "phải là một danh sách", "must be a list") from None
+            for item in items:
+                if self.type == "flags" and item not in FLAG_NAMES:
+                    raise bad(
+                        self.vi,
+                        self.en,
+                        f"{item!r} không phải một trong {', '.join(FLAG_NAMES)}",
+                        f"{item!r} is not one of {', '.join(FLAG_NAMES)}",
+                    )
+                if self.type == "refs" and not KEY_RE.fullmatch(item):
+                    raise bad(
+                        self.vi,
+                        self.en,
+                        f"{item!r} không phải mã đối tượng",
+                        f"{item!r} is not a subject key",
+                    )
+            return ",".join(sorted(set(items)))
         return rules_id(value)
 
 
@@ -227,6 +316,63 @@ CONFERENCE: tuple[Field, ...] = (
     Field("place", "Địa điểm", "Place", "text", N_("Địa điểm"), N_("địa điểm"), required=False),
     _members(N_("Tổng số thành viên đương nhiệm")),
     _present(N_("Số thành viên có mặt")),
+    # The counting record's party-document header.
+    Field(
+        "superior_body",
+        "Tổ chức đảng cấp trên",
+        "Superior body",
+        "text",
+        N_("Tổ chức đảng (dòng đầu tiêu đề, ví dụ: ĐẢNG BỘ TỈNH ĐỒNG NAI)"),
+        N_("tổ chức đảng"),
+        required=False,
+    ),
+    Field(
+        "issuing_body",
+        "Cơ quan ban hành",
+        "Issuing body",
+        "text",
+        N_("Cơ quan ban hành biên bản (ví dụ: BAN THƯỜNG VỤ TỈNH ỦY)"),
+        N_("cơ quan ban hành"),
+        required=False,
+    ),
+    Field(
+        "doc_symbol",
+        "Ký hiệu văn bản",
+        "Document symbol",
+        "text",
+        N_("Ký hiệu số biên bản (ví dụ: BB/TU)"),
+        N_("ký hiệu"),
+        required=False,
+    ),
+    Field(
+        "place_name",
+        "Địa danh",
+        "Place name",
+        "text",
+        N_("Địa danh ghi ở dòng ngày tháng (ví dụ: Đồng Nai)"),
+        N_("địa danh"),
+        required=False,
+    ),
+    Field(
+        "session",
+        "Kỳ họp",
+        "Session",
+        "text",
+        N_("Hội nghị lần thứ, khóa (ví dụ: Hội nghị lần thứ 5 Ban Thường vụ Tỉnh ủy khóa I)"),
+        N_("kỳ họp"),
+        required=False,
+    ),
+    Field(
+        "copies",
+        "Số bản",
+        "Copies",
+        "count",
+        N_("Biên bản lập thành số bản"),
+        N_("số bản"),
+        required=False,
+        minimum=1,
+        default=3,
+    ),
 )
 
 POLL: tuple[Field, ...] = (
@@ -284,12 +430,48 @@ SUBJECT: tuple[Field, ...] = (
         required=False,
     ),
     Field(
-        "disciplined",
-        "Bị kỷ luật",
-        "Disciplined",
-        "bool",
-        N_("Bị kỷ luật trong năm"),
-        N_("bị kỷ luật"),
+        "responsible_for",
+        "Đơn vị phụ trách",
+        "Responsible for",
+        "refs",
+        N_("Các đơn vị được phân công phụ trách (mã, cách nhau bởi dấu phẩy)"),
+        N_("phụ trách"),
+        required=False,
+    ),
+    Field(
+        "discipline",
+        "Kỷ luật",
+        "Discipline",
+        "flags",
+        N_("Kỷ luật trong năm"),
+        N_("kỷ luật"),
+        required=False,
+    ),
+    Field(
+        "self_score",
+        "Điểm tự chấm",
+        "Self-score",
+        "score",
+        N_("Điểm tự chấm (thang 100 điểm)"),
+        N_("điểm tự chấm"),
+        required=False,
+    ),
+    Field(
+        "self_grade",
+        "Mức tự xếp loại",
+        "Self-grade",
+        "grade",
+        N_("Mức tự xếp loại"),
+        N_("tự xếp loại"),
+        required=False,
+    ),
+    Field(
+        "proposed_grade",
+        "Mức đề xuất",
+        "Proposed grade",
+        "grade",
+        N_("Mức đề xuất (của cơ quan tham mưu)"),
+        N_("mức đề xuất"),
         required=False,
     ),
 )

@@ -10,23 +10,25 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ballot.db import write_lock
-from ballot.models import Ballot, Credential, Poll
+from ballot.models import Ballot, Credential, Poll, PollCount
 from ballot.services import audit
 from ballot.services.attendance import append_entry
+from ballot.services.conference_file import REGIME_2025
 from ballot.services.conferences import lock_conference
 from ballot.services.errors import NotFound, ServiceError
 from ballot.services.fields import POLL, apply_changes, check_all, check_electorate, known, names
 from tally.board import genesis
-from tally.canonical import canonical_json, parse_json
+from tally.bundle import read_bundle
+from tally.canonical import canonical_json, parse_json, sha256_hex
 from tally.manifest import ManifestError, make_manifest, parse_manifest
 from tally.record import key_fingerprint
-from tally.results import SubjectInfo
 from tally.rules import load_ruleset
 from tally.trustees import TrusteePublic
 
@@ -117,9 +119,159 @@ def update_poll(
     return poll
 
 
-def open_poll(session: Session, poll_id: int, signer_public_key: bytes, actor: str = "cli") -> Poll:
+def rules_notice(poll: Poll) -> tuple[str, str] | None:
+    """What the operator must know about the poll's rule set before opening it: not confirmed
+    by the province, or the 2023 regime's for a conference held under the 2025 one."""
+    try:
+        rules = load_ruleset(poll.rules_id)
+    except ValueError:
+        return None
+    notes_vi, notes_en = [], []
+    if not rules.is_confirmed:
+        notes_vi.append(
+            f"Bộ quy tắc {rules.id} (phiên bản {rules.version}) CHƯA được tỉnh xác nhận: ngưỡng,"
+            " mẫu số, cách cộng dồn, phiếu để trống và số lượng tối thiểu là giá trị mẫu. Biên"
+            " bản sẽ ghi rõ điều này."
+        )
+        notes_en.append(
+            f"Rule set {rules.id} (version {rules.version}) is NOT confirmed by the province: the"
+            " threshold, denominator, cumulation, blanks and quorum are template values. The"
+            " record will say so."
+        )
+    if rules.id == "qd124-2023" and poll.conference.date > REGIME_2025:
+        notes_vi.append(
+            "Hội nghị họp sau ngày 30/8/2025 nhưng dùng bộ quy tắc của Quy định 124-QĐ/TW, đã"
+            " được thay thế bởi Quy định 366-QĐ/TW."
+        )
+        notes_en.append(
+            "The conference is held after 30/08/2025 but uses the rule set of Regulation"
+            " 124-QĐ/TW, replaced by Regulation 366-QĐ/TW."
+        )
+    return (" ".join(notes_vi), " ".join(notes_en)) if notes_vi else None
+
+
+def acknowledge_unconfirmed_rules(session: Session, poll_id: int, actor: str = "cli") -> Poll:
+    """The operator acknowledges, for this draft poll, that its rule set is not confirmed by
+    the province (audited; a changed rule set needs a new acknowledgement)."""
+    poll = get_poll(session, poll_id, lock=True)
+    require_draft(poll, "xác nhận bộ quy tắc", "acknowledge the rule set")
+    rules = load_ruleset(poll.rules_id)
+    if poll.rules_acknowledged != rules.digest:
+        poll.rules_acknowledged = rules.digest
+        audit.record(
+            session,
+            actor,
+            "poll.acknowledge_rules",
+            poll=poll_id,
+            rules=rules.id,
+            version=rules.version,
+            digest=rules.digest,
+            confirmed=rules.is_confirmed,
+        )
+    return poll
+
+
+def _adopted(session: Session, poll: Poll) -> tuple[dict[str, str], dict[str, str]]:
+    """An adoption poll's link: the adopted poll (same conference, counted, not void) and each
+    subject's adopted grade, read from its signed record."""
+    adopted = poll.adopts
+    if adopted is None:
+        raise ServiceError(
+            409,
+            "poll_not_ready",
+            "Cuộc biểu quyết thông qua phải chọn cuộc biểu quyết có kết quả được thông qua.",
+            "An adoption poll must name the poll whose result it adopts.",
+        )
+    if adopted.conference_id != poll.conference_id or adopted.id == poll.id:
+        raise ServiceError(
+            409,
+            "adopts_foreign",
+            f"Cuộc biểu quyết số {adopted.id} không thuộc hội nghị này.",
+            f"Poll {adopted.id} is not of this conference.",
+        )
+    bundle = session.scalar(select(PollCount.bundle).where(PollCount.poll_id == adopted.id))
+    if bundle is None:
+        raise ServiceError(
+            409,
+            "adopts_not_counted",
+            f"Cuộc biểu quyết số {adopted.id} ({adopted.title}) chưa kiểm phiếu xong: kiểm phiếu"
+            " trước khi mở cuộc biểu quyết thông qua.",
+            f"Poll {adopted.id} ({adopted.title}) is not counted yet: count it before opening"
+            " the adoption poll.",
+        )
+    files = read_bundle(bundle)
+    record = parse_json(files["record.json"])
+    if record.get("void"):
+        raise ServiceError(
+            409,
+            "adopts_void",
+            f"Kết quả cuộc biểu quyết số {adopted.id} không có giá trị: không thể thông qua.",
+            f"Poll {adopted.id}'s result is void: it cannot be adopted.",
+        )
+    grades = {row["key"]: row["grade"] for row in record["subjects"]}
+    chosen: dict[str, str] = {}
+    for s in poll.subjects:
+        grade = grades.get(s.key)
+        if grade is None:
+            raise ServiceError(
+                409,
+                "adopts_undetermined",
+                f"{s.name}: không có mức đã xác định ở cuộc biểu quyết số {adopted.id} để thông"
+                " qua.",
+                f"{s.name}: poll {adopted.id} has no determined grade to adopt.",
+            )
+        chosen[s.key] = grade
+    link = {
+        "poll_uid": adopted.uid,
+        "title": adopted.title,
+        "record": sha256_hex(files["record.json"]),
+    }
+    return link, chosen
+
+
+def set_adopts(session: Session, poll_id: int, adopted_id: int | None, actor: str = "cli") -> Poll:
+    """Name the poll whose result this draft adoption poll adopts (same conference, a grading
+    poll); whether it is counted is checked when the poll opens."""
+    poll = get_poll(session, poll_id, lock=True)
+    require_draft(poll, "chọn cuộc biểu quyết được thông qua", "set the adopted poll")
+    if not load_ruleset(poll.rules_id).is_adoption:
+        raise ServiceError(
+            400,
+            "bad_field",
+            "Chỉ cuộc biểu quyết theo bộ quy tắc thông qua mới thông qua kết quả khác.",
+            "Only a poll under an adoption rule set adopts another poll's result.",
+        )
+    adopted = None if adopted_id is None else get_poll(session, adopted_id)
+    if adopted is not None and (
+        adopted.conference_id != poll.conference_id
+        or adopted.id == poll.id
+        or load_ruleset(adopted.rules_id).is_adoption
+    ):
+        raise ServiceError(
+            400,
+            "adopts_foreign",
+            f"Cuộc biểu quyết số {adopted.id} không phải cuộc xếp loại khác của hội nghị này.",
+            f"Poll {adopted.id} is not another grading poll of this conference.",
+        )
+    poll.adopts = adopted
+    audit.record(session, actor, "poll.adopts", poll=poll_id, adopts=adopted_id)
+    return poll
+
+
+def open_poll(
+    session: Session,
+    poll_id: int,
+    signer_public_key: bytes,
+    actor: str = "cli",
+    *,
+    acknowledge_rules: bool = False,
+) -> Poll:
     """Fix the manifest (version 2): subjects, rule set, trustees' joint key, the authority's
-    credential list; start the attendance chain with the number present."""
+    credential list; start the attendance chain with the number present.
+
+    A rule set the province has not confirmed opens only with ``acknowledge_rules`` (or an
+    earlier ``acknowledge_rules``), which is audited. An adoption poll takes each subject's
+    proposed grade from the adopted poll's signed record."""
     poll = get_poll(session, poll_id, lock=True)
     require_draft(poll, "mở cuộc biểu quyết", "open the poll")
     trustees = [TrusteePublic.from_json(t.public) for t in poll.trustees]
@@ -148,35 +300,40 @@ def open_poll(session: Session, poll_id: int, signer_public_key: bytes, actor: s
             "A trustee's key is an old one (no signing key): make it again with tally trustee"
             " keygen and register it again.",
         )
+    rules = load_ruleset(poll.rules_id)
+    if not rules.is_confirmed and poll.rules_acknowledged != rules.digest:
+        if not acknowledge_rules:
+            raise ServiceError(
+                409,
+                "rules_not_confirmed",
+                f"Bộ quy tắc {rules.id} chưa được tỉnh xác nhận. Người điều hành phải xác nhận"
+                " đã biết điều này trước khi mở (ô xác nhận trên trang mở, hoặc ballot poll"
+                " open --acknowledge-unconfirmed-rules); việc xác nhận được ghi vào nhật ký.",
+                f"Rule set {rules.id} is not confirmed by the province. The operator must"
+                " acknowledge it before opening (the box on the open page, or ballot poll open"
+                " --acknowledge-unconfirmed-rules); the acknowledgement is logged.",
+            )
+        acknowledge_unconfirmed_rules(session, poll_id, actor)
     conference = poll.conference
+    subjects = [s.info() for s in poll.subjects]
+    adopts = None
+    if rules.is_adoption:
+        adopts, chosen = _adopted(session, poll)
+        subjects = [replace(info, proposed_grade=chosen[info.key]) for info in subjects]
     data = make_manifest(
         poll_id=str(poll.id),
         poll_uid=poll.uid,
         title=poll.title,
-        conference={
-            "title": conference.title,
-            "body": conference.body,
-            "date": conference.date.isoformat(),
-            "place": conference.place,
-        },
-        subjects=[
-            SubjectInfo(
-                key=s.key,
-                name=s.name,
-                kind=s.kind,
-                role=s.role,
-                peer_group=s.peer_group,
-                heads=s.heads,
-                part_of=s.part_of,
-                disciplined=s.disciplined,
-            )
-            for s in poll.subjects
-        ],
-        rules=load_ruleset(poll.rules_id),
+        conference=manifest_conference(conference),
+        subjects=subjects,
+        rules=rules,
         trustees=trustees,
         credential_list=parse_json(poll.credential_list),
         members=poll.members,
         signer_public_key=signer_public_key,
+        exclusions=poll.exclusions or (),
+        outstanding_groups=poll.outstanding_groups or (),
+        adopts=adopts,
     )
     try:
         manifest = parse_manifest(data)  # the same checks an auditor's verifier will make
@@ -207,6 +364,23 @@ def open_poll(session: Session, poll_id: int, signer_public_key: bytes, actor: s
         present=poll.present,
     )
     return poll
+
+
+def manifest_conference(conference: Any) -> dict[str, str]:
+    """The manifest's ``conference`` (strings only): what the record's header prints. The
+    party-document fields are written only when set; ``copies`` always (protocol v2)."""
+    out = {
+        "title": conference.title,
+        "body": conference.body,
+        "date": conference.date.isoformat(),
+        "place": conference.place,
+    }
+    for key in ("superior_body", "issuing_body", "doc_symbol", "place_name", "session"):
+        value = getattr(conference, key, "") or ""
+        if value:
+            out[key] = value
+    out["copies"] = str(getattr(conference, "copies", 3) or 3)
+    return out
 
 
 def close_poll(session: Session, poll_id: int, actor: str = "cli") -> dict[str, Any]:

@@ -29,6 +29,7 @@ from ballot.services.fields import (
 )
 from ballot.services.polls import get_poll, require_draft
 from tally.results import SubjectInfo
+from tally.rules import load_ruleset
 
 SUBJECT_FIELDS = names(SUBJECT)
 
@@ -64,8 +65,22 @@ def _subject(session: Session, poll: Poll, ref: int | str) -> Subject:
     return subject
 
 
-def _subject_values(values: Mapping[str, Any], others: list[Subject], key: str) -> dict[str, Any]:
-    """Check a subject's fields against the other subjects of the conference."""
+def subject_info(fields: Mapping[str, Any]) -> SubjectInfo:
+    """A subject's checked fields (comma-separated lists as stored) as the manifest has it."""
+    lists = {
+        name: tuple(v for v in str(fields.get(name) or "").split(",") if v)
+        for name in ("discipline", "responsible_for")
+    }
+    return SubjectInfo.from_dict(
+        {k: v for k, v in fields.items() if k not in lists} | {k: list(v) for k, v in lists.items()}
+    )
+
+
+def _subject_values(
+    values: Mapping[str, Any], others: list[Subject], key: str, poll: Poll | None = None
+) -> dict[str, Any]:
+    """Check a subject's fields against the other subjects of the conference and the poll's
+    rule set."""
     # The key was checked when it was made (_new_key); it never changes.
     fields = {"key": key, **check_all(tuple(f for f in SUBJECT if f.name != "key"), values)}
     kind = fields["kind"]
@@ -103,8 +118,20 @@ def _subject_values(values: Mapping[str, Any], others: list[Subject], key: str) 
                 f"Không có đối tượng mã {ref!r} trong hội nghị này.",
                 f"No subject with key {ref!r} in this conference.",
             )
+    for ref in (r for r in (fields.get("responsible_for") or "").split(",") if r):
+        if ref == key or ref not in by_key:
+            raise bad(
+                "Đơn vị phụ trách",
+                "Responsible for",
+                f"không có đối tượng mã {ref!r} khác trong hội nghị này",
+                f"no other subject with key {ref!r} in this conference",
+            )
     try:
-        SubjectInfo.from_dict(fields)  # the checks the manifest will make when the poll opens
+        info = subject_info(fields)  # the checks the manifest will make when the poll opens
+        if poll is not None:
+            rules = load_ruleset(poll.rules_id)
+            if not rules.is_adoption:
+                info.check_grades(rules.grade_codes)
     except ValueError as exc:
         raise ServiceError(
             400, "bad_field", f"Đối tượng không hợp lệ: {exc}", f"Invalid subject: {exc}"
@@ -147,7 +174,7 @@ def add_subject(
     require_draft(poll, "thêm đối tượng", "add a subject")
     others = conference_subjects(session, poll.conference_id)
     key = _new_key(values, {s.key for s in others})
-    fields = _subject_values(values, others, key)
+    fields = _subject_values(values, others, key, poll)
     position = (
         session.scalar(select(func.max(Subject.position)).where(Subject.poll_id == poll_id)) or 0
     ) + 1
@@ -174,7 +201,7 @@ def update_subject(
     subject = _subject(session, poll, ref)
     others = [s for s in conference_subjects(session, poll.conference_id) if s.id != subject.id]
     current = {name: getattr(subject, name) for name in SUBJECT_FIELDS}
-    fields = _subject_values({**current, **changes}, others, subject.key)
+    fields = _subject_values({**current, **changes}, others, subject.key, poll)
     changed = apply_changes(subject, fields)
     if changed:
         audit.record(session, actor, "subject.update", poll=poll_id, key=subject.key, **changed)
@@ -189,7 +216,7 @@ def delete_subject(session: Session, poll_id: int, ref: int | str, actor: str = 
     referring = [
         s.name
         for s in conference_subjects(session, poll.conference_id)
-        if subject.key in (s.heads, s.part_of)
+        if subject.key in (s.heads, s.part_of, *s.responsible_for.split(","))
     ]
     if referring:
         raise ServiceError(

@@ -15,8 +15,14 @@ from ballot.services.polls import get_poll, require_draft
 from tally.trustees import TrusteeError, TrusteePublic
 
 
-def add_trustee(session: Session, poll_id: int, public: Any, actor: str = "cli") -> Trustee:
-    """Register a trustee's published key (``tally trustee keygen``'s .pub.json), proof checked."""
+def add_trustee(
+    session: Session, poll_id: int, public: Any, actor: str = "cli", *, post: str = ""
+) -> Trustee:
+    """Register a trustee's published key (``tally trustee keygen``'s .pub.json), proof checked.
+
+    ``post``: the member's post, printed on the record. The first trustee registered is the
+    head of the counting committee (Trưởng ban), who signs first."""
+    post = one_line(post, "Chức vụ", "Post", required=False)
     poll = get_poll(session, poll_id, lock=True)
     require_draft(poll, "thêm thành viên Ban kiểm phiếu", "add a trustee")
     try:
@@ -52,10 +58,14 @@ def add_trustee(session: Session, poll_id: int, public: Any, actor: str = "cli")
                 f"Đã có thành viên Ban kiểm phiếu tên “{other.name}” hoặc cùng khóa ký.",
                 f"A trustee named “{other.name}”, or with the same signing key, is registered.",
             )
-    row = Trustee(poll_id=poll_id, name=trustee.name, public_key=key, public=trustee.to_json())
+    row = Trustee(
+        poll_id=poll_id, name=trustee.name, public_key=key, public=trustee.to_json(), post=post
+    )
     session.add(row)
     session.flush()
-    audit.record(session, actor, "trustee.add", poll=poll_id, name=trustee.name, public_key=key)
+    audit.record(
+        session, actor, "trustee.add", poll=poll_id, name=trustee.name, public_key=key, post=post
+    )
     return row
 
 

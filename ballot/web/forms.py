@@ -13,7 +13,7 @@ from typing import Any
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
 from wtforms.fields import DateField as _DateField
 from wtforms.fields import IntegerField as _IntegerField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -21,7 +21,15 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ballot.services import errors
 from ballot.services.counting import parse_share
 from ballot.services.errors import ServiceError
-from ballot.services.fields import CONFERENCE, KIND_NAMES, POLL, SUBJECT, TEXT_MAX, Field
+from ballot.services.fields import (
+    CONFERENCE,
+    FLAG_NAMES,
+    KIND_NAMES,
+    POLL,
+    SUBJECT,
+    TEXT_MAX,
+    Field,
+)
 
 try:  # WTForms >= 3.3 deprecates (value, label) tuples
     from wtforms.fields.choices import SelectChoice
@@ -75,11 +83,14 @@ def _text(label: Any, *, required: bool = True, max_len: int = TEXT_MAX) -> Stri
     return StringField(label, validators=[first, Length(max=max_len, message=too_long)])
 
 
-def _count(label: Any, minimum: int, maximum: int = 1_000_000) -> IntegerField:
+def _count(
+    label: Any, minimum: int, maximum: int = 1_000_000, default: int | None = None
+) -> IntegerField:
     return IntegerField(
         label,
+        default=default,
         validators=[
-            InputRequired(message=REQUIRED),
+            InputRequired(message=REQUIRED) if default is None else Optional(),
             NumberRange(
                 min=minimum,
                 max=maximum,
@@ -87,6 +98,15 @@ def _count(label: Any, minimum: int, maximum: int = 1_000_000) -> IntegerField:
             ),
         ],
     )
+
+
+class FlagsField(SelectMultipleField):  # type: ignore[misc]
+    """Discipline flags: stored as one comma-separated line, shown as a multiple choice."""
+
+    def process_data(self, value: Any) -> None:
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v]
+        super().process_data(value)
 
 
 class ButtonForm(FlaskForm):  # type: ignore[misc]
@@ -99,7 +119,7 @@ def _form_field(field: Field) -> Any:
     if field.type in ("text", "key"):
         return _text(label, required=field.required, max_len=field.max_len)
     if field.type == "count":
-        return _count(label, field.minimum)
+        return _count(label, field.minimum, default=field.default)
     if field.type == "date":
         return DateField(label, validators=[InputRequired(message=REQUIRED)])
     if field.type == "bool":
@@ -108,6 +128,10 @@ def _form_field(field: Field) -> Any:
         return SelectField(label, choices=KIND_CHOICES)
     if field.type == "rules":  # the view sets the choices (the shipped rule sets)
         return SelectField(label, validators=[InputRequired(message=REQUIRED)])
+    if field.type in ("score", "grade", "refs"):
+        return _text(label, required=False, max_len=field.max_len)
+    if field.type == "flags":
+        return FlagsField(label, choices=FLAG_CHOICES, validate_choice=False)
     return SelectField(label, validate_choice=False)  # "ref": the view sets the choices
 
 
@@ -135,6 +159,7 @@ class DeclaredForm(FlaskForm):  # type: ignore[misc]
 
 
 KIND_CHOICES = [choice(kind, lazy_gettext(vi)) for kind, (vi, _en) in KIND_NAMES.items()]
+FLAG_CHOICES = [choice(flag, lazy_gettext(vi)) for flag, (vi, _en) in FLAG_NAMES.items()]
 
 
 class ConferenceForm(DeclaredForm):
@@ -166,6 +191,10 @@ class TrusteeForm(FlaskForm):  # type: ignore[misc]
             FileRequired(message=lazy_gettext("Chọn tệp .pub.json của thành viên.")),
             FileSize(MAX_UPLOAD, message=lazy_gettext("Tệp quá lớn (tối đa 512 KiB).")),
         ],
+    )
+    post = _text(
+        lazy_gettext("Chức vụ (in trên biên bản; người đăng ký đầu tiên là Trưởng ban)"),
+        required=False,
     )
 
 

@@ -11,6 +11,7 @@ Vietnamese first, English second. No script: the results' charts are inline SVG 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,9 @@ from ballot.services.polls import get_poll
 from tally.ballots import tracking_code
 from tally.bundle import read_bundle
 from tally.canonical import parse_json, sha256_hex
+from tally.manifest import EXCLUSION_REASONS
 from tally.record import key_fingerprint
-from tally.results import render_texts
+from tally.results import percent, render_texts
 from tally.rules import UNDETERMINED_EN, UNDETERMINED_VI
 
 # The service's stylesheets and scripts (ballot/static/), also at /public-static/ for public pages.
@@ -197,21 +199,82 @@ def _subjects(
     return out
 
 
-@bp.get("/polls/<id:poll_id>/record")
-def record(poll_id: int) -> str:
+def vi_number(value: Any) -> str:
+    """A decimal as Vietnamese write it: a decimal comma ("44,44")."""
+    return str(value).replace(".", ",")
+
+
+def vi_moment(text: str) -> dict[str, str]:
+    """An ISO 8601 local time's parts for the record's sentences: "9 giờ 30 phút, ngày 20
+    tháng 12 năm 2026" (the record's times carry their offset: no zone is applied)."""
+    moment = dt.datetime.fromisoformat(text)
+    return {
+        "time": f"{moment.hour} giờ {moment.minute:02d} phút",
+        "date": f"ngày {moment.day:02d} tháng {moment.month:02d} năm {moment.year}",
+    }
+
+
+def vi_date_line(place: str, iso_date: str) -> str:
+    """The party document's place and date line: "Đồng Nai, ngày 20 tháng 12 năm 2026"."""
+    day = dt.date.fromisoformat(iso_date)
+    prefix = f"{place}, " if place else ""
+    return f"{prefix}ngày {day.day:02d} tháng {day.month:02d} năm {day.year}"
+
+
+EXCLUSION_VI = {key: vi for key, (vi, _en) in EXCLUSION_REASONS.items()}
+
+
+def _record_view(poll_id: int) -> dict[str, Any]:
     poll, rec, files = _counted(poll_id)
     grades = _grades(files)
-    return render_template(
-        "record.html",
-        poll=poll,
-        record=rec,
-        grades=grades,
-        subjects=_subjects(rec, grades, files),
-        record_sha256=sha256_hex(files["record.json"]),
-        linked=parse_json(files["result.json"]).get("linked"),
+    manifest = parse_json(files["manifest.json"])
+    subjects = _subjects(rec, grades, files)
+    by_key = {s["key"]: s for s in manifest["election"]["subjects"]}
+    members = int(rec["attendance"]["members"])
+    for s in subjects:
+        info = by_key.get(s["key"], {})
+        s["role"] = info.get("role", "")
+        s["info"] = info
+        s["members_percent"] = [vi_number(percent(n, members)) for n in s["counts"]]
+        s["code"] = rec.get("result_codes", {}).get(s["key"], "")
+    document = rec.get("document") or {}
+    started = document.get("counting_started_at") or rec["created_at"]
+    adopted = None
+    if rec.get("adopts"):
+        adopted = db.get_session().scalar(select(Poll).where(Poll.uid == rec["adopts"]["poll_uid"]))
+    adopted_by = db.get_session().scalars(select(Poll).where(Poll.adopts_id == poll.id)).all()
+    return {
+        "poll": poll,
+        "record": rec,
+        "grades": grades,
+        "subjects": subjects,
+        "record_sha256": sha256_hex(files["record.json"]),
+        "linked": parse_json(files["result.json"]).get("linked"),
         # The sentences are rendered from the signed facts (docs/rules.md); none is signed.
-        texts=render_texts(rec),
-    )
+        "texts": render_texts(rec),
+        "adoption": manifest["election"]["rules"].get("decision_rule") == "adoption_majority",
+        "started": vi_moment(started),
+        "finished": vi_moment(rec["created_at"]),
+        "date_line": vi_date_line(
+            rec["conference"].get("place_name", ""), rec["conference"]["date"]
+        ),
+        "exclusion_vi": EXCLUSION_VI,
+        "adopted_poll": adopted,
+        "adopted_by": adopted_by,
+        "vi_number": vi_number,
+    }
+
+
+@bp.get("/polls/<id:poll_id>/record")
+def record(poll_id: int) -> str:
+    """The counting record in party-document form: the official copy, Vietnamese only."""
+    return render_template("record.html", **_record_view(poll_id))
+
+
+@bp.get("/polls/<id:poll_id>/record/en")
+def record_en(poll_id: int) -> str:
+    """The same record with an English translation beside each line (not the official copy)."""
+    return render_template("record_en.html", **_record_view(poll_id))
 
 
 @bp.get("/polls/<id:poll_id>/results")

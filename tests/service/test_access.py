@@ -171,7 +171,7 @@ def open_poll_with(
         pub.write_text(json.dumps(key.public.to_json(), ensure_ascii=False), encoding="utf-8")
         run(app, "trustee", "add", str(poll_id), str(pub))
     codes, slips = board_mint(app, tmp_path, poll_id, count)
-    run(app, "poll", "open", str(poll_id))
+    run(app, "poll", "open", str(poll_id), "--acknowledge-unconfirmed-rules")
     client = app.test_client()
     manifest = parse_manifest(json.loads(client.get(f"/api/polls/{poll_id}/manifest").data))
     return OpenPoll(app, client, poll_id, codes, slips, manifest, trustees)

@@ -223,7 +223,7 @@ class Conference:
         self.codes = CODE_RE.findall((board_out / "slips.html").read_text(encoding="utf-8"))
         assert len(self.codes) == SLIPS
         self.ballot("operator", "add", OPERATOR[0])
-        self.ballot("poll", "open", "1")
+        self.ballot("poll", "open", "1", "--acknowledge-unconfirmed-rules")
         self.engine = make_engine(self.database_url)
 
     def serve(self) -> None:

@@ -57,19 +57,20 @@ def test_opening_fixes_the_manifest(poll: OpenPoll) -> None:
     pub = poll.slips.with_name("late.pub.json")
     pub.write_text(json.dumps(key.public.to_json()), encoding="utf-8")
     assert invoke(poll.app, "trustee", "add", "1", str(pub)).exit_code == 1
-    assert invoke(poll.app, "poll", "open", "1").exit_code == 1
+    assert invoke(poll.app, "poll", "open", "1", "--acknowledge-unconfirmed-rules").exit_code == 1
     assert poll.client.get("/api/polls/2/manifest").status_code == 409  # poll 2 still draft
     assert poll.client.get("/api/polls/9/manifest").status_code == 404
 
 
 def test_poll_cannot_open_without_trustee_or_credentials(conference: Flask, tmp_path: Path) -> None:
-    result = invoke(conference, "poll", "open", "2")
+    result = invoke(conference, "poll", "open", "2", "--acknowledge-unconfirmed-rules")
     assert result.exit_code == 1 and "trustee" in result.output
     key = TrusteeKey.generate("Thành viên 1")
     pub = tmp_path / "t.pub.json"
     pub.write_text(json.dumps(key.public.to_json()), encoding="utf-8")
     run(conference, "trustee", "add", "2", str(pub))
-    assert invoke(conference, "poll", "open", "2").exit_code == 1  # no credentials yet
+    # no credentials yet
+    assert invoke(conference, "poll", "open", "2", "--acknowledge-unconfirmed-rules").exit_code == 1
     assert invoke(conference, "trustee", "add", "2", str(pub)).exit_code == 1  # registered twice
     with conference.app_context():
         assert db.get_session().get_one(Poll, 2).state == "draft"
@@ -114,6 +115,7 @@ def test_database_never_holds_a_credential_secret(poll: OpenPoll) -> None:
         "trustee.add",
         "trustee.add",
         "credentials.import",
+        "poll.acknowledge_rules",  # the sample's rule sets are not confirmed by a province
         "poll.open",
         "poll.close",
     ]

@@ -584,7 +584,16 @@ def test_trustees_slips_open_dashboard_close(
     # Open, after a confirmation page that says what will be fixed.
     confirm = page(client, f"{poll_url}/open")
     assert "không thể sửa nữa" in confirm and "Mở cuộc biểu quyết" in confirm
-    opened = post(client, f"{poll_url}/open", token_from=f"{poll_url}/open")
+    # The rule set is a template the province has not confirmed: the page says so and asks
+    # for an acknowledgement; without it the poll stays a draft and nothing is logged.
+    assert 'id="rules-notice"' in confirm and 'name="acknowledge_rules"' in confirm
+    before = snapshot(app)
+    refused = post(client, f"{poll_url}/open", token_from=f"{poll_url}/open")
+    assert refused.status_code == 409 and "chưa được tỉnh xác nhận" in text(refused)
+    assert snapshot(app) == before
+    opened = post(
+        client, f"{poll_url}/open", {"acknowledge_rules": "y"}, token_from=f"{poll_url}/open"
+    )
     assert opened.status_code == 302
     shown = page(client, poll_url)
     with app.app_context():
@@ -672,12 +681,13 @@ def test_trustees_slips_open_dashboard_close(
     }
     again = post(client, f"{poll_url}/close", token_from=poll_url)
     assert again.status_code == 409
-    assert actions(app)[-8:] == [
+    assert actions(app)[-9:] == [
         "trustee.add",
         "trustee.add",
         "trustee.add",
         "trustee.remove",
         "credentials.import",
+        "poll.acknowledge_rules",
         "poll.open",
         "attendance.change",
         "poll.close",
@@ -825,11 +835,21 @@ def test_setup_commands(app: Flask, tmp_path: Path) -> None:
         "--heads",
         "dang-bo-tinh",
     )
-    run(app, "subject", "edit", "1", "nguyen-van-a", "--role", "Bí thư", "--disciplined")
+    run(
+        app,
+        "subject",
+        "edit",
+        "1",
+        "nguyen-van-a",
+        "--role",
+        "Bí thư",
+        "--discipline",
+        "duty_violation",
+    )
     run(app, "subject", "move", "1", "nguyen-van-a", "up")
     out = run(app, "poll", "show", "1")
     assert "1. nguyen-van-a: Nguyễn Văn A, Bí thư [individual]" in out
-    assert "heads=dang-bo-tinh" in out and "disciplined" in out
+    assert "heads=dang-bo-tinh" in out and "discipline=duty_violation" in out
     refused = app.test_cli_runner().invoke(args=["subject", "delete", "1", "dang-bo-tinh"])
     assert refused.exit_code == 1 and "refer(s) to it" in refused.output
     run(app, "subject", "edit", "1", "nguyen-van-a", "--heads", "")

@@ -96,14 +96,14 @@ def test_commands_refuse_a_signing_key_others_can_read(
     add_trustees(app, tmp_path, 1)
     board_mint(app, tmp_path, 1, 2)
     key.chmod(mode)
-    for args in (["init"], ["poll", "open", "1"]):
+    for args in (["init"], ["poll", "open", "1", "--acknowledge-unconfirmed-rules"]):
         result = app.test_cli_runner().invoke(args=args)
         assert result.exit_code == 1, (args, result.output)
         assert str(key) in result.output and "chmod 600" in result.output, result.output
     with app.app_context():
         assert db.get_session().scalar(select(Poll.state).where(Poll.id == 1)) == "draft"
     key.chmod(0o600)
-    run(app, "poll", "open", "1")
+    run(app, "poll", "open", "1", "--acknowledge-unconfirmed-rules")
 
 
 def _server_env(app: Flask) -> dict[str, str]:
@@ -268,7 +268,7 @@ def test_no_secret_in_any_log_output_response_or_table(
     codes = CODE_RE.findall(slips.read_text(encoding="utf-8"))
     assert len(codes) == SLIPS + RESERVE
     ballot("credentials", "import", "1", str(imported))
-    ballot("poll", "open", "1")
+    ballot("poll", "open", "1", "--acknowledge-unconfirmed-rules")
 
     # The operator logs in (a wrong guess first) and watches; tablets vote with three slips.
     operator = app.test_client()
@@ -405,7 +405,9 @@ def test_a_corrupt_signing_key_is_a_clear_refusal_not_a_traceback(conference: Fl
     key = Path(conference.config["KEYS_DIR"]) / SIGNING_KEY_FILE
     key.write_text("garbage\n", encoding="ascii")
     key.chmod(0o600)
-    result = conference.test_cli_runner().invoke(args=["poll", "open", "1"])
+    result = conference.test_cli_runner().invoke(
+        args=["poll", "open", "1", "--acknowledge-unconfirmed-rules"]
+    )
     assert result.exit_code == 1, (result.output, result.exception)
     assert "cannot read the record-signing key" in result.output
     assert "không đọc được khóa ký biên bản" in result.output

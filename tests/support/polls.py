@@ -123,7 +123,7 @@ def prepare_poll(app: Flask, tmp_path: Path, poll_id: int, count: int) -> OpenPo
         poll = db.get_session().get_one(Poll, poll_id)
         if poll.present < count:
             run(app, "poll", "edit", str(poll_id), "--present", str(count))
-    run(app, "poll", "open", str(poll_id))
+    run(app, "poll", "open", str(poll_id), "--acknowledge-unconfirmed-rules")
     client = app.test_client()
     response = client.get(f"/api/polls/{poll_id}/manifest")
     assert response.status_code == 200

@@ -21,6 +21,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -202,6 +203,7 @@ def finish(poll_id: int) -> Redirect | tuple[str, int]:
                 actor=actor(),
                 handed_out=form.handed_out.data,
                 lost=form.lost.data or 0,
+                timezone=current_app.config["TIMEZONE"],
             )
     except ServiceError as exc:
         return _operator_page(poll_id, exc)

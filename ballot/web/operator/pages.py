@@ -70,9 +70,15 @@ def confirm(
     poll_row: Poll,
     danger: bool = False,
     facts: list[tuple[str, Any]] | None = None,
+    notice: tuple[str, str] | None = None,
+    acknowledge: bool = False,
 ) -> str:
+    """``notice``: a warning in both languages; ``acknowledge``: a box the operator must tick
+    (named ``acknowledge_rules``)."""
     return render_template(
         "operator/confirm.html",
+        notice=notice,
+        acknowledge=acknowledge,
         title=title,
         message=message,
         button_label=button,

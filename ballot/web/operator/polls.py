@@ -79,8 +79,10 @@ def poll_new(conference_id: int) -> Any:
     if request.method == "GET":
         form.members.data = conference_row.members
         form.present.data = conference_row.present
-        # The newest regulation by default: rule set ids end with their year (qd366-2025).
-        form.rules_id.data = max(list_rulesets(), key=lambda r: (r.rsplit("-", 1)[-1], r))
+        # The newest regulation's grading rule set by default: ids end with their year
+        # (qd366-2025); an adoption rule set is chosen on purpose.
+        grading = [r for r in list_rulesets() if not load_ruleset(r).is_adoption]
+        form.rules_id.data = max(grading, key=lambda r: (r.rsplit("-", 1)[-1], r))
     if not form.validate_on_submit():
         return _poll_form_page(form, conference_row, None)
     try:
@@ -138,7 +140,12 @@ def _poll_page(
     except ValueError:
         rules = None
     trustees = [
-        {"id": t.id, "name": t.name, "fingerprint": key_fingerprint(bytes.fromhex(t.public_key))}
+        {
+            "id": t.id,
+            "name": t.name,
+            "post": t.post,
+            "fingerprint": key_fingerprint(bytes.fromhex(t.public_key)),
+        }
         for t in poll_row.trustees
     ]
     forms = [f for f in (list_form, attendance_form, trustee_form) if f is not None]
@@ -195,7 +202,9 @@ def trustee_add(poll_id: int) -> Any:
                 f"{upload.filename} is not JSON: {exc}",
             ) from None
         with db.transaction() as tx:
-            row = trustees.add_trustee(tx, poll_id, public, actor=actor())
+            row = trustees.add_trustee(
+                tx, poll_id, public, actor=actor(), post=form.post.data or ""
+            )
             name, key = row.name, row.public_key
     except ServiceError as exc:
         page_error(exc)
@@ -295,6 +304,7 @@ def poll_open(poll_id: int) -> Any:
         poll_row = draft_poll(poll_id, "mở cuộc biểu quyết", "open the poll")
         counts = credentials.credential_counts(session, poll_id)
         listed = credentials.stored_list(poll_row)
+        rules = load_ruleset(poll_row.rules_id)
         return confirm(
             _("Mở cuộc biểu quyết"),
             _(
@@ -315,12 +325,17 @@ def poll_open(poll_id: int) -> Any:
                     _("Số người có mặt / được biểu quyết"),
                     f"{poll_row.present} / {poll_row.members}",
                 ),
+                (_("Bộ quy tắc"), f"{rules.id} ({rules.version})"),
             ],
+            notice=polls.rules_notice(poll_row),
+            acknowledge=not rules.is_confirmed and poll_row.rules_acknowledged != rules.digest,
         )
+
+    acknowledged = request.form.get("acknowledge_rules") == "y"
 
     def step(tx: Any) -> str:
         key = signing_key()
-        polls.open_poll(tx, poll_id, key.public_key, actor=actor())
+        polls.open_poll(tx, poll_id, key.public_key, actor=actor(), acknowledge_rules=acknowledged)
         return str(_("Đã mở cuộc biểu quyết. Các đại biểu có thể bỏ phiếu."))
 
     return button_post(poll_id, step)
