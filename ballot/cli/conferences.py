@@ -32,7 +32,10 @@ def conference_import(file: Path) -> None:
             conference = import_conference(session, file, actor=actor())
             polls = [(p.id, p.title, len(p.subjects)) for p in conference.polls]
     except ConferenceFileError as exc:
-        raise fail(exc) from None
+        raise click.ClickException(
+            f"Tệp hội nghị không hợp lệ, không có gì được lưu / the conference file is not"
+            f" valid, nothing was stored: {exc}"
+        ) from None
     click.echo(f"Hội nghị / conference {conference.id}: {conference.title}")
     for poll_id, title, subjects in polls:
         click.echo(f"  cuộc biểu quyết / poll {poll_id}: {title} ({subjects} đối tượng / subjects)")

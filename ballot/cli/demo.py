@@ -2,14 +2,18 @@
 
 On an empty database it runs the same steps an Organization Board would (each through the real
 service functions, each in the audit log): an operator account, the sample conference from
-``docs/examples/hoi-nghi-2023.toml``, three trustees per poll (their encrypted key files go to
-``out/demo/trustees/`` with the demo passphrase beside them, so the counting can be tried), one slip
-per voter of each poll (printable sheets in ``out/demo/``, mode 0600), and every poll opened.
+``docs/examples/hoi-nghi-2026.toml`` (``--sample 2023``: the 2023 one), three trustees per poll
+(their encrypted key files go to ``out/demo/trustees/`` with the demo passphrase beside them, so
+the counting can be tried), one slip per voter of each poll (printable sheets in ``out/demo/``,
+mode 0600), and every poll opened. A poll whose result another adopts (the Standing Committee's
+self-grade of the Đảng bộ tỉnh) is voted with simulated ballots and counted first, so that the
+adoption poll opens on its signed record.
 On a database that already holds a conference it changes nothing and only serves it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -25,19 +29,36 @@ from ballot.cli.server import init_command, serve_command
 from ballot.config import PROJECT_ROOT
 from ballot.keys import load_signing_key
 from ballot.models import Conference, Poll
+from ballot.services.attendance import add_statement, attendance_jsonl, ballots_cast
+from ballot.services.casting import cast
 from ballot.services.conference_file import import_conference
+from ballot.services.counting import add_share, finish_count, start_count
 from ballot.services.credentials import demo_mint
 from ballot.services.operators import create_operator
-from ballot.services.polls import open_poll
+from ballot.services.polls import close_poll, open_poll
 from ballot.services.trustees import add_trustee
+from tally.attendance import check_attendance, sign_statement
+from tally.ballots import encrypt_ballot
+from tally.canonical import canonical_json
+from tally.credentials import Credential
 from tally.keyfile import write_private
+from tally.manifest import parse_manifest
 from tally.record import ServiceKey
 from tally.slips import render_slips
 from tally.trustees import TrusteeKey
 
-EXAMPLE = PROJECT_ROOT / "docs" / "examples" / "hoi-nghi-2023.toml"
+SAMPLES = {
+    "2026": PROJECT_ROOT / "docs" / "examples" / "hoi-nghi-2026.toml",
+    "2023": PROJECT_ROOT / "docs" / "examples" / "hoi-nghi-2023.toml",
+}
+EXAMPLE = SAMPLES["2026"]
 ACTOR = "demo"
-TRUSTEES = ("Trưởng Ban kiểm phiếu", "Thành viên Ban kiểm phiếu 1", "Thành viên Ban kiểm phiếu 2")
+# The counting committee of every poll (placeholder names); the first is its head.
+TRUSTEES = (
+    ("Nguyễn Văn An", "Ủy viên Ban Chấp hành Đảng bộ tỉnh"),
+    ("Trần Thị Bình", "Ủy viên Ban Chấp hành Đảng bộ tỉnh"),
+    ("Lê Văn Cường", "Ủy viên Ban Chấp hành Đảng bộ tỉnh"),
+)
 
 
 def _write_secret(path: Path, text: str) -> None:
@@ -45,43 +66,117 @@ def _write_secret(path: Path, text: str) -> None:
     write_private(path, text)
 
 
-def set_up(out: Path, base_url: str, signing_key: ServiceKey) -> None:
-    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+def _prepare(
+    poll_id: int, out: Path, base_url: str, passphrase: str, signing_key: ServiceKey
+) -> tuple[list[TrusteeKey], list[Credential]]:
+    """Trustees, the slips (one per member present) and the poll opened; returns the trustees'
+    keys and the slips' credentials, which only a demo keeps."""
     trustee_dir = out / "trustees"
-    trustee_dir.mkdir(exist_ok=True, mode=0o700)
+    keys = []
+    with db.transaction() as session:
+        for k, (name, post) in enumerate(TRUSTEES, start=1):
+            key = TrusteeKey.generate(name)
+            path = trustee_dir / f"poll-{poll_id}-trustee-{k}.key.json"
+            path.unlink(missing_ok=True)
+            key.save(path, passphrase)
+            add_trustee(session, poll_id, key.public.to_json(), actor=ACTOR, post=post)
+            keys.append(key)
+        poll = session.get_one(Poll, poll_id)
+        # DEMO SHORTCUT: the server plays the Organization Board with a throw-away
+        # authority key. A real conference mints offline (tally credentials mint).
+        fingerprint, minted = demo_mint(session, poll_id, poll.present, actor=ACTOR)
+        sheet = render_slips(
+            poll_uid=poll.uid,
+            title=poll.title,
+            booth_url=f"{base_url.rstrip('/')}/booth/{poll_id}",
+            slips=minted,
+            reserve=[],
+            fingerprint=fingerprint,
+        )
+        _write_secret(out / f"slips-poll-{poll_id}.html", sheet)
+        del sheet
+        # The demo acknowledges the template rule set, as an operator would (audited).
+        open_poll(session, poll_id, signing_key.public_key, actor=ACTOR, acknowledge_rules=True)
+    return keys, minted
+
+
+def _vote_and_count(
+    poll_id: int, keys: list[TrusteeKey], slips: list[Credential], signing_key: ServiceKey
+) -> None:
+    """DEMO SHORTCUT: the Standing Committee's self-grade of the Đảng bộ tỉnh is voted with the
+    demo's own slips (simulated choices: mostly the proposed grade), closed, attested by the
+    committee's head and counted with every trustee's share, as on the day; then the adoption
+    poll can open on its signed result."""
+    with db.transaction() as session:
+        poll = session.get_one(Poll, poll_id)
+        manifest = parse_manifest(json.loads(poll.manifest or "{}"))
+    ctx = manifest.context
+    grades = list(manifest.rules.grade_codes)
+    for k, credential in enumerate(slips):
+        choices: list[int | None] = []
+        for info in manifest.subjects:
+            proposed = grades.index(info.proposed_grade) if info.proposed_grade in grades else 1
+            # Four voters in five follow the proposal; the others grade one step lower.
+            choices.append(proposed if k % 5 else min(proposed + 1, len(grades) - 1))
+        ballot = encrypt_ballot(ctx, credential, choices)
+        with db.new_session() as session:  # cast runs its own transaction
+            cast(session, poll_id, canonical_json(ballot))
+    with db.transaction() as session:
+        close_poll(session, poll_id, actor=ACTOR)
+    with db.transaction() as session:
+        poll = session.get_one(Poll, poll_id)
+        chain = check_attendance(
+            attendance_jsonl(session, poll_id), manifest.fingerprint, manifest.eligible
+        )
+        board_head, ballots = poll.board_head, ballots_cast(session, poll_id)
+    assert manifest.poll_uid is not None and board_head is not None
+    statement = sign_statement(
+        keys[0],
+        fingerprint=manifest.fingerprint,
+        poll_uid=manifest.poll_uid,
+        attendance=chain,
+        board_head=board_head,
+        electronic_ballots=ballots,
+    )
+    with db.transaction() as session:
+        add_statement(session, poll_id, statement, actor=ACTOR)
+    with db.transaction() as session:
+        files = start_count(session, poll_id, actor=ACTOR)
+    aggregate = json.loads(files.aggregate)
+    for key in keys:
+        with db.transaction() as session:
+            add_share(session, poll_id, key.decrypt_share(aggregate), actor=ACTOR)
+    with db.transaction() as session:
+        finish_count(
+            session, poll_id, signing_key, actor=ACTOR, timezone=current_app.config["TIMEZONE"]
+        )
+
+
+def set_up(out: Path, base_url: str, signing_key: ServiceKey, example: Path = EXAMPLE) -> None:
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (out / "trustees").mkdir(exist_ok=True, mode=0o700)
     password = secrets.token_urlsafe(12)
     passphrase = secrets.token_urlsafe(12)
     with db.transaction() as session:
         create_operator(session, "bantochuc", password, actor=ACTOR)
     with db.transaction() as session:
-        conference = import_conference(session, EXAMPLE, actor=ACTOR)
-        poll_ids = [poll.id for poll in conference.polls]
+        conference = import_conference(session, example, actor=ACTOR)
+        polls = [(poll.id, poll.adopts_id) for poll in conference.polls]
     _write_secret(out / "operator.txt", f"bantochuc\n{password}\n")
-    _write_secret(trustee_dir / "passphrase.txt", passphrase + "\n")
-    for poll_id in poll_ids:
-        with db.transaction() as session:
-            for k, name in enumerate(TRUSTEES, start=1):
-                key = TrusteeKey.generate(name)
-                path = trustee_dir / f"poll-{poll_id}-trustee-{k}.key.json"
-                path.unlink(missing_ok=True)
-                key.save(path, passphrase)
-                add_trustee(session, poll_id, key.public.to_json(), actor=ACTOR)
-            poll = session.get_one(Poll, poll_id)
-            # DEMO SHORTCUT: the server plays the Organization Board with a throw-away
-            # authority key. A real conference mints offline (tally credentials mint).
-            fingerprint, minted = demo_mint(session, poll_id, poll.present, actor=ACTOR)
-            sheet = render_slips(
-                poll_uid=poll.uid,
-                title=poll.title,
-                booth_url=f"{base_url.rstrip('/')}/booth/{poll_id}",
-                slips=minted,
-                reserve=[],
-                fingerprint=fingerprint,
-            )
-            _write_secret(out / f"slips-poll-{poll_id}.html", sheet)
-            del minted, sheet
-            # The demo acknowledges the template rule set, as an operator would (audited).
-            open_poll(session, poll_id, signing_key.public_key, actor=ACTOR, acknowledge_rules=True)
+    _write_secret(out / "trustees" / "passphrase.txt", passphrase + "\n")
+    adopted = {a for _p, a in polls if a is not None}
+    prepared: dict[int, tuple[list[TrusteeKey], list[Credential]]] = {}
+    for poll_id, adopts in polls:
+        if adopts is None:
+            prepared[poll_id] = _prepare(poll_id, out, base_url, passphrase, signing_key)
+    # The adopted result is counted first (43-HD Mục 3: the BCH adopts the BTV's grade).
+    for poll_id in sorted(adopted):
+        keys, slips = prepared[poll_id]
+        _vote_and_count(poll_id, keys, slips, signing_key)
+    for poll_id, adopts in polls:
+        if adopts is not None:
+            _prepare(poll_id, out, base_url, passphrase, signing_key)
+    prepared.clear()
 
 
 @click.command("demo")
@@ -89,9 +184,18 @@ def set_up(out: Path, base_url: str, signing_key: ServiceKey) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--out", default=str(PROJECT_ROOT / "out" / "demo"), show_default=True)
 @click.option("--no-serve", is_flag=True, help="chỉ chuẩn bị, không chạy máy chủ / set up only")
+@click.option(
+    "--sample",
+    type=click.Choice(sorted(SAMPLES)),
+    default="2026",
+    show_default=True,
+    help="hội nghị mẫu / the sample conference (2026: Quy định 366; 2023: Quy định 124)",
+)
 @click.pass_context
 @with_appcontext
-def demo_command(ctx: click.Context, host: str, port: int, out: str, no_serve: bool) -> None:
+def demo_command(
+    ctx: click.Context, host: str, port: int, out: str, no_serve: bool, sample: str
+) -> None:
     """Hội nghị mẫu, sẵn sàng bỏ phiếu / the sample conference, ready to vote on, served."""
     ctx.invoke(init_command)
     out_dir = Path(out)
@@ -99,7 +203,7 @@ def demo_command(ctx: click.Context, host: str, port: int, out: str, no_serve: b
     current_app.config["BASE_URL"] = base_url
     session = db.get_session()
     if session.scalar(select(func.count(Conference.id))) == 0:
-        set_up(out_dir, base_url, load_signing_key())
+        set_up(out_dir, base_url, load_signing_key(), SAMPLES[sample])
         click.echo("Đã tạo hội nghị mẫu / the sample conference is set up")
     else:
         click.echo("Đã có hội nghị: giữ nguyên / a conference exists already: left unchanged")
@@ -109,6 +213,12 @@ def demo_command(ctx: click.Context, host: str, port: int, out: str, no_serve: b
     click.echo(f"Người vận hành / operator: {base_url}/operator/ ({out_dir}/operator.txt)")
     for poll_id, state, title in polls:
         click.echo(f"Cuộc biểu quyết / poll {poll_id} ({state}): {title}")
+        if state == "closed":
+            click.echo(
+                "  Đã kiểm phiếu bằng phiếu mô phỏng của bản demo / counted with the demo's"
+                f" simulated ballots: {base_url}/polls/{poll_id}/record"
+            )
+            continue
         click.echo(f"  Phiếu in (mã QR) / printable slips: {out_dir}/slips-poll-{poll_id}.html")
         click.echo(f"  Bảng điều khiển / dashboard: {base_url}/operator/polls/{poll_id}/dashboard")
         click.echo(f"  Bảng tin công khai / public board: {base_url}/polls/{poll_id}/board")

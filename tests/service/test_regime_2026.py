@@ -1,0 +1,305 @@
+"""The 2026 review (Quy định 366-QĐ/TW, Hướng dẫn 43-HD/BTCTW) through the service, on SQLite and
+PostgreSQL: the 2026 sample set up by ``ballot demo`` (the Standing Committee's self-grade of the
+Đảng bộ tỉnh counted first, then the Executive Committee's adoption poll opened on its signed
+record), the counting record in party-document form, its result codes derived again by
+``tally verify``, the adoption poll voted and counted, and the refusals: an adoption poll whose
+adopted poll is not counted or is foreign, an unconfirmed rule set without acknowledgement, and
+malformed 366 data in a conference file, each with nothing stored."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from ballot import db
+from ballot.models import AuditEvent, Conference, Poll, Subject
+from ballot.services.errors import ServiceError
+from ballot.services.polls import open_poll, set_adopts
+from tally.ballots import encrypt_ballot
+from tally.bundle import bundle_bytes, read_bundle
+from tally.canonical import canonical_json
+from tally.credentials import Credential
+from tally.manifest import parse_manifest
+from tally.record import result_codes
+from tally.trustees import TrusteeKey
+from tally.verify import verify_bundle
+from tests.support.polls import CODE_RE, ROOT, add_trustees, attest, board_mint, run
+
+SAMPLE = ROOT / "docs" / "examples" / "hoi-nghi-2026.toml"
+
+
+def demo(app: Flask, out: Path) -> None:
+    result = app.test_cli_runner().invoke(args=["demo", "--no-serve", "--out", str(out)])
+    assert result.exit_code == 0, (result.output, result.exception)
+
+
+def text_of(html: str) -> str:
+    """A page's visible text, one space between words."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def bundle(app: Flask, poll_id: int) -> bytes:
+    response = app.test_client().get(f"/api/polls/{poll_id}/bundle")
+    assert response.status_code == 200
+    return response.data
+
+
+def test_the_2026_sample_counts_the_self_grade_before_the_adoption_poll_opens(
+    app: Flask, tmp_path: Path
+) -> None:
+    demo(app, tmp_path / "demo")
+    with app.app_context():
+        session = db.get_session()
+        polls = session.scalars(select(Poll).order_by(Poll.id)).all()
+        states = [(p.state, p.rules_id, p.members, p.present) for p in polls]
+        adoption = polls[3]
+        assert adoption.adopts_id == polls[0].id
+        manifest = parse_manifest(json.loads(adoption.manifest or "{}"))
+        conference = session.scalars(select(Conference)).one()
+        assert conference.date.isoformat() == "2026-12-20"
+        subjects = session.scalar(select(func.count(Subject.id)).where(Subject.poll_id == 3))
+    assert states == [
+        ("closed", "qd366-2025", 15, 15),  # the BTV's self-grade of the Đảng bộ tỉnh: counted
+        ("open", "qd366-2025", 15, 15),  # the BTV members
+        ("open", "qd366-2025", 15, 15),  # the subordinate organizations
+        ("open", "thong-qua-2025", 50, 48),  # the BCH adopts
+    ]
+    assert subjects is not None and subjects >= 20
+    # The adoption poll's manifest names the counted poll and its record, and proposes the grade
+    # the signed record holds.
+    files = read_bundle(bundle(app, 1))
+    record = json.loads(files["record.json"])
+    grade = {row["key"]: row["grade"] for row in record["subjects"]}["dang-bo-tinh"]
+    assert manifest.adopts is not None and manifest.adopts["poll_uid"] == record["poll"]["uid"]
+    assert [(s.key, s.proposed_grade) for s in manifest.subjects] == [("dang-bo-tinh", grade)]
+    assert manifest.exclusions == ({"name": "Ủy viên Ban Chấp hành 49", "reason": "long_leave"},)
+    assert manifest.eligible == 49
+
+
+def test_the_record_is_a_party_document_and_verify_derives_its_result_codes(
+    app: Flask, tmp_path: Path
+) -> None:
+    demo(app, tmp_path / "demo")
+    client = app.test_client()
+    page = client.get("/polls/1/record")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    shown = text_of(html)
+    files = read_bundle(bundle(app, 1))
+    record = json.loads(files["record.json"])
+    # The header: superior and issuing body, "*", the number; the party's name and the date line.
+    assert re.search(r"ĐẢNG BỘ TỈNH ĐỒNG NAI|Đảng bộ tỉnh Đồng Nai", shown)
+    assert "ĐẢNG CỘNG SẢN VIỆT NAM" in shown and "Số ……-BB/TU" in shown
+    assert "Đồng Nai, ngày 20 tháng 12 năm 2026" in shown
+    assert "BIÊN BẢN KIỂM PHIẾU" in shown
+    # The official copy is Vietnamese only; the English view is separate.
+    assert "Counting record" not in shown and "Decision steps" not in shown
+    assert "Counting record" in text_of(client.get("/polls/1/record/en").get_data(as_text=True))
+    # The rule set is a template: said before any figure.
+    assert shown.index("CHƯA ĐƯỢC TỈNH XÁC NHẬN") < shown.index("I. Số lượng")
+    assert record["rules"]["confirmed"] is False
+    # The counting committee, its head first with their post.
+    head = record["document"]["committee"][0]
+    assert head["role"] == "head" and head["name"] == "Nguyễn Văn An"
+    assert re.search(
+        r"Đồng chí Nguyễn Văn An ?, Ủy viên Ban Chấp hành Đảng bộ tỉnh — Trưởng ban", shown
+    )
+    assert shown.index("TM. BAN KIỂM PHIẾU TRƯỞNG BAN") < shown.index("CÁC THÀNH VIÊN")
+    # The paper lines, mapped from the credentials.
+    for line in (
+        "Số phiếu phát ra: 15 phiếu.",
+        "Số phiếu thu vào: 15 phiếu.",
+        "Số phiếu hợp lệ: 15 phiếu.",
+        "Số phiếu không hợp lệ: 0 phiếu",
+    ):
+        assert line in shown
+    # A decimal comma everywhere, "%" without a space; the closing formula.
+    assert re.search(r"\d+\.\d+ ?%", shown) is None and re.search(r"\d+,\d{2}%", shown)
+    assert "đã đọc trước Hội nghị và được lập thành 03 bản" in shown
+    # Each subject's result code: printed, and what tally verify derives from the signed record.
+    codes = result_codes(bytes.fromhex(record["poll"]["fingerprint"]), record["subjects"])
+    assert record["result_codes"] == codes and len(codes) == 2
+    for code in codes.values():
+        assert re.fullmatch(r"[A-Z2-7]{4}-[A-Z2-7]{4}", code) and code in shown
+    report = verify_bundle(bundle(app, 1), workers=1)
+    assert report.ok
+    check = next(c for c in report.checks if c.name == "record.result_codes")
+    assert all(code in check.detail_vi for code in codes.values())
+
+
+def test_a_changed_result_code_or_head_is_caught_by_verify(app: Flask, tmp_path: Path) -> None:
+    demo(app, tmp_path / "demo")
+    files = read_bundle(bundle(app, 1))
+
+    for change in ("code", "head"):
+        record = json.loads(files["record.json"])
+        if change == "code":
+            key = next(iter(record["result_codes"]))
+            record["result_codes"][key] = "AAAA-AAAA"
+        else:
+            committee = record["document"]["committee"]
+            committee[0]["role"], committee[1]["role"] = "member", "head"
+        forged = dict(files, **{"record.json": canonical_json(record)})
+        report = verify_bundle(bundle_bytes(forged), workers=1)
+        failed = {c.name for c in report.checks if not c.ok}
+        # The content differs from what the manifest and result give, and the signature fails.
+        assert {"record.content", "record.signature"} <= failed, change
+
+
+def _vote_adoption(app: Flask, out: Path, poll_id: int, yes: int, no: int) -> None:
+    client = app.test_client()
+    manifest = parse_manifest(client.get(f"/api/polls/{poll_id}/manifest").get_json())
+    codes = CODE_RE.findall((out / f"slips-poll-{poll_id}.html").read_text(encoding="utf-8"))
+    for k, code in enumerate(codes[: yes + no]):
+        ballot = encrypt_ballot(manifest.context, Credential.from_code(code), [0 if k < yes else 1])
+        response = client.post(f"/api/polls/{poll_id}/ballots", json=ballot)
+        assert response.status_code == 201, response.get_data(as_text=True)
+
+
+def test_the_adoption_poll_is_voted_counted_and_linked_both_ways(
+    app: Flask, tmp_path: Path
+) -> None:
+    out = tmp_path / "demo"
+    demo(app, out)
+    _vote_adoption(app, out, 4, yes=40, no=6)
+    run(app, "poll", "close", "4")
+    passphrase = (out / "trustees" / "passphrase.txt").read_text(encoding="utf-8").strip()
+    keys = [
+        TrusteeKey.load(path, passphrase)
+        for path in sorted((out / "trustees").glob("poll-4-trustee-*.key.json"))
+    ]
+    attest(app, 4, keys[0], tmp_path)
+    run(app, "count", "start", "4")
+    aggregate = app.test_client().get("/api/polls/4/aggregate").get_json()
+    for n, key in enumerate(keys):
+        path = tmp_path / f"share-{n}.json"
+        path.write_text(json.dumps(key.decrypt_share(aggregate)), encoding="utf-8")
+        run(app, "count", "share", "4", str(path))
+    run(app, "count", "finish", "4")
+    data = bundle(app, 4)
+    files = read_bundle(data)
+    record = json.loads(files["record.json"])
+    row = record["subjects"][0]
+    # 40 of the 49 members (50 less one on long leave) for: adopted.
+    assert (row["counts"], row["grade"], row["denominator_value"]) == ([40, 6], "TT", 49)
+    assert (
+        record["adopts"]["poll_uid"]
+        == json.loads(read_bundle(bundle(app, 1))["record.json"])["poll"]["uid"]
+    )
+    assert record["electorate"]["exclusions"][0]["reason"] == "long_leave"
+    assert verify_bundle(data, workers=1).ok
+    client = app.test_client()
+    adoption = text_of(client.get("/polls/4/record").get_data(as_text=True))
+    assert "Thông qua" in adoption and "Ủy viên Ban Chấp hành 49" in adoption
+    assert "nghỉ dài ngày" in adoption
+    assert 'href="/polls/1/record"' in client.get("/polls/4/record").get_data(as_text=True)
+    # The adopted poll's record links to the adoption poll.
+    adopted = client.get("/polls/1/record").get_data(as_text=True)
+    assert 'id="adopted-by"' in adopted and 'href="/polls/4/board"' in adopted
+
+
+def _snapshot(app: Flask) -> Any:
+    with app.app_context():
+        session = db.get_session()
+        return (
+            session.scalars(select(AuditEvent.id)).all(),
+            [(p.id, p.state, p.manifest) for p in session.scalars(select(Poll))],
+        )
+
+
+def test_an_adoption_poll_opens_only_on_a_counted_poll_of_its_conference(
+    app: Flask, tmp_path: Path
+) -> None:
+    run(app, "conference", "import", str(SAMPLE))
+    run(app, "conference", "import", str(SAMPLE))  # a second conference: poll 5 onwards
+    add_trustees(app, tmp_path, 4)
+    board_mint(app, tmp_path, 4, 48)
+    before = _snapshot(app)
+    result = app.test_cli_runner().invoke(
+        args=["poll", "open", "4", "--acknowledge-unconfirmed-rules"]
+    )
+    assert result.exit_code == 1
+    assert "chưa kiểm phiếu xong" in result.output and "is not counted yet" in result.output
+    assert _snapshot(app) == before
+    # Another conference's poll cannot be the adopted one; nor can an adoption poll.
+    with app.app_context():
+        for adopted, status in ((5, 400), (4, 400)):
+            with pytest.raises(ServiceError) as refused, db.transaction() as session:
+                set_adopts(session, 4, adopted)
+            assert refused.value.status == status
+    assert _snapshot(app) == before
+
+
+def test_an_unconfirmed_rule_set_opens_only_when_acknowledged(app: Flask, tmp_path: Path) -> None:
+    run(app, "conference", "import", str(SAMPLE))
+    add_trustees(app, tmp_path, 2)
+    board_mint(app, tmp_path, 2, 15)
+    before = _snapshot(app)
+    result = app.test_cli_runner().invoke(args=["poll", "open", "2"])
+    assert result.exit_code == 1
+    assert "chưa được tỉnh xác nhận" in result.output and "not confirmed" in result.output
+    assert _snapshot(app) == before
+    out = run(app, "poll", "open", "2", "--acknowledge-unconfirmed-rules")
+    assert "Đã mở" in out
+    with app.app_context():
+        actions = db.get_session().scalars(select(AuditEvent.action)).all()
+        session = db.get_session()
+        poll = session.get_one(Poll, 2)
+        assert poll.state == "open" and poll.rules_acknowledged
+    assert actions[-2:] == ["poll.acknowledge_rules", "poll.open"]
+    with app.app_context(), pytest.raises(ServiceError), db.transaction() as session:
+        open_poll(session, 2, b"\0" * 32)  # already open: refused as before
+
+
+BAD_FILES = [
+    ("self_score = 91.5", "self_score = 101", "polls[0].subjects[0].self_score"),
+    ("self_score = 91.5", 'self_score = "9x"', "polls[0].subjects[0].self_score"),
+    (
+        'self_grade = "HTXSNV"\nproposed_grade = "HTXSNV"\n\n[[polls.subjects]]\n'
+        'key = "tap-the-btv"',
+        'self_grade = "XS"\nproposed_grade = "HTXSNV"\n\n[[polls.subjects]]\n'
+        'key = "tap-the-btv"',
+        "polls[0].subjects[0].self_grade",
+    ),
+    (
+        'part_of = "dang-bo-tinh"',
+        'part_of = "dang-bo-tinh"\ndiscipline = ["duty_violation"]',
+        "polls[0].subjects[1].discipline",
+    ),
+    (
+        'kind = "organization"\nself_score = 91.5',
+        'kind = "organization"\ndiscipline = ["member_disciplined"]\nself_score = 91.5',
+        "polls[0].subjects[0].discipline",
+    ),
+    ('adopts = "btv-tu-danh-gia"', 'adopts = "khong-co"', "polls[3].adopts"),
+    ('adopts = "btv-tu-danh-gia"', 'adopts = "to-chuc-truc-thuoc"\n', "polls[3].subjects[0].key"),
+    (
+        'outstanding_groups = ["dang-uy-truc-thuoc"]',
+        'outstanding_groups = ["khong-co"]',
+        "polls[2].outstanding_groups",
+    ),
+    ('reason = "long_leave"', 'reason = "busy"', "polls[3].electorate.exclusions[0].reason"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "field"), BAD_FILES)
+def test_bad_366_data_in_a_conference_file_is_refused_naming_the_field(
+    app: Flask, tmp_path: Path, old: str, new: str, field: str
+) -> None:
+    text = SAMPLE.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "hoi-nghi.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["conference", "import", str(path)])
+    assert result.exit_code == 1
+    assert field in result.output, result.output
+    assert "không có gì được lưu" in result.output and "nothing was stored" in result.output
+    with app.app_context():
+        assert db.get_session().scalar(select(func.count(Conference.id))) == 0
