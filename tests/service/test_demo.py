@@ -28,12 +28,15 @@ def test_demo_sets_up_the_sample_conference(app: Flask, tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = app.test_cli_runner().invoke(args=["demo", "--no-serve", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "/operator/" in result.output and str(out / "slips-poll-1.html") in result.output
+    assert "/operator/" in result.output and str(out / "slips-poll-2.html") in result.output
+    # The 2026 sample: the BTV's self-grade of the Đảng bộ tỉnh is counted first (simulated
+    # ballots), then the BCH's adoption poll opens on its record.
+    assert "http://127.0.0.1:5000/polls/1/record" in result.output
     with app.app_context():
         polls = db.get_session().query(Poll).order_by(Poll.id).all()
-        assert [p.state for p in polls] == ["open", "open", "open"]
+        assert [p.state for p in polls] == ["closed", "open", "open", "open"]
         present = {p.id: p.present for p in polls}
-    assert present == {1: 15, 2: 15, 3: 47}  # poll 3: the conference's 47 present of 50
+    assert present == {1: 15, 2: 15, 3: 15, 4: 48}  # poll 4: the BCH's 48 present of 50
     for path in (out / "operator.txt", out / "trustees" / "passphrase.txt"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     passphrase = (out / "trustees" / "passphrase.txt").read_text(encoding="utf-8").strip()
@@ -55,12 +58,23 @@ def test_demo_sets_up_the_sample_conference(app: Flask, tmp_path: Path) -> None:
         assert len(keys) == 3
         assert TrusteeKey.load(keys[0], passphrase).public.name  # the passphrase opens the keys
     # A slip of the printed sheet votes.
-    manifest = parse_manifest(client.get("/api/polls/1/manifest").get_json())
-    code = CODE_RE.findall((out / "slips-poll-1.html").read_text(encoding="utf-8"))[0]
+    manifest = parse_manifest(client.get("/api/polls/2/manifest").get_json())
+    code = CODE_RE.findall((out / "slips-poll-2.html").read_text(encoding="utf-8"))[0]
     ctx = manifest.context
     ballot = encrypt_ballot(ctx, Credential.from_code(code), [0] * ctx.subjects)
-    assert client.post("/api/polls/1/ballots", json=ballot).status_code == 201
+    assert client.post("/api/polls/2/ballots", json=ballot).status_code == 201
     # Run again: the conference is kept as it is.
     again = app.test_cli_runner().invoke(args=["demo", "--no-serve", "--out", str(out)])
     assert again.exit_code == 0 and "left unchanged" in again.output
-    assert re.search(r"poll 1 \(open\)", again.output)
+    assert re.search(r"poll 2 \(open\)", again.output)
+
+
+def test_demo_keeps_the_2023_sample(app: Flask, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = app.test_cli_runner().invoke(
+        args=["demo", "--no-serve", "--out", str(out), "--sample", "2023"]
+    )
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        polls = db.get_session().query(Poll).order_by(Poll.id).all()
+        assert [(p.state, p.rules_id) for p in polls] == [("open", "qd124-2023")] * 3

@@ -163,14 +163,23 @@ def test_record_after_count(app: Flask, tmp_path: Path) -> None:
     response = poll.client.get("/polls/1/record")
     assert response.status_code == 200
     html = text_of(response)
-    assert "BIÊN BẢN KIỂM PHIẾU" in html and "Counting record" in html
+    # The official copy is Vietnamese only; the English translation is its own page.
+    assert "BIÊN BẢN KIỂM PHIẾU" in html and "Counting record" not in html
+    english = text_of(poll.client.get("/polls/1/record/en"))
+    assert "Counting record" in english and head(app, 1) in english
     assert "@page" not in html  # print CSS lives in the stylesheet
-    for text in ("Ban Chấp hành Đảng bộ thử", "Hội trường thử", "2024-01-25", "qd124-2023"):
+    for text in (
+        "Ban Chấp hành Đảng bộ thử",
+        "tại Hội trường thử",
+        "ngày 25 tháng 01 năm 2024",
+        "qd124-2023",
+    ):
         assert text in html
     assert head(app, 1) in html
     assert "Thành viên Ban kiểm phiếu 1" in html and "Thành viên Ban kiểm phiếu 2" in html
-    assert html.count('class="signature"') == 3  # two committee members and the chair
-    assert "Chủ trì hội nghị" in html
+    # The head signs first, for the committee; then its members.
+    assert html.index("TM. BAN KIỂM PHIẾU") < html.index("CÁC THÀNH VIÊN")
+    assert html.count('class="signer"') == 2
     assert re.search(r'id="record-sha256">[0-9a-f]{64}<', html)
     # The key an auditor passes to `tally verify --signer-key` is printed in full.
     record = parse_json(read_bundle(poll.client.get("/api/polls/1/bundle").data)["record.json"])
@@ -233,8 +242,10 @@ def test_links_to_subjects_graded_in_other_polls(conference: Flask, tmp_path: Pa
     [unchecked] = [w for w in early["warnings"] if w["check"] == "linked_not_checked"]
     assert unchecked["subjects"] == ["tap-the-btv", "dang-bo-tinh"]
     record = text_of(polls[2].client.get("/polls/2/record"))
-    assert "Chưa đối chiếu" in record and "not checked" in record
-    assert "<li>dang-bo-tinh: chưa kiểm phiếu / not counted yet</li>" in record
+    assert "Chưa đối chiếu" in record and "<li>dang-bo-tinh: chưa kiểm phiếu</li>" in record
+    english = text_of(polls[2].client.get("/polls/2/record/en"))
+    assert "not checked" in english
+    assert "<li>dang-bo-tinh: chưa kiểm phiếu / not counted yet</li>" in english
 
     finish(polls[3], tmp_path / "out-3")
     organization = _result(polls[3])["subjects"][0]["grade"]

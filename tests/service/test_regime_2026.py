@@ -264,8 +264,7 @@ BAD_FILES = [
     (
         'self_grade = "HTXSNV"\nproposed_grade = "HTXSNV"\n\n[[polls.subjects]]\n'
         'key = "tap-the-btv"',
-        'self_grade = "XS"\nproposed_grade = "HTXSNV"\n\n[[polls.subjects]]\n'
-        'key = "tap-the-btv"',
+        'self_grade = "XS"\nproposed_grade = "HTXSNV"\n\n[[polls.subjects]]\nkey = "tap-the-btv"',
         "polls[0].subjects[0].self_grade",
     ),
     (
