@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from ballot import db
-from ballot.cli.common import actor, fail, field_options, step
+from ballot.cli.common import actor, field_options, step
 from ballot.models import Conference
 from ballot.services.conference_file import ConferenceFileError, import_conference
 from ballot.services.conferences import create_conference, get_conference, update_conference
