@@ -18,12 +18,13 @@ from typing import Any
 from tally import bench
 from tally.attendance import AttendanceError, check_attendance, sign_statement
 from tally.authority import MAX_CREDENTIALS, AuthorityError, AuthorityKey, is_poll_uid, mint
-from tally.bundle import BundleError, bundle_bytes
+from tally.bundle import BundleError, bundle_bytes, read_bundle
 from tally.canonical import canonical_json, parse_json
 from tally.challenge import ChallengeError, check_challenge_file
 from tally.counting import board_aggregate
 from tally.manifest import Manifest, ManifestError, parse_manifest
 from tally.record import KeyFileError, ServiceKey
+from tally.results import conference_warnings, counted_poll, render_conference_warning
 from tally.rules import (
     DENOMINATORS,
     UNDETERMINED_EN,
@@ -148,6 +149,44 @@ def cmd_grade(args: argparse.Namespace) -> int:
         print(decision.grade)
         grade = rules.grade(decision.grade)
         print(f"{grade.name_vi} / {grade.name_en}", file=sys.stderr)
+    return 0
+
+
+def cmd_conference_check(args: argparse.Namespace) -> int:
+    """Verify the bundles of one conference's polls, then check what spans them: the excellent
+    ceiling of a peer group graded in several polls (docs/rules.md)."""
+    polls = []
+    failed = False
+    for path in args.bundles:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise UsageError(
+                f"không đọc được {path}: {exc}", f"cannot read {path}: {exc}"
+            ) from None
+        report = verify_bundle(data, workers=args.workers)
+        mark = "ĐẠT / OK  " if report.ok else "LỖI / FAIL"
+        print(f"[{mark}] {path}")
+        if not report.ok:
+            failed = True
+            continue
+        polls.append(counted_poll(Path(path).name, read_bundle(data)))
+    if failed:
+        print(
+            "KẾT LUẬN: có gói không hợp lệ; không đối chiếu giữa các cuộc biểu quyết /"
+            " VERDICT: a bundle does not verify; nothing is checked across the polls"
+        )
+        return 1
+    warnings = conference_warnings(polls)
+    for w in warnings:
+        text = render_conference_warning(w)
+        print(f"CẢNH BÁO / WARNING: {text.vi}")
+        print(f"{' ' * 19}{text.en}")
+    if not warnings:
+        print(
+            "Không có cảnh báo giữa các cuộc biểu quyết / no warning across the polls"
+            f" ({len(polls)} gói / bundles)"
+        )
     return 0
 
 
@@ -659,6 +698,15 @@ def build_parser() -> argparse.ArgumentParser:
         " another poll's bundle whose grades this result used; repeatable",
     )
     v.set_defaults(func=cmd_verify)
+
+    cc = sub.add_parser(
+        "conference-check",
+        help="kiểm các gói của một hội nghị và tỷ lệ xuất sắc của cả nhóm /"
+        " verify a conference's bundles and the ceiling across its polls",
+    )
+    cc.add_argument("bundles", nargs="+", metavar="BUNDLE")
+    cc.add_argument("--workers", type=_positive, default=None, help="số tiến trình / processes")
+    cc.set_defaults(func=cmd_conference_check)
 
     r = sub.add_parser("rules", help="bộ quy tắc / rule sets")
     rsub = r.add_subparsers(dest="rules_command", required=True)

@@ -642,6 +642,98 @@ def _ceiling_warnings(
     return out
 
 
+@dataclass(frozen=True)
+class CountedPoll:
+    """One counted poll of a conference, for the checks across its polls."""
+
+    poll: str  # how the poll is named in a warning (its id or title)
+    rules: RuleSet
+    subjects: Sequence[SubjectInfo]
+    grades: Mapping[str, str | None]  # by subject key, as the signed result decided
+    outstanding_groups: Sequence[str] = ()
+
+
+def conference_warnings(polls: Sequence[CountedPoll]) -> list[dict[str, object]]:
+    """The excellent ceiling across the polls of one conference (Quy định 366: per peer group,
+    whatever poll a member of it was graded in). A peer group graded in two polls or more is
+    checked as one group; one graded in a single poll is that poll's own warning already.
+    Reported, never applied; a group whose polls use different rule sets is reported as not
+    checked."""
+    groups: dict[str, list[tuple[CountedPoll, SubjectInfo]]] = {}
+    for counted in polls:
+        if counted.rules.is_adoption:
+            continue
+        for s in counted.subjects:
+            if s.peer_group is not None:
+                groups.setdefault(s.peer_group, []).append((counted, s))
+    out: list[dict[str, object]] = []
+    for group, members in groups.items():
+        names = list(dict.fromkeys(c.poll for c, _s in members))
+        if len(names) < 2:
+            continue
+        rule_sets = {(c.rules.id, c.rules.version) for c, _s in members}
+        if len(rule_sets) > 1:
+            out.append(_warning("ceiling_not_checked", [], peer_group=group, polls=names))
+            continue
+        rules = members[0][0].rules
+        outstanding = rules.excellent_ceiling_outstanding is not None and any(
+            group in c.outstanding_groups for c, _s in members
+        )
+        share = (
+            rules.excellent_ceiling_outstanding
+            if outstanding and rules.excellent_ceiling_outstanding is not None
+            else rules.excellent_ceiling
+        )
+        excellent = [s.key for c, s in members if c.grades.get(s.key) == EXCELLENT]
+        good = sum(1 for c, s in members if c.grades.get(s.key) == GOOD)
+        product = share * good
+        ceiling = round_fraction(product, rules.ceiling_rounding)
+        if len(excellent) <= ceiling:
+            continue
+        facts: dict[str, object] = {
+            "peer_group": group,
+            "polls": names,
+            "good": good,
+            "share": format_fraction_ratio(share),
+            "product": format_fraction_ratio(product),
+            "rounding": rules.ceiling_rounding,
+            "ceiling": ceiling,
+        }
+        if outstanding:
+            facts["outstanding"] = True
+        out.append(_warning("excellent_ceiling_across_polls", excellent, **facts))
+    return out
+
+
+def counted_poll(name: str, files: Mapping[str, bytes]) -> CountedPoll:
+    """A counted poll from its audit bundle's files (manifest and result; the caller verifies
+    the bundle first)."""
+    from tally.canonical import parse_json
+    from tally.manifest import parse_manifest
+
+    manifest = parse_manifest(parse_json(files["manifest.json"]))
+    result = parse_json(files["result.json"])
+    grades = {row["key"]: row["grade"] for row in result["subjects"]}
+    return CountedPoll(name, manifest.rules, manifest.subjects, grades, manifest.outstanding_groups)
+
+
+def render_conference_warning(warning: Mapping[str, Any]) -> Text:
+    polls = ", ".join(str(p) for p in warning["polls"])
+    group = warning["peer_group"]
+    if warning["check"] == "ceiling_not_checked":
+        return Text(
+            f"Nhóm “{group}” được xếp loại ở các cuộc biểu quyết {polls} theo các bộ quy tắc"
+            " khác nhau: chưa đối chiếu tỷ lệ Hoàn thành xuất sắc nhiệm vụ của cả nhóm.",
+            f"Peer group “{group}” is graded in polls {polls} under different rule sets: its"
+            " excellent ceiling is not checked across them.",
+        )
+    single = render_warning({**warning, "check": "excellent_ceiling"}, {})
+    return Text(
+        f"Cả nhóm, qua các cuộc biểu quyết {polls}: {single.vi}",
+        f"The whole group, across polls {polls}: {single.en}",
+    )
+
+
 # --- the sentences, rendered from the facts (docs/rules.md, "Texts") ----------------------------
 
 

@@ -14,6 +14,7 @@ from ballot.cli.common import actor, field_options, step
 from ballot.models import Conference
 from ballot.services.conference_file import ConferenceFileError, import_conference
 from ballot.services.conferences import create_conference, get_conference, update_conference
+from ballot.services.counting import conference_checks
 from ballot.services.fields import CONFERENCE
 
 
@@ -39,6 +40,20 @@ def conference_import(file: Path) -> None:
     click.echo(f"Hội nghị / conference {conference.id}: {conference.title}")
     for poll_id, title, subjects in polls:
         click.echo(f"  cuộc biểu quyết / poll {poll_id}: {title} ({subjects} đối tượng / subjects)")
+
+
+@conference_group.command("checks")
+@click.argument("conference", type=int)
+@with_appcontext
+def conference_checks_command(conference: int) -> None:
+    """Cảnh báo giữa các cuộc biểu quyết đã kiểm phiếu / warnings across the counted polls."""
+    with step() as session:
+        get_conference(session, conference)
+        texts = conference_checks(session, conference)
+    for text in texts:
+        click.echo(f"CẢNH BÁO / WARNING: {text.vi}\n  {text.en}")
+    if not texts:
+        click.echo("Không có cảnh báo giữa các cuộc biểu quyết / no warning across the polls")
 
 
 def _echo_conference(conference_id: int) -> None:

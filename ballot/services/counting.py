@@ -36,6 +36,7 @@ from tally.counting import (
 )
 from tally.manifest import Manifest, ManifestError
 from tally.record import ServiceKey
+from tally.results import Text, conference_warnings, counted_poll, render_conference_warning
 from tally.trustees import TrusteeError, TrusteePublic, verify_share
 from tally.verify import verify_ballots
 
@@ -440,6 +441,19 @@ def _local(moment: dt.datetime, zone: ZoneInfo) -> str:
     if moment.tzinfo is None:  # SQLite returns naive UTC
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(zone).isoformat(timespec="seconds")
+
+
+def conference_checks(session: Session, conference_id: int) -> list[Text]:
+    """The checks across the conference's counted polls (the excellent ceiling of a peer group
+    graded in several polls), read from their stored bundles; reported, never applied."""
+    rows = session.execute(
+        select(Poll.id, PollCount.bundle)
+        .join(PollCount, PollCount.poll_id == Poll.id)
+        .where(Poll.conference_id == conference_id, PollCount.bundle.is_not(None))
+        .order_by(Poll.position)
+    ).all()
+    counted = [counted_poll(str(poll_id), read_bundle(b)) for poll_id, b in rows if b is not None]
+    return [render_conference_warning(w) for w in conference_warnings(counted)]
 
 
 def stored_bundle(session: Session, poll_id: int) -> bytes:

@@ -18,6 +18,7 @@ from ballot import db
 from ballot.models import Conference
 from ballot.services import conferences
 from ballot.services.conference_file import ConferenceFileError, import_conference_text
+from ballot.services.counting import conference_checks
 from ballot.services.errors import ServiceError
 from ballot.web.auth import actor, login_required
 from ballot.web.forms import (
@@ -100,7 +101,10 @@ def conference(conference_id: int) -> str:
     session = db.get_session()
     row = conferences.get_conference(session, conference_id)
     started = any(p.state != "draft" for p in row.polls)
-    return render_template("operator/conference.html", conference=row, started=started)
+    across = conference_checks(session, conference_id)
+    return render_template(
+        "operator/conference.html", conference=row, started=started, across=across
+    )
 
 
 @bp.route("/conferences/<id:conference_id>/edit", methods=["GET", "POST"])
