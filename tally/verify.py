@@ -242,6 +242,8 @@ def verify_bundle(
         report.skip("result.grades", "tally.json / result.json / attendance.json")
     if isinstance(result, dict) and "linked" in result:
         _check_linked(report, manifest, result, linked, signer_key, workers)
+    if manifest.adopts is not None:
+        _check_adopts(report, manifest, linked, signer_key, workers)
     if isinstance(result, dict) and result.get("void") and counts_ok:
         void = result["void"]
         report.add(
@@ -400,6 +402,66 @@ def _check_linked(
         f"grades taken from other polls match their bundles: {listing}"
         if not problems
         else "result.linked: " + "; ".join(problems),
+    )
+
+
+def _check_adopts(
+    report: Report,
+    manifest: Manifest,
+    others: Sequence[Path | bytes],
+    signer_key: bytes | None,
+    workers: int | None,
+) -> None:
+    """An adoption poll's ``election.adopts``: the poll whose result it adopts. Without that
+    poll's bundle the check names it to be compared; with it (``--linked``), the bundle must
+    verify, be that poll (uid), of the same conference, its record.json hash the one named, and
+    its record grade each subject as the adoption poll proposes."""
+    adopts = manifest.adopts
+    assert adopts is not None
+    named = f"{adopts['title']} (uid {adopts['poll_uid']}, record SHA-256 {adopts['record']})"
+    candidates = []
+    for other in others:
+        try:
+            files = read_bundle(other)
+            uid = parse_json(files["manifest.json"])["election"].get("poll_uid")
+        except (BundleError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        if uid == adopts["poll_uid"]:
+            candidates.append((other, files))
+    if not candidates:
+        report.add(
+            "manifest.adopts",
+            True,
+            f"thông qua kết quả của: {named}; chưa đối chiếu (thêm --linked GÓI.zip của cuộc đó)",
+            f"adopts the result of: {named}; not cross-checked (add --linked with its bundle)",
+        )
+        return
+    other, files = candidates[0]
+    problems = []
+    if not verify_bundle(other, signer_key=signer_key, workers=workers).ok:
+        problems.append("the adopted poll's bundle does not verify")
+    elif sha256_hex(files["record.json"]) != adopts["record"]:
+        problems.append("the adopted poll's record is not the one the manifest names")
+    elif parse_json(files["manifest.json"])["conference"] != manifest.data["conference"]:
+        problems.append("the adopted poll is of another conference")
+    else:
+        record = parse_json(files["record.json"])
+        grades = {row["key"]: row["grade"] for row in record["subjects"]}
+        for s in manifest.subjects:
+            if grades.get(s.key) != s.proposed_grade:
+                problems.append(
+                    f"{s.key}: proposes {s.proposed_grade}, the adopted record says"
+                    f" {grades.get(s.key)}"
+                )
+    report.add(
+        "manifest.adopts",
+        not problems,
+        f"thông qua đúng kết quả đã ký của: {named}"
+        if not problems
+        else "manifest.adopts: " + "; ".join(problems),
+        f"adopts exactly the signed result of: {named}"
+        if not problems
+        else "manifest.adopts: " + "; ".join(problems),
     )
 
 

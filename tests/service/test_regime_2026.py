@@ -194,7 +194,26 @@ def test_the_adoption_poll_is_voted_counted_and_linked_both_ways(
         == json.loads(read_bundle(bundle(app, 1))["record.json"])["poll"]["uid"]
     )
     assert record["electorate"]["exclusions"][0]["reason"] == "long_leave"
-    assert verify_bundle(data, workers=1).ok
+    alone = verify_bundle(data, workers=1)
+    assert alone.ok
+    named = next(c for c in alone.checks if c.name == "manifest.adopts")
+    assert "not cross-checked" in named.detail_en
+    # With the adopted poll's bundle: its signed record is the one named, and it graded the
+    # Đảng bộ tỉnh as the adoption poll proposed.
+    adopted_bundle = bundle(app, 1)
+    checked = verify_bundle(data, workers=1, linked=[adopted_bundle])
+    assert checked.ok
+    assert (
+        "adopts exactly" in next(c for c in checked.checks if c.name == "manifest.adopts").detail_en
+    )
+    # A tampered adopted bundle is caught.
+    adopted_files = read_bundle(adopted_bundle)
+    forged_record = json.loads(adopted_files["record.json"])
+    forged_record["subjects"][0]["grade"] = "HTNV"
+    forged = bundle_bytes(dict(adopted_files, **{"record.json": canonical_json(forged_record)}))
+    refused = verify_bundle(data, workers=1, linked=[forged])
+    assert not refused.ok
+    assert not next(c for c in refused.checks if c.name == "manifest.adopts").ok
     client = app.test_client()
     adoption = text_of(client.get("/polls/4/record").get_data(as_text=True))
     assert "Thông qua" in adoption and "Ủy viên Ban Chấp hành 49" in adoption
