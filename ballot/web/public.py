@@ -91,6 +91,8 @@ def board(poll_id: int) -> str:
         commitment=_commitment(poll),
         authority=_authority(poll),
         attendance=attendance_entries(db.get_session(), poll_id),
+        # An adoption poll and the poll it adopts link to each other.
+        adopted_by=db.get_session().scalars(select(Poll).where(Poll.adopts_id == poll_id)).all(),
     )
 
 

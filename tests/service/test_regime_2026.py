@@ -222,6 +222,9 @@ def test_the_adoption_poll_is_voted_counted_and_linked_both_ways(
     # The adopted poll's record links to the adoption poll.
     adopted = client.get("/polls/1/record").get_data(as_text=True)
     assert 'id="adopted-by"' in adopted and 'href="/polls/4/board"' in adopted
+    # And the public boards, both ways.
+    assert 'href="/polls/4/board"' in client.get("/polls/1/board").get_data(as_text=True)
+    assert 'href="/polls/1/record"' in client.get("/polls/4/board").get_data(as_text=True)
 
 
 def _snapshot(app: Flask) -> Any:
