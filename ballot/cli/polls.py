@@ -22,6 +22,8 @@ from ballot.services.polls import (
     open_poll,
     rules_notice,
     set_adopts,
+    set_exclusions,
+    set_outstanding_groups,
     update_poll,
 )
 from tally.record import KeyFileError, key_fingerprint
@@ -72,6 +74,33 @@ def poll_open(poll: int, acknowledge_unconfirmed_rules: bool) -> None:
             f"  Dấu vân tay khóa Ban Tổ chức / authority key fingerprint: {fp}"
             " (đối chiếu với dấu vân tay đã công bố / compare with the announced one)"
         )
+
+
+@poll_group.command("exclusions")
+@click.argument("poll", type=int)
+@click.argument("entries", nargs=-1, metavar="LÝ_DO:HỌ_TÊN…")
+@with_appcontext
+def poll_exclusions(poll: int, entries: tuple[str, ...]) -> None:
+    """Người không tính vào tổng số / the lawful exclusions (suspended, exempt, long_leave):
+    e.g. long_leave:"Nguyễn Văn A"; none given clears them."""
+    items = []
+    for entry in entries:
+        reason, _, name = entry.partition(":")
+        items.append({"reason": reason.strip(), "name": name})
+    with step() as session:
+        set_exclusions(session, poll, items, actor=actor())
+    click.echo(f"Cuộc biểu quyết {poll}: {len(items)} người không tính / {len(items)} excluded")
+
+
+@poll_group.command("outstanding")
+@click.argument("poll", type=int)
+@click.argument("groups", nargs=-1)
+@with_appcontext
+def poll_outstanding(poll: int, groups: tuple[str, ...]) -> None:
+    """Nhóm so sánh được nâng tỷ lệ xuất sắc / peer groups with the raised ceiling (25%)."""
+    with step() as session:
+        set_outstanding_groups(session, poll, list(groups), actor=actor())
+    click.echo(f"Cuộc biểu quyết {poll}: {', '.join(groups) or '—'}")
 
 
 @poll_group.command("adopts")
@@ -146,6 +175,16 @@ def _echo_poll(poll_id: int) -> None:
             f"  Bộ quy tắc / rules: {poll.rules_id}; được biểu quyết / members {poll.members},"
             f" có mặt / present {poll.present}"
         )
+        for e in poll.exclusions or []:
+            click.echo(f"  Không tính / excluded: {e['name']} ({e['reason']})")
+        if poll.outstanding_groups:
+            click.echo(
+                f"  Nhóm nâng tỷ lệ / outstanding groups: {', '.join(poll.outstanding_groups)}"
+            )
+        if poll.adopts is not None:
+            click.echo(
+                f"  Thông qua kết quả của / adopts poll {poll.adopts.id}: {poll.adopts.title}"
+            )
         click.echo("  Đối tượng / subjects:")
         for s in poll.subjects:
             extra = [

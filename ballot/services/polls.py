@@ -23,11 +23,19 @@ from ballot.services.attendance import append_entry
 from ballot.services.conference_file import REGIME_2025
 from ballot.services.conferences import lock_conference
 from ballot.services.errors import NotFound, ServiceError
-from ballot.services.fields import POLL, apply_changes, check_all, check_electorate, known, names
+from ballot.services.fields import (
+    POLL,
+    apply_changes,
+    check_all,
+    check_electorate,
+    known,
+    names,
+    one_line,
+)
 from tally.board import genesis
 from tally.bundle import read_bundle
 from tally.canonical import canonical_json, parse_json, sha256_hex
-from tally.manifest import ManifestError, make_manifest, parse_manifest
+from tally.manifest import EXCLUSION_REASONS, ManifestError, make_manifest, parse_manifest
 from tally.record import key_fingerprint
 from tally.rules import load_ruleset
 from tally.trustees import TrusteePublic
@@ -101,6 +109,16 @@ def update_poll(
     require_draft(poll, "sửa cuộc biểu quyết", "edit the poll")
     current = {name: getattr(poll, name) for name in POLL_FIELDS}
     values = _poll_values({**current, **changes})
+    excluded = len(poll.exclusions or [])
+    if excluded and values["present"] > values["members"] - excluded:
+        raise ServiceError(
+            400,
+            "bad_field",
+            f"Có mặt ({values['present']}) lớn hơn tổng số ({values['members']}) trừ"
+            f" {excluded} đồng chí không tính.",
+            f"Present ({values['present']}) is more than the members ({values['members']})"
+            f" less the {excluded} excluded.",
+        )
     if poll.credential_list is not None:
         listed = parse_json(poll.credential_list)
         if values["members"] < max(listed["count"], listed["reserve"]):
@@ -227,6 +245,66 @@ def _adopted(session: Session, poll: Poll) -> tuple[dict[str, str], dict[str, st
         "record": sha256_hex(files["record.json"]),
     }
     return link, chosen
+
+
+def set_exclusions(
+    session: Session, poll_id: int, exclusions: list[dict[str, str]], actor: str = "cli"
+) -> Poll:
+    """The draft poll's lawful exclusions from its members ([{name, reason}], reasons of
+    tally.manifest.EXCLUSION_REASONS): the quorum's and the members denominator's base and the
+    bound on the number present are the members less them; each is listed in the record."""
+    poll = get_poll(session, poll_id, lock=True)
+    require_draft(poll, "sửa danh sách không tính vào tổng số", "edit the exclusions")
+    checked = []
+    for n, item in enumerate(exclusions, start=1):
+        name = one_line(item.get("name"), f"Người không tính thứ {n}", f"Exclusion {n}")
+        reason = item.get("reason")
+        if reason not in EXCLUSION_REASONS:
+            raise ServiceError(
+                400,
+                "bad_field",
+                f"Lý do không tính thứ {n}: {reason!r} không phải một trong"
+                f" {', '.join(EXCLUSION_REASONS)}.",
+                f"Exclusion {n}'s reason: {reason!r} is not one of {', '.join(EXCLUSION_REASONS)}.",
+            )
+        checked.append({"name": name, "reason": str(reason)})
+    if poll.present > poll.members - len(checked) or len(checked) >= poll.members:
+        raise ServiceError(
+            400,
+            "bad_field",
+            f"Có mặt ({poll.present}) phải không quá tổng số ({poll.members}) trừ số không tính"
+            f" ({len(checked)}), và phải còn người biểu quyết.",
+            f"Present ({poll.present}) must be at most the members ({poll.members}) less the"
+            f" exclusions ({len(checked)}), with someone left to vote.",
+        )
+    poll.exclusions = checked or None
+    audit.record(session, actor, "poll.exclusions", poll=poll_id, exclusions=checked)
+    return poll
+
+
+def set_outstanding_groups(
+    session: Session, poll_id: int, groups: list[str], actor: str = "cli"
+) -> Poll:
+    """The peer groups of this draft poll whose excellent ceiling the competent level raised
+    (the rule set's excellent_ceiling_outstanding, Quy định 366: up to 25%)."""
+    poll = get_poll(session, poll_id, lock=True)
+    require_draft(poll, "sửa nhóm được nâng tỷ lệ", "edit the outstanding groups")
+    rules = load_ruleset(poll.rules_id)
+    peer = {s.peer_group for s in poll.subjects if s.peer_group}
+    wanted = sorted(set(groups))
+    unknown = [g for g in wanted if g not in peer]
+    if unknown or (wanted and rules.excellent_ceiling_outstanding is None):
+        raise ServiceError(
+            400,
+            "bad_field",
+            f"Nhóm so sánh: {', '.join(unknown) or '—'} không có trong cuộc biểu quyết, hoặc bộ"
+            f" quy tắc {rules.id} không có tỷ lệ nâng (excellent_ceiling_outstanding).",
+            f"Peer groups: {', '.join(unknown) or '—'} not in this poll, or rule set {rules.id}"
+            " has no raised ceiling (excellent_ceiling_outstanding).",
+        )
+    poll.outstanding_groups = wanted or None
+    audit.record(session, actor, "poll.outstanding_groups", poll=poll_id, groups=wanted)
+    return poll
 
 
 def set_adopts(session: Session, poll_id: int, adopted_id: int | None, actor: str = "cli") -> Poll:

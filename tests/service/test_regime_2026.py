@@ -324,3 +324,56 @@ def test_bad_366_data_in_a_conference_file_is_refused_naming_the_field(
     assert "không có gì được lưu" in result.output and "nothing was stored" in result.output
     with app.app_context():
         assert db.get_session().scalar(select(func.count(Conference.id))) == 0
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"self_score": "101"}, "Điểm tự chấm"),
+        ({"self_score": "92,123"}, "Điểm tự chấm"),
+        ({"self_grade": "XS"}, "self_grade"),
+        ({"proposed_grade": "TOT"}, "proposed_grade"),
+        ({"discipline": "member_disciplined"}, "discipline"),
+        ({"discipline": "late"}, "Kỷ luật"),
+        ({"responsible_for": "khong-co"}, "Đơn vị phụ trách"),
+    ],
+)
+def test_bad_366_data_on_a_subject_is_refused_naming_the_field(
+    app: Flask, values: dict[str, str], field: str
+) -> None:
+    from ballot.services.subjects import add_subject
+
+    run(app, "conference", "import", str(SAMPLE))
+    before = _snapshot(app)
+    with app.app_context(), pytest.raises(ServiceError) as refused, db.transaction() as session:
+        add_subject(
+            session, 2, {"name": "Ủy viên mới", "kind": "individual", **values}, actor="test"
+        )
+    assert refused.value.status == 400
+    assert field in refused.value.message_vi + refused.value.message_en
+    assert _snapshot(app) == before
+
+
+def test_exclusions_and_outstanding_groups_from_the_command_line(app: Flask) -> None:
+    run(app, "conference", "import", str(SAMPLE))
+    # All 15 present: nobody can be excluded until the number present allows it.
+    refused = app.test_cli_runner().invoke(args=["poll", "exclusions", "2", "exempt:A"])
+    assert refused.exit_code == 1 and "Present (15) must be at most" in refused.output
+    run(app, "poll", "edit", "2", "--present", "14")
+    out = run(app, "poll", "exclusions", "2", "suspended:Ủy viên Ban Thường vụ Tỉnh ủy 9")
+    assert "1" in out
+    with app.app_context():
+        assert db.get_session().get_one(Poll, 2).exclusions == [
+            {"name": "Ủy viên Ban Thường vụ Tỉnh ủy 9", "reason": "suspended"}
+        ]
+    before = _snapshot(app)
+    for args in (["exclusions", "2", "busy:Ai đó"], ["outstanding", "2", "khong-co"]):
+        result = app.test_cli_runner().invoke(args=["poll", *args])
+        assert result.exit_code == 1 and "không" in result.output
+    assert _snapshot(app) == before
+    # The number present cannot rise above the members less the exclusions.
+    raised = app.test_cli_runner().invoke(args=["poll", "edit", "2", "--present", "15"])
+    assert raised.exit_code == 1 and "less the 1 excluded" in raised.output
+    run(app, "poll", "outstanding", "3", "xa-phuong")
+    shown = run(app, "poll", "show", "3")
+    assert "outstanding groups: xa-phuong" in shown
