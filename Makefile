@@ -31,7 +31,8 @@ $(CATALOGUE): ballot/translations/en/LC_MESSAGES/messages.po | $(STAMP)
 
 assets: $(JS_BUILD) $(CATALOGUE)
 
-# The sample conference (docs/examples/hoi-nghi-2023.toml) set up and served on 127.0.0.1:5000:
+# The 2026 sample conference (docs/examples/hoi-nghi-2026.toml; `ballot demo --sample 2023` for the
+# 2023 one) set up and served on 127.0.0.1:5000:
 # prints the operator, booth and board addresses and where the printable slips are.
 demo: $(STAMP) assets
 	$(BIN)/ballot demo

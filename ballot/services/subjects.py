@@ -173,7 +173,12 @@ def add_subject(
     poll = get_poll(session, poll_id, lock=True)
     require_draft(poll, "thêm đối tượng", "add a subject")
     others = conference_subjects(session, poll.conference_id)
-    key = _new_key(values, {s.key for s in others})
+    taken = {s.key for s in others}
+    if poll.adopts is not None:
+        # An adoption poll's subject is a subject of the adopted poll, under the same key.
+        own = {s.key for s in poll.subjects}
+        taken -= {s.key for s in poll.adopts.subjects} - own
+    key = _new_key(values, taken)
     fields = _subject_values(values, others, key, poll)
     position = (
         session.scalar(select(func.max(Subject.position)).where(Subject.poll_id == poll_id)) or 0

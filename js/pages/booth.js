@@ -124,6 +124,21 @@ function gradeName(grade) {
   return lang === "en" ? grade.name_en : grade.name_vi;
 }
 
+// What Quy định 366 asks the voter to see beside a subject, read-only: the self-score and
+// self-grade, the proposal (for an adoption poll: the grade put to the vote), discipline.
+function assessment(subject, adoption) {
+  const parts = [];
+  if (subject.self_score) {
+    const score = lang === "en" ? subject.self_score : subject.self_score.replace(".", ",");
+    parts.push(`${msg("self-score")}: ${score}`);
+  }
+  if (subject.self_grade) parts.push(`${msg("self-grade")}: ${subject.self_grade}`);
+  if (subject.proposed_grade)
+    parts.push(`${msg(adoption ? "adopt" : "proposed")}: ${subject.proposed_grade}`);
+  if (Array.isArray(subject.discipline) && subject.discipline.length) parts.push(msg("disciplined"));
+  return parts.join(" · ");
+}
+
 function buildBallot() {
   const election = manifest.election;
   const grades = election.rules.grades;
@@ -142,6 +157,13 @@ function buildBallot() {
       role.className = "subject-role";
       role.textContent = subject.role;
       item.append(role);
+    }
+    const facts = assessment(subject, election.rules.decision_rule === "adoption_majority");
+    if (facts) {
+      const info = document.createElement("div");
+      info.className = "subject-assessment";
+      info.textContent = facts;
+      item.append(info);
     }
     const group = document.createElement("div");
     group.className = "grades";

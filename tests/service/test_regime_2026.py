@@ -377,3 +377,36 @@ def test_exclusions_and_outstanding_groups_from_the_command_line(app: Flask) -> 
     run(app, "poll", "outstanding", "3", "xa-phuong")
     shown = run(app, "poll", "show", "3")
     assert "outstanding groups: xa-phuong" in shown
+
+
+def test_an_adoption_poll_is_built_from_the_command_line(app: Flask) -> None:
+    run(app, "conference", "import", str(SAMPLE))
+    run(
+        app,
+        "poll",
+        "create",
+        "1",
+        "--title",
+        "Thông qua lại kết quả của Đảng bộ tỉnh",
+        "--rules",
+        "thong-qua-2025",
+    )
+    run(app, "poll", "adopts", "5", "1")
+    # Its subject is the adopted poll's, under the same key; another key is refused at opening.
+    run(
+        app,
+        "subject",
+        "add",
+        "5",
+        "--key",
+        "dang-bo-tinh",
+        "--name",
+        "Đảng bộ tỉnh Đồng Nai",
+        "--kind",
+        "organization",
+    )
+    shown = run(app, "poll", "show", "5")
+    assert "adopts poll 1" in shown and "dang-bo-tinh" in shown
+    # A grading poll adopts nothing.
+    refused = app.test_cli_runner().invoke(args=["poll", "adopts", "2", "1"])
+    assert refused.exit_code == 1 and "adoption rule set" in refused.output
