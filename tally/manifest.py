@@ -223,6 +223,7 @@ SUBJECT_FIELDS = SUBJECT_FIELDS_V1
 TRUSTEE_FIELDS = ("format", "name", "public_key", "proof")
 TRUSTEE_FIELDS_V2 = ("format", "name", "public_key", "proof", "signing_key")
 _HEX32 = re.compile(r"[0-9a-f]{64}")
+_GRADE_CODE = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
 def _object(value: Any, fields: Sequence[str], where: str) -> dict[str, Any]:
@@ -268,6 +269,9 @@ def _parse(data: Any, shipped_rules: bool) -> Manifest:
             check_origin(rules)
     except ValueError as exc:
         raise ManifestError(f"election.rules: {exc}") from None
+    if version == 1 and (rules.is_adoption or rules._v2_dict()):
+        # Version 1 is closed: the rule-set keys and the adoption rule are version 2's.
+        raise ManifestError("election.rules: a version-1 manifest has a version-1 rule set")
     grades = [g.code for g in rules.grades]
     if election["grades"] != grades:
         raise ManifestError("the grades differ from the rule set's grades")
@@ -398,10 +402,13 @@ def _subjects_v2(
         raise ManifestError("election.adopts: only a poll under an adoption rule set adopts")
     for s in subjects:
         if rules.is_adoption:
-            if s.proposed_grade is None:
+            if s.proposed_grade is None or _GRADE_CODE.fullmatch(s.proposed_grade) is None:
                 raise ManifestError(
                     f"subject {s.key}: proposed_grade: an adoption poll adopts a proposed grade"
+                    " (a grade code)"
                 )
+            if s.self_grade is not None and _GRADE_CODE.fullmatch(s.self_grade) is None:
+                raise ManifestError(f"subject {s.key}: self_grade: expected a grade code")
         else:
             try:
                 s.check_grades(codes)

@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import stat
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -146,7 +147,9 @@ def result_codes(fingerprint: bytes, subjects: Any) -> dict[str, str]:
     return {row["key"]: result_code(fingerprint, row) for row in subjects}
 
 
-_ISO_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}")
+_ISO_LOCAL = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}"
+)
 
 
 def make_document(
@@ -158,16 +161,22 @@ def make_document(
     names = [t["name"] for t in manifest["election"]["trustees"]]
     if not isinstance(posts, list | tuple) or len(posts) != len(names):
         raise ValueError(f"document: expected one post for each of the {len(names)} trustees")
-    if not all(isinstance(p, str) and "\n" not in p and len(p) <= 500 for p in posts):
-        raise ValueError("document: each post is one line of text")
-    if not isinstance(counting_started_at, str) or not _ISO_LOCAL.fullmatch(counting_started_at):
-        raise ValueError("document.counting_started_at: expected YYYY-MM-DDTHH:MM:SS+HH:MM")
+    if not all(
+        isinstance(p, str)
+        and len(p) <= 500
+        and not any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") for c in p)
+        for p in posts
+    ):
+        raise ValueError("document: each post is one line of printable text")
+    for name, value in (
+        ("document.counting_started_at", counting_started_at),
+        ("created_at", created_at),
+    ):
+        if not isinstance(value, str) or not _ISO_LOCAL.fullmatch(value):
+            raise ValueError(f"{name}: expected YYYY-MM-DDTHH:MM:SS+HH:MM")
     started = dt.datetime.fromisoformat(counting_started_at)
-    try:
-        created = dt.datetime.fromisoformat(created_at)
-    except ValueError:
-        raise ValueError("created_at: not an ISO 8601 time") from None
-    if created.tzinfo is None or started > created:
+    created = dt.datetime.fromisoformat(created_at)
+    if started > created:
         raise ValueError("document.counting_started_at: after the record was made")
     return {
         "committee": [

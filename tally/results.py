@@ -438,7 +438,8 @@ def evaluate_poll(
                 share=format_fraction_ratio(rules.low_turnout),
             )
         )
-    warnings += _ceiling_warnings(rules, subjects, grades, outstanding_groups)
+    if not rules.is_adoption:  # an adoption grades nothing: no ceiling
+        warnings += _ceiling_warnings(rules, subjects, grades, outstanding_groups)
 
     def known(key: str) -> str | None:
         return grades[key] if key in grades else external.get(key)

@@ -89,13 +89,16 @@ def record_attendance(
             "The number present must be a whole number.",
         )
     cast = ballots_cast(session, poll_id)
-    if not cast <= present <= poll.members:
+    # The members less the lawful exclusions (tally.manifest.Manifest.eligible).
+    eligible = poll_manifest(poll.fingerprint, poll.manifest).eligible
+    if not cast <= present <= eligible:
         raise ServiceError(
             409,
             "bad_present",
-            f"Số có mặt phải từ {cast} (số phiếu đã bỏ) đến {poll.members} (số ủy viên).",
+            f"Số có mặt phải từ {cast} (số phiếu đã bỏ) đến {eligible} (số ủy viên, trừ số"
+            " không tính).",
             f"The number present must be between {cast} (ballots already cast) and"
-            f" {poll.members} (members).",
+            f" {eligible} (members less the exclusions).",
         )
     before = poll.present
     line = append_entry(session, poll, present, actor)

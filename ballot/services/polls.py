@@ -392,6 +392,16 @@ def open_poll(
                 " --acknowledge-unconfirmed-rules); the acknowledgement is logged.",
             )
         acknowledge_unconfirmed_rules(session, poll_id, actor)
+    excluded = len(poll.exclusions or [])
+    if excluded and poll.present > poll.members - excluded:
+        raise ServiceError(
+            409,
+            "poll_not_ready",
+            f"Có mặt ({poll.present}) lớn hơn tổng số ({poll.members}) trừ {excluded} đồng chí"
+            " không tính: sửa số có mặt trước khi mở.",
+            f"Present ({poll.present}) is more than the members ({poll.members}) less the"
+            f" {excluded} excluded: correct it before opening.",
+        )
     conference = poll.conference
     subjects = [s.info() for s in poll.subjects]
     adopts = None

@@ -206,20 +206,26 @@ def vi_number(value: Any) -> str:
     return str(value).replace(".", ",")
 
 
-def vi_moment(text: str) -> dict[str, str]:
+def vi_moment(text: object) -> dict[str, str]:
     """An ISO 8601 local time's parts for the record's sentences: "9 giờ 30 phút, ngày 20
     tháng 12 năm 2026" (the record's times carry their offset: no zone is applied)."""
-    moment = dt.datetime.fromisoformat(text)
+    try:
+        moment = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:  # an old record's time that is not ISO 8601: leave it to be written in
+        return {"time": "… giờ … phút", "date": "ngày … tháng … năm …"}
     return {
         "time": f"{moment.hour} giờ {moment.minute:02d} phút",
         "date": f"ngày {moment.day:02d} tháng {moment.month:02d} năm {moment.year}",
     }
 
 
-def vi_date_line(place: str, iso_date: str) -> str:
+def vi_date_line(place: str, iso_date: object) -> str:
     """The party document's place and date line: "Đồng Nai, ngày 20 tháng 12 năm 2026"."""
-    day = dt.date.fromisoformat(iso_date)
     prefix = f"{place}, " if place else ""
+    try:
+        day = dt.date.fromisoformat(str(iso_date))
+    except ValueError:  # a conference without a date (the manifest's conference is free-form)
+        return f"{prefix}ngày … tháng … năm …"
     return f"{prefix}ngày {day.day:02d} tháng {day.month:02d} năm {day.year}"
 
 
@@ -258,7 +264,7 @@ def _record_view(poll_id: int) -> dict[str, Any]:
         "started": vi_moment(started),
         "finished": vi_moment(rec["created_at"]),
         "date_line": vi_date_line(
-            rec["conference"].get("place_name", ""), rec["conference"]["date"]
+            rec["conference"].get("place_name", ""), rec["conference"].get("date", "")
         ),
         "exclusion_vi": EXCLUSION_VI,
         "adopted_poll": adopted,
