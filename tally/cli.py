@@ -157,6 +157,8 @@ def cmd_conference_check(args: argparse.Namespace) -> int:
     ceiling of a peer group graded in several polls (docs/rules.md)."""
     polls = []
     failed = False
+    seen: dict[str, str] = {}
+    conference: Any = None
     for path in args.bundles:
         try:
             data = Path(path).read_bytes()
@@ -170,7 +172,21 @@ def cmd_conference_check(args: argparse.Namespace) -> int:
         if not report.ok:
             failed = True
             continue
-        polls.append(counted_poll(Path(path).name, read_bundle(data)))
+        files = read_bundle(data)
+        manifest = parse_json(files["manifest.json"])
+        uid = manifest["election"].get("poll_uid") or manifest["election"]["poll_id"]
+        if uid in seen:
+            raise UsageError(
+                f"{path}: cùng cuộc biểu quyết với {seen[uid]}",
+                f"{path}: the same poll as {seen[uid]}",
+            )
+        seen[uid] = str(path)
+        if conference is not None and manifest["conference"] != conference:
+            print(f"[LỖI / FAIL] {path}: hội nghị khác / another conference")
+            failed = True
+            continue
+        conference = manifest["conference"]
+        polls.append(counted_poll(Path(path).name, files))
     if failed:
         print(
             "KẾT LUẬN: có gói không hợp lệ; không đối chiếu giữa các cuộc biểu quyết /"

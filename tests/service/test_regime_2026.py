@@ -410,3 +410,18 @@ def test_an_adoption_poll_is_built_from_the_command_line(app: Flask) -> None:
     # A grading poll adopts nothing.
     refused = app.test_cli_runner().invoke(args=["poll", "adopts", "2", "1"])
     assert refused.exit_code == 1 and "adoption rule set" in refused.output
+
+
+def test_tally_conference_check_on_the_demo_bundles(
+    app: Flask, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tally.cli import main
+
+    demo(app, tmp_path / "demo")
+    path = tmp_path / "poll-1.zip"
+    path.write_bytes(bundle(app, 1))
+    capsys.readouterr()
+    assert main(["conference-check", str(path), "--workers", "1"]) == 0
+    assert "no warning across the polls" in capsys.readouterr().out
+    assert main(["conference-check", str(path), str(path), "--workers", "1"]) == 2
+    assert "the same poll" in capsys.readouterr().err
