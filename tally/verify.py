@@ -841,25 +841,10 @@ def _check_record(
             if not diff
             else "record.json differs in: " + ", ".join(diff),
         )
-        if manifest.version >= 2 and isinstance(result, dict) and not diff:
-            codes = result_codes(manifest.fingerprint, result["subjects"])
-            report.add(
-                "record.result_codes",
-                True,
-                f"mã kết quả của {len(codes)} đối tượng tính lại khớp với biên bản: "
-                + ", ".join(codes.values()),
-                f"the result codes of the {len(codes)} subjects are derived again and match: "
-                + ", ".join(codes.values()),
-            )
-        elif manifest.version >= 2:
-            report.add(
-                "record.result_codes",
-                False,
-                "mã kết quả trong biên bản không tính lại được hoặc khác",
-                "the record's result codes cannot be derived again or differ",
-            )
     else:
         report.skip("record.content", "result.json / tally.json")
+    if manifest.version >= 2 and isinstance(result, dict):
+        _check_result_codes(report, manifest, result, record)
 
     public = manifest.signer_public_key
     try:
@@ -891,6 +876,42 @@ def _check_record(
             f"record signature valid, signing key {fp}",
         )
     report.add("record.signature", good and pinned, vi, en)
+
+
+def _check_result_codes(
+    report: Report, manifest: Manifest, result: dict[str, Any], record: dict[str, Any]
+) -> None:
+    """Each subject's result code (§16.3), derived again from the result's rows and the poll's
+    fingerprint, must be the record's: the line an auditor compares with the paper copy."""
+    try:
+        codes = result_codes(manifest.fingerprint, result["subjects"])
+    except (KeyError, TypeError, ValueError, CanonicalError) as exc:
+        report.add(
+            "record.result_codes",
+            False,
+            f"không tính được mã kết quả: {exc}",
+            f"the result codes cannot be derived: {exc}",
+        )
+        return
+    listed = record.get("result_codes")
+    ok = isinstance(listed, dict) and canonical_json(listed) == canonical_json(codes)
+    wrong = (
+        sorted(k for k in codes if listed.get(k) != codes[k])
+        if isinstance(listed, dict)
+        else ["(missing)"]
+    )
+    report.add(
+        "record.result_codes",
+        ok,
+        f"mã kết quả của {len(codes)} đối tượng tính lại khớp với biên bản: "
+        + ", ".join(codes.values())
+        if ok
+        else "record.json: mã kết quả khác với mã tính lại ở: " + ", ".join(wrong),
+        f"the result codes of the {len(codes)} subjects are derived again and match: "
+        + ", ".join(codes.values())
+        if ok
+        else "record.json: result codes differ from those derived again for: " + ", ".join(wrong),
+    )
 
 
 def _document_inputs(record: dict[str, Any]) -> dict[str, Any]:

@@ -49,11 +49,12 @@ CHECKS = [
     "result.grades",
     "record.files",
     "record.content",
+    "record.result_codes",
     "record.signature",
 ]
 
-# A bundle whose manifest is version 1 has no attendance files.
-CHECKS_V1 = [c for c in CHECKS if not c.startswith("attendance.")]
+# A bundle whose manifest is version 1 has no attendance files nor result codes.
+CHECKS_V1 = [c for c in CHECKS if not c.startswith("attendance.") and c != "record.result_codes"]
 
 Reseal = Callable[..., None]
 
@@ -510,12 +511,13 @@ def test_a_changed_subject_name_in_the_manifest_is_caught(
     resealer(demo_files, demo_signer)
     report = verify(demo_files)
     # Every ballot and the board's first link are bound to the old fingerprint; the record names
-    # the old poll.
+    # the old poll, and its result codes (which hash the fingerprint) are not this poll's.
     assert failed(report) == {
         "ballots.proofs",
         "ballots.chain",
         "attendance.chain",
         "attendance.statement",
+        "record.result_codes",
     }, format_report(report)
     assert "record.content" in skipped(report)
     assert "another poll" in detail(report, "ballots.proofs")
@@ -634,9 +636,14 @@ def test_a_changed_file_hash_in_the_record_fails_files_content_and_signature(
 
 def test_a_changed_record_time_fails_only_the_signature(demo_files: dict[str, bytes]) -> None:
     record = load(demo_files, "record.json")
-    record["created_at"] = "1999-01-01T00:00:00+00:00"
+    record["created_at"] = "2099-01-01T00:00:00+00:00"
     store(demo_files, "record.json", record)
     assert failed(verify(demo_files)) == {"record.signature"}
+    # Made before its count started, or in another form than §16.3's: the content is wrong too.
+    for moment in ("1999-01-01T00:00:00+00:00", "2099-01-01T00:00:00Z"):
+        record["created_at"] = moment
+        store(demo_files, "record.json", record)
+        assert failed(verify(demo_files)) == {"record.content", "record.signature"}, moment
 
 
 def test_a_re_signed_record_with_a_changed_grade_fails_record_content(
