@@ -13,7 +13,7 @@ from typing import Any
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields import DateField as _DateField
 from wtforms.fields import IntegerField as _IntegerField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -97,6 +97,22 @@ def _count(
                 message=lazy_gettext("Cần một số từ %(lo)d đến %(hi)d.", lo=minimum, hi=maximum),
             ),
         ],
+    )
+
+
+class RegimeForm(FlaskForm):  # type: ignore[misc]
+    """A draft poll's Quy định 366 settings: the poll it adopts (an adoption poll), its peer
+    groups with the raised ceiling, its lawful exclusions (one per line, "lý do: họ tên")."""
+
+    adopts = SelectField(
+        lazy_gettext("Thông qua kết quả của cuộc biểu quyết"), validate_choice=False
+    )
+    outstanding = SelectMultipleField(
+        lazy_gettext("Nhóm so sánh được nâng tỷ lệ xuất sắc (đến một phần tư)"), validate_choice=False
+    )
+    exclusions = TextAreaField(
+        lazy_gettext("Không tính vào tổng số (mỗi dòng: lý do: họ tên)"),
+        validators=[Length(max=20_000)],
     )
 
 

@@ -425,3 +425,42 @@ def test_tally_conference_check_on_the_demo_bundles(
     assert "no warning across the polls" in capsys.readouterr().out
     assert main(["conference-check", str(path), str(path), "--workers", "1"]) == 2
     assert "the same poll" in capsys.readouterr().err
+
+
+def test_the_poll_page_sets_exclusions_outstanding_groups_and_the_adopted_poll(
+    app: Flask, operator_client: Any
+) -> None:
+    from tests.service.conftest import csrf_token
+
+    run(app, "conference", "import", str(SAMPLE))
+    client = operator_client
+    page = client.get("/operator/polls/3").get_data(as_text=True)
+    assert 'id="regime-form"' in page and "dang-uy-truc-thuoc" in page
+
+    def post(poll_id: int, data: dict[str, Any]) -> Any:
+        token = csrf_token(client.get(f"/operator/polls/{poll_id}").get_data(as_text=True))
+        return client.post(f"/operator/polls/{poll_id}/regime", data={**data, "csrf_token": token})
+
+    # A line that is not "reason: name" is refused, naming the line; nothing is stored.
+    before = _snapshot(app)
+    bad = post(3, {"exclusions": "vắng: Ai đó", "outstanding": ["xa-phuong"]})
+    assert bad.status_code == 400 and "Dòng 1" in bad.get_data(as_text=True)
+    assert _snapshot(app) == before
+    run(app, "poll", "edit", "3", "--present", "14")
+    ok = post(
+        3,
+        {"exclusions": "nghỉ dài ngày, đi học, chữa bệnh: Ủy viên 9", "outstanding": ["xa-phuong"]},
+    )
+    assert ok.status_code == 302
+    with app.app_context():
+        poll = db.get_session().get_one(Poll, 3)
+        assert poll.exclusions == [{"name": "Ủy viên 9", "reason": "long_leave"}]
+        assert poll.outstanding_groups == ["xa-phuong"]
+    # The adoption poll's page chooses the poll it adopts among the conference's grading polls.
+    page = client.get("/operator/polls/4").get_data(as_text=True)
+    assert 'name="adopts"' in page and "Phiếu biểu quyết tự đánh giá" in page
+    assert post(4, {"adopts": "2", "exclusions": ""}).status_code == 302
+    with app.app_context():
+        assert db.get_session().get_one(Poll, 4).adopts_id == 2
+    shown = client.get("/operator/polls/4?lang=en").get_data(as_text=True)
+    assert 'id="adopts"' in shown

@@ -29,6 +29,7 @@ from ballot.web.forms import (
     ButtonForm,
     CredentialListForm,
     PollForm,
+    RegimeForm,
     TrusteeForm,
     choice,
 )
@@ -42,6 +43,7 @@ from ballot.web.operator.pages import (
     page_error,
 )
 from tally.canonical import parse_json
+from tally.manifest import EXCLUSION_REASONS
 from tally.record import key_fingerprint
 from tally.rules import RuleSet, list_rulesets, load_ruleset
 
@@ -129,6 +131,7 @@ def _poll_page(
     list_form: CredentialListForm | None = None,
     attendance_form: AttendanceForm | None = None,
     trustee_form: TrusteeForm | None = None,
+    regime_form: RegimeForm | None = None,
 ) -> tuple[str, int]:
     session = db.get_session()
     poll_row = polls.get_poll(session, poll_id)
@@ -148,7 +151,7 @@ def _poll_page(
         }
         for t in poll_row.trustees
     ]
-    forms = [f for f in (list_form, attendance_form, trustee_form) if f is not None]
+    forms = [f for f in (list_form, attendance_form, trustee_form, regime_form) if f is not None]
     listed = credentials.stored_list(poll_row)
     status = error.status if error else (400 if any(f.errors for f in forms) else 200)
     page = render_template(
@@ -168,6 +171,7 @@ def _poll_page(
         attendance=attendance_entries(session, poll_id),
         booth_url=f"{current_app.config['BASE_URL'].rstrip('/')}/booth/{poll_id}",
         trustee_form=trustee_form or TrusteeForm(formdata=None),
+        regime_form=regime_form or _regime_form(poll_row, formdata=None),
         base_url=current_app.config["BASE_URL"],
         has_counting="counting.page" in current_app.view_functions,
         error=error,
@@ -179,6 +183,88 @@ def _poll_page(
 @login_required
 def poll(poll_id: int) -> tuple[str, int]:
     return _poll_page(poll_id)
+
+
+# --- Quy định 366: the adopted poll, the outstanding groups, the exclusions --------------------
+
+EXCLUSION_WORDS = {
+    **{code: code for code in EXCLUSION_REASONS},
+    **{vi: code for code, (vi, _en) in EXCLUSION_REASONS.items()},
+}
+
+
+def _regime_form(poll_row: Poll, **kwargs: Any) -> RegimeForm:
+    form = RegimeForm(**kwargs)
+    others = [
+        p for p in poll_row.conference.polls if p.id != poll_row.id and not _is_adoption(p.rules_id)
+    ]
+    form.adopts.choices = [("", "—")] + [(str(p.id), f"{p.position}. {p.title}") for p in others]
+    groups = sorted({s.peer_group for s in poll_row.subjects if s.peer_group})
+    form.outstanding.choices = [(g, g) for g in groups]
+    if kwargs.get("formdata", True) is None:
+        form.adopts.data = str(poll_row.adopts_id) if poll_row.adopts_id else ""
+        form.outstanding.data = list(poll_row.outstanding_groups or [])
+        form.exclusions.data = "\n".join(
+            f"{EXCLUSION_REASONS[e['reason']][0]}: {e['name']}" for e in poll_row.exclusions or []
+        )
+    return form
+
+
+def _is_adoption(rules_id: str) -> bool:
+    try:
+        return load_ruleset(rules_id).is_adoption
+    except ValueError:
+        return False
+
+
+def parse_exclusions(text: str) -> list[dict[str, str]]:
+    """One per line, "lý do: họ tên" (the reason as its code or its Vietnamese name)."""
+    out = []
+    for n, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        reason, sep, name = line.partition(":")
+        code = EXCLUSION_WORDS.get(reason.strip())
+        if not sep or code is None:
+            raise ServiceError(
+                400,
+                "bad_field",
+                f"Dòng {n} của danh sách không tính: cần “lý do: họ tên”, lý do là một trong"
+                f" {', '.join(vi for vi, _en in EXCLUSION_REASONS.values())}.",
+                f"Line {n} of the exclusions: expected “reason: name”, the reason one of"
+                f" {', '.join(EXCLUSION_REASONS)}.",
+            )
+        out.append({"reason": code, "name": name.strip()})
+    return out
+
+
+@bp.post(f"{POLL}/regime")
+@login_required
+def poll_regime(poll_id: int) -> Any:
+    poll_row = draft_poll(poll_id, "sửa cuộc biểu quyết", "edit the poll")
+    form = _regime_form(poll_row)
+    if not form.validate_on_submit():
+        return _poll_page(poll_id, regime_form=form)
+    try:
+        exclusions = parse_exclusions(form.exclusions.data or "")
+        with db.transaction() as tx:
+            if _is_adoption(poll_row.rules_id):
+                adopted = int(form.adopts.data) if form.adopts.data else None
+                polls.set_adopts(tx, poll_id, adopted, actor=actor())
+            polls.set_outstanding_groups(
+                tx, poll_id, list(form.outstanding.data or []), actor=actor()
+            )
+            polls.set_exclusions(tx, poll_id, exclusions, actor=actor())
+    except (ServiceError, ValueError) as exc:
+        error = (
+            exc
+            if isinstance(exc, ServiceError)
+            else ServiceError(400, "bad_field", "Lựa chọn không hợp lệ.", "Invalid choice.")
+        )
+        page_error(error)
+        return _poll_page(poll_id, error=error, regime_form=form)
+    flash(_("Đã lưu cuộc biểu quyết."), "success")
+    return redirect(url_for("operator.poll", poll_id=poll_id, _anchor="regime"))
 
 
 # --- trustees ------------------------------------------------------------------------------------
