@@ -108,7 +108,8 @@ class RegimeForm(FlaskForm):  # type: ignore[misc]
         lazy_gettext("Thông qua kết quả của cuộc biểu quyết"), validate_choice=False
     )
     outstanding = SelectMultipleField(
-        lazy_gettext("Nhóm so sánh được nâng tỷ lệ xuất sắc (đến một phần tư)"), validate_choice=False
+        lazy_gettext("Nhóm so sánh được nâng tỷ lệ xuất sắc (đến một phần tư)"),
+        validate_choice=False,
     )
     exclusions = TextAreaField(
         lazy_gettext("Không tính vào tổng số (mỗi dòng: lý do: họ tên)"),
