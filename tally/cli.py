@@ -22,9 +22,9 @@ from tally.bundle import BundleError, bundle_bytes, read_bundle
 from tally.canonical import canonical_json, parse_json
 from tally.challenge import ChallengeError, check_challenge_file
 from tally.counting import board_aggregate
-from tally.manifest import Manifest, ManifestError, parse_manifest
+from tally.manifest import Manifest, ManifestError, counted_poll, parse_manifest
 from tally.record import KeyFileError, ServiceKey
-from tally.results import conference_warnings, counted_poll, render_conference_warning
+from tally.results import conference_warnings, render_conference_warning
 from tally.rules import (
     DENOMINATORS,
     UNDETERMINED_EN,

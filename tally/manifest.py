@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tally.authority import AuthorityError, is_poll_uid, parse_credential_list
 from tally.ballots import PollContext
-from tally.canonical import canonical_json, is_integer
+from tally.canonical import canonical_json, is_integer, parse_json
 from tally.credentials import commitment, is_valid_credential_key
 from tally.group import Point
-from tally.results import SUBJECT_FIELDS_V1, SUBJECT_FIELDS_V2, SubjectInfo
+from tally.results import SUBJECT_FIELDS_V1, SUBJECT_FIELDS_V2, CountedPoll, SubjectInfo
 from tally.rules import RuleSet, check_origin
 from tally.trustees import PUBLIC_FORMAT, PUBLIC_FORMAT_V2, TrusteePublic, joint_public_key
 
@@ -473,3 +473,12 @@ def _credentials_v2(
             "the credential list does not match election.credentials (count, reserve, commitment)"
         )
     return list(listed.keys), listed.authority, listed.reserve
+
+
+def counted_poll(name: str, files: Mapping[str, bytes]) -> CountedPoll:
+    """A counted poll from its audit bundle's files (manifest and result; the caller verifies
+    the bundle first)."""
+    manifest = parse_manifest(parse_json(files["manifest.json"]))
+    result = parse_json(files["result.json"])
+    grades = {row["key"]: row["grade"] for row in result["subjects"]}
+    return CountedPoll(name, manifest.rules, manifest.subjects, grades, manifest.outstanding_groups)

@@ -617,30 +617,38 @@ def _ceiling_warnings(
     for group, members in groups.items():
         excellent = [s.key for s in members if grades[s.key] == EXCELLENT]
         good = sum(1 for s in members if grades[s.key] == GOOD)
-        outstanding = (
-            group in outstanding_groups and rules.excellent_ceiling_outstanding is not None
-        )
-        share = (
-            rules.excellent_ceiling_outstanding
-            if outstanding and rules.excellent_ceiling_outstanding is not None
-            else rules.excellent_ceiling
-        )
-        product = share * good
-        ceiling = round_fraction(product, rules.ceiling_rounding)
-        if len(excellent) <= ceiling:
-            continue
-        facts: dict[str, object] = {
-            "peer_group": group,
-            "good": good,
-            "share": format_fraction_ratio(share),
-            "product": format_fraction_ratio(product),
-            "rounding": rules.ceiling_rounding,
-            "ceiling": ceiling,
-        }
-        if outstanding:
-            facts["outstanding"] = True
-        out.append(_warning("excellent_ceiling", excellent, **facts))
+        facts = _over_ceiling(rules, len(excellent), good, group in outstanding_groups)
+        if facts is not None:
+            out.append(_warning("excellent_ceiling", excellent, peer_group=group, **facts))
     return out
+
+
+def _over_ceiling(
+    rules: RuleSet, excellent: int, good: int, raised: bool
+) -> dict[str, object] | None:
+    """The ceiling's facts when ``excellent`` HTXSNV are more than the ceiling over ``good``
+    HTTNV (``raised``: the competent level raised the group's share, where the rule set has
+    one), else None."""
+    outstanding = raised and rules.excellent_ceiling_outstanding is not None
+    share = (
+        rules.excellent_ceiling_outstanding
+        if outstanding and rules.excellent_ceiling_outstanding is not None
+        else rules.excellent_ceiling
+    )
+    product = share * good
+    ceiling = round_fraction(product, rules.ceiling_rounding)
+    if excellent <= ceiling:
+        return None
+    facts: dict[str, object] = {
+        "good": good,
+        "share": format_fraction_ratio(share),
+        "product": format_fraction_ratio(product),
+        "rounding": rules.ceiling_rounding,
+        "ceiling": ceiling,
+    }
+    if outstanding:
+        facts["outstanding"] = True
+    return facts
 
 
 @dataclass(frozen=True)
@@ -676,46 +684,21 @@ def conference_warnings(polls: Sequence[CountedPoll]) -> list[dict[str, object]]
         if len(rule_sets) > 1:
             out.append(_warning("ceiling_not_checked", [], peer_group=group, polls=names))
             continue
-        rules = members[0][0].rules
-        outstanding = rules.excellent_ceiling_outstanding is not None and any(
-            group in c.outstanding_groups for c, _s in members
-        )
-        share = (
-            rules.excellent_ceiling_outstanding
-            if outstanding and rules.excellent_ceiling_outstanding is not None
-            else rules.excellent_ceiling
-        )
         excellent = [s.key for c, s in members if c.grades.get(s.key) == EXCELLENT]
         good = sum(1 for c, s in members if c.grades.get(s.key) == GOOD)
-        product = share * good
-        ceiling = round_fraction(product, rules.ceiling_rounding)
-        if len(excellent) <= ceiling:
-            continue
-        facts: dict[str, object] = {
-            "peer_group": group,
-            "polls": names,
-            "good": good,
-            "share": format_fraction_ratio(share),
-            "product": format_fraction_ratio(product),
-            "rounding": rules.ceiling_rounding,
-            "ceiling": ceiling,
-        }
-        if outstanding:
-            facts["outstanding"] = True
-        out.append(_warning("excellent_ceiling_across_polls", excellent, **facts))
+        raised = any(group in c.outstanding_groups for c, _s in members)
+        facts = _over_ceiling(members[0][0].rules, len(excellent), good, raised)
+        if facts is not None:
+            out.append(
+                _warning(
+                    "excellent_ceiling_across_polls",
+                    excellent,
+                    peer_group=group,
+                    polls=names,
+                    **facts,
+                )
+            )
     return out
-
-
-def counted_poll(name: str, files: Mapping[str, bytes]) -> CountedPoll:
-    """A counted poll from its audit bundle's files (manifest and result; the caller verifies
-    the bundle first)."""
-    from tally.canonical import parse_json
-    from tally.manifest import parse_manifest
-
-    manifest = parse_manifest(parse_json(files["manifest.json"]))
-    result = parse_json(files["result.json"])
-    grades = {row["key"]: row["grade"] for row in result["subjects"]}
-    return CountedPoll(name, manifest.rules, manifest.subjects, grades, manifest.outstanding_groups)
 
 
 def render_conference_warning(warning: Mapping[str, Any]) -> Text:

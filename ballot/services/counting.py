@@ -34,9 +34,9 @@ from tally.counting import (
     finish,
     slips_problem,
 )
-from tally.manifest import Manifest, ManifestError
+from tally.manifest import Manifest, ManifestError, counted_poll
 from tally.record import ServiceKey
-from tally.results import Text, conference_warnings, counted_poll, render_conference_warning
+from tally.results import Text, conference_warnings, render_conference_warning
 from tally.trustees import TrusteeError, TrusteePublic, verify_share
 from tally.verify import verify_ballots
 

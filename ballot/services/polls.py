@@ -100,6 +100,27 @@ def create_poll(
     return poll
 
 
+def _check_present(
+    poll: Poll,
+    present: int,
+    members: int,
+    status: int,
+    code: str,
+    then: tuple[str, str] = ("", ""),
+) -> None:
+    """The number present is at most the members less the poll's lawful exclusions."""
+    excluded = len(poll.exclusions or [])
+    if excluded and present > members - excluded:
+        raise ServiceError(
+            status,
+            code,
+            f"Có mặt ({present}) lớn hơn tổng số ({members}) trừ {excluded} đồng chí không"
+            f" tính{then[0]}.",
+            f"Present ({present}) is more than the members ({members}) less the {excluded}"
+            f" excluded{then[1]}.",
+        )
+
+
 def update_poll(
     session: Session, poll_id: int, changes: Mapping[str, Any], actor: str = "cli"
 ) -> Poll:
@@ -109,16 +130,7 @@ def update_poll(
     require_draft(poll, "sửa cuộc biểu quyết", "edit the poll")
     current = {name: getattr(poll, name) for name in POLL_FIELDS}
     values = _poll_values({**current, **changes})
-    excluded = len(poll.exclusions or [])
-    if excluded and values["present"] > values["members"] - excluded:
-        raise ServiceError(
-            400,
-            "bad_field",
-            f"Có mặt ({values['present']}) lớn hơn tổng số ({values['members']}) trừ"
-            f" {excluded} đồng chí không tính.",
-            f"Present ({values['present']}) is more than the members ({values['members']})"
-            f" less the {excluded} excluded.",
-        )
+    _check_present(poll, values["present"], values["members"], 400, "bad_field")
     if poll.credential_list is not None:
         listed = parse_json(poll.credential_list)
         if values["members"] < max(listed["count"], listed["reserve"]):
@@ -392,16 +404,14 @@ def open_poll(
                 " --acknowledge-unconfirmed-rules); the acknowledgement is logged.",
             )
         acknowledge_unconfirmed_rules(session, poll_id, actor)
-    excluded = len(poll.exclusions or [])
-    if excluded and poll.present > poll.members - excluded:
-        raise ServiceError(
-            409,
-            "poll_not_ready",
-            f"Có mặt ({poll.present}) lớn hơn tổng số ({poll.members}) trừ {excluded} đồng chí"
-            " không tính: sửa số có mặt trước khi mở.",
-            f"Present ({poll.present}) is more than the members ({poll.members}) less the"
-            f" {excluded} excluded: correct it before opening.",
-        )
+    _check_present(
+        poll,
+        poll.present,
+        poll.members,
+        409,
+        "poll_not_ready",
+        (": sửa số có mặt trước khi mở", ": correct it before opening"),
+    )
     conference = poll.conference
     subjects = [s.info() for s in poll.subjects]
     adopts = None
