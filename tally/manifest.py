@@ -219,7 +219,6 @@ ELECTION_FIELDS = (
     "credentials",
     "electorate",
 )
-SUBJECT_FIELDS = SUBJECT_FIELDS_V1
 TRUSTEE_FIELDS = ("format", "name", "public_key", "proof")
 TRUSTEE_FIELDS_V2 = ("format", "name", "public_key", "proof", "signing_key")
 _HEX32 = re.compile(r"[0-9a-f]{64}")
