@@ -50,6 +50,15 @@ SETTINGS: tuple[Setting, ...] = (
         "the address tablets reach (printed in the slips' QR codes); https:… makes cookies Secure",
     ),
     Setting(
+        "TRUSTED_PROXIES",
+        "BALLOT_TRUSTED_PROXIES",
+        lambda _instance: 0,
+        "reverse proxies in front of the app (1 for the hall's Caddy, docs/hall-network.md):"
+        " their X-Forwarded-Proto and -Host give the original scheme and host; 0 believes them"
+        " from no one; X-Forwarded-For is never believed",
+        int,
+    ),
+    Setting(
         "BOOTH_RESET_SECONDS",
         "BALLOT_BOOTH_RESET_SECONDS",
         lambda _instance: 20,
@@ -113,7 +122,9 @@ FIXED: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     # Every page says Referrer-Policy: no-referrer, so browsers send no Referer: Flask-WTF's HTTPS
-    # referrer check would refuse every form. The CSRF token and the SameSite cookie protect them.
+    # referrer check would refuse every form whenever the app knows it is reached over HTTPS (TLS
+    # in the app server, or behind the hall's proxy with BALLOT_TRUSTED_PROXIES). The CSRF token
+    # and the SameSite cookie protect them.
     "WTF_CSRF_SSL_STRICT": False,
     "JSON_AS_ASCII": False,
 }

@@ -177,6 +177,9 @@ class Credential(Base):
     public_key: Mapped[str] = mapped_column(String(64), unique=True)  # lowercase hex
     used: Mapped[bool] = mapped_column(Boolean, default=False)
     voided: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How many ballots this slip has challenged at the booth (bounded): a count, with no time and
+    # nothing of the challenged ballots.
+    challenges: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AttendanceEntry(Base):
@@ -208,6 +211,9 @@ class Ballot(Base):
     ballot: Mapped[str] = mapped_column(Text)  # canonical JSON: ciphertexts, proofs, signature
     tracking_hash: Mapped[str] = mapped_column(String(64))
     head: Mapped[str] = mapped_column(String(64))  # board head after this ballot
+    # The commitment to its ciphertexts the booth showed before the voter cast (protocol 12.6);
+    # derived from the ballot, kept so the public board shows it beside the tracking code.
+    commitment: Mapped[str | None] = mapped_column(String(39), nullable=True)
     # No cast time, no address, no browser: nothing that links a moment or a person to a ballot.
 
 
@@ -244,17 +250,17 @@ class AuditHead(Base):
 
 
 class ChallengedCiphertext(Base):
-    """One ciphertext of a ballot whose choices and randomness were revealed to the service's
-    challenge check. A ballot that reuses any of them (the same ``a = r·G``, so the same revealed
-    randomness) is never cast, however its proofs or signature were redone. Only the public
-    ``a`` is kept, never the choices or the randomness."""
+    """The hash of one ciphertext's ``a`` of a ballot the voter challenged at the booth (its seed,
+    and so its randomness and choices, revealed to the voter alone). A ballot that reuses any of
+    them (the same ``a = r·G``, so the same revealed randomness) is never cast, however its proofs
+    or signature were redone. Only SHA-256 of ``a`` is kept: no credential, no time, no choice."""
 
-    __tablename__ = "challenged_ciphertext"
-    __table_args__ = (UniqueConstraint("poll_id", "a"),)
+    __tablename__ = "challenged_a"
+    __table_args__ = (UniqueConstraint("poll_id", "a_hash"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), index=True)
-    a: Mapped[str] = mapped_column(String(64))
+    a_hash: Mapped[str] = mapped_column(String(64))
 
 
 class PollCount(Base):

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from tally.canonical import CanonicalError, canonical_json
 from tally.credentials import Credential, verify_signature
@@ -35,6 +39,12 @@ TAG_CHOICE = "tally/v1/choice-0-1"
 TAG_SUM_ONE = "tally/v1/subject-sum-1"
 TAG_SUM_ZERO_ONE = "tally/v1/subject-sum-0-1"
 SIGNATURE_PREFIX = b"tally/v1/ballot-signature\x00"
+# Version 2 (docs/protocol.md 12.6): the booth derives every random value of a ballot from one
+# seed, and shows a commitment to the ciphertexts before the voter casts or challenges.
+SEED_INFO = b"tally/v2/ballot-seed\x00"
+COMMITMENT_PREFIX = b"tally/v2/ballot-commitment\x00"
+SEED_BYTES = 32
+COMMITMENT_BYTES = 20  # 160 bits, shown as 32 base32 characters in groups of four
 
 
 class BallotError(ValueError):
@@ -72,6 +82,92 @@ def signed_bytes(ballot: dict[str, Any]) -> bytes:
     return SIGNATURE_PREFIX + canonical_json(body)
 
 
+def seed_nonces(fingerprint: bytes, seed: bytes) -> NonceSource:
+    """Every random value of one ballot, derived from its seed (12.6):
+    ``HKDF-SHA512(IKM = seed, salt = none, info = SEED_INFO ‖ fingerprint ‖ label, L = 64)`` read
+    little-endian modulo L, for the labels of :func:`encrypt_ballot_with_randomness`. A value of
+    zero is refused (``checked_nonce``), and the booth then draws another seed."""
+    if len(seed) != SEED_BYTES:
+        raise BallotError(f"a ballot seed is {SEED_BYTES} bytes")
+
+    def nonce(label: str) -> int:
+        okm = HKDF(
+            algorithm=hashes.SHA512(),
+            length=64,
+            salt=None,
+            info=SEED_INFO + fingerprint + label.encode("ascii"),
+        ).derive(seed)
+        return checked_nonce(int.from_bytes(okm, "little") % L)
+
+    return nonce
+
+
+def new_seed() -> bytes:
+    """A fresh ballot seed from the operating system: one per encryption, never reused."""
+    return secrets.token_bytes(SEED_BYTES)
+
+
+def encrypt_ballot_from_seed(
+    ctx: PollContext, credential: Credential, choices: Sequence[int | None], seed: bytes
+) -> dict[str, Any]:
+    """The booth's encryption (version 2): every random value from ``seed`` (12.6)."""
+    return encrypt_ballot(ctx, credential, choices, nonces=seed_nonces(ctx.fingerprint, seed))
+
+
+def rebuild_ciphertexts(
+    ctx: PollContext, choices: Sequence[int | None], seed: bytes
+) -> list[list[Ciphertext]]:
+    """The ciphertexts a seed and choices give (what a challenge check compares): no credential,
+    no proof. BallotError if a choice is not one the poll allows."""
+    _check_choices(ctx, choices)
+    nonces = seed_nonces(ctx.fingerprint, seed)
+    return [
+        [
+            encrypt(ctx.public_key, 1 if choice == j else 0, nonces(f"{i}/{j}/r"))
+            for j in range(ctx.grades)
+        ]
+        for i, choice in enumerate(choices)
+    ]
+
+
+def commitment_hash(fingerprint: bytes, ciphertexts: Sequence[Sequence[Ciphertext]]) -> bytes:
+    """``SHA256(COMMITMENT_PREFIX ‖ fingerprint ‖ a_00 ‖ b_00 ‖ a_01 ‖ …)`` over the raw points, in
+    subject then grade order: the commitment the booth shows before cast or challenge."""
+    h = hashlib.sha256(COMMITMENT_PREFIX + fingerprint)
+    for row in ciphertexts:
+        for ct in row:
+            h.update(ct.a.encode())
+            h.update(ct.b.encode())
+    return h.digest()
+
+
+def commitment_code(digest: bytes) -> str:
+    """The commitment as shown: base32 of its first 160 bits, 8 groups of 4 joined by ``-``."""
+    text = base64.b32encode(digest[:COMMITMENT_BYTES]).decode("ascii")
+    return "-".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def ballot_commitment(fingerprint: bytes, ballot: dict[str, Any]) -> str:
+    """The commitment code of a ballot already verified (the board's): from the points' hex as
+    they stand, not decoded again, so that a board of thousands is shown at once."""
+    h = hashlib.sha256(COMMITMENT_PREFIX + fingerprint)
+    for answer in ballot["answers"]:
+        for c in answer["choices"]:
+            h.update(bytes.fromhex(c["a"]))
+            h.update(bytes.fromhex(c["b"]))
+    return commitment_code(h.digest())
+
+
+def _check_choices(ctx: PollContext, choices: Sequence[int | None]) -> None:
+    if len(choices) != ctx.subjects:
+        raise BallotError(f"the ballot must rate {ctx.subjects} subjects, got {len(choices)}")
+    for i, choice in enumerate(choices):
+        if choice is None and not ctx.allow_blank:
+            raise BallotError(f"subject {i + 1} must be rated (this rule set allows no blank)")
+        if choice is not None and (type(choice) is not int or not 0 <= choice < ctx.grades):
+            raise BallotError(f"subject {i + 1}: grade index out of range")
+
+
 def encrypt_ballot(
     ctx: PollContext,
     credential: Credential,
@@ -102,17 +198,12 @@ def encrypt_ballot_with_randomness(
     nonces); for the subject's sum proof, ``"i/sum/w"``, ``"i/sum/c_sim"``, ``"i/sum/s_sim"`` (a
     blank allowed) or ``"i/sum/w"`` alone (the DLEQ proof of a sum of exactly 1).
     """
-    if len(choices) != ctx.subjects:
-        raise BallotError(f"the ballot must rate {ctx.subjects} subjects, got {len(choices)}")
+    _check_choices(ctx, choices)
     cred = credential.public_key
     Y = ctx.public_key
     answers: list[dict[str, Any]] = []
     randomness: list[list[int]] = []
     for i, choice in enumerate(choices):
-        if choice is None and not ctx.allow_blank:
-            raise BallotError(f"subject {i + 1} must be rated (this rule set allows no blank)")
-        if choice is not None and not 0 <= choice < ctx.grades:
-            raise BallotError(f"subject {i + 1}: grade index out of range")
         if nonces is None:
             rs = [random_scalar() for _ in range(ctx.grades)]
         else:
@@ -214,11 +305,16 @@ def _verify(ctx: PollContext, ballot: Any) -> VerifiedBallot:
             if not isinstance(item, dict) or set(item) != {"a", "b", "proof"}:
                 raise BallotError(f"{where}, grade {j + 1}: fields must be a, b, proof")
             ct = Ciphertext(Point.from_hex(item["a"]), Point.from_hex(item["b"]))
+            # a = identity means r = 0: b = m·G shows the vote to anyone reading the board.
+            if ct.a.is_identity:
+                raise BallotError(f"{where}, grade {j + 1}: a ciphertext is not encrypted (a = 0)")
             proof = ZeroOneProof.from_json(item["proof"])
             if not verify_zero_one(Y, ct, proof, TAG_CHOICE, _context(ctx, cred, i, j)):
                 raise BallotError(f"{where}, grade {j + 1}: the 0/1 proof does not verify")
             cts.append(ct)
         total = add_all(cts)
+        if total.a.is_identity:  # the randomness sums to 0: the sum would be readable
+            raise BallotError(f"{where}: the subject's ciphertexts are not encrypted (sum a = 0)")
         sum_context = _context(ctx, cred, i, None)
         if ctx.allow_blank:
             ok = verify_zero_one(

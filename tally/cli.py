@@ -20,7 +20,7 @@ from tally.attendance import AttendanceError, check_attendance, sign_statement
 from tally.authority import MAX_CREDENTIALS, AuthorityError, AuthorityKey, is_poll_uid, mint
 from tally.bundle import BundleError, bundle_bytes, read_bundle
 from tally.canonical import canonical_json, parse_json
-from tally.challenge import ChallengeError, check_challenge_file
+from tally.challenge import ChallengeError, check_challenge_file, parse_challenge_text
 from tally.counting import board_aggregate
 from tally.manifest import Manifest, ManifestError, counted_poll, parse_manifest
 from tally.record import KeyFileError, ServiceKey
@@ -408,23 +408,52 @@ def _check_aggregate_against_board(
     return manifest
 
 
+CHALLENGE_DIFFERS = {
+    "poll": (
+        "tệp kiểm tra thuộc cuộc biểu quyết khác (dấu vân tay khác manifest)",
+        "the challenge is another poll's (its fingerprint is not the manifest's)",
+    ),
+    "commitment": (
+        "mã cam kết không khớp: hạt giống hoặc các lựa chọn không phải là những gì máy bỏ phiếu"
+        " đã mã hóa",
+        "the commitment differs: the seed or the choices are not what the booth encrypted",
+    ),
+    "ciphertexts": (
+        "bản mã không phải là các lựa chọn và số ngẫu nhiên đã công bố",
+        "the ciphertexts are not the revealed choices and randomness",
+    ),
+}
+
+
 def cmd_check_challenge(args: argparse.Namespace) -> int:
     try:
         manifest = parse_manifest(_read_json(Path(args.manifest), "manifest", "manifest"))
     except ManifestError as exc:
         raise UsageError(f"manifest không hợp lệ: {exc}", f"invalid manifest: {exc}") from None
-    challenge = _read_json(Path(args.challenge), "tệp kiểm tra", "challenge file")
+    path = Path(args.challenge)
     try:
-        result = check_challenge_file(manifest, challenge)
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise UsageError(
+            f"không đọc được tệp kiểm tra {path}: {reason}",
+            f"cannot read the challenge file {path}: {reason}",
+        ) from None
+    try:
+        result = check_challenge_file(manifest, parse_challenge_text(text))
     except ChallengeError as exc:
-        raise UsageError(f"không phải tệp kiểm tra: {exc}", f"not a challenge: {exc}") from None
-    if not result.same_poll:
-        print("KHÔNG KHỚP: tệp thuộc cuộc biểu quyết khác / NO MATCH: another poll's ballot")
-        return 1
+        raise UsageError(
+            f"không phải tệp kiểm tra hợp lệ ({exc.what}): {exc}",
+            f"not a valid challenge ({exc.what}): {exc}",
+        ) from None
     if not result.matches:
-        print(f"KHÔNG KHỚP / NO MATCH: {result.tracking_code}")
+        vi, en = CHALLENGE_DIFFERS[result.differs or "commitment"]
+        print(f"KHÔNG KHỚP / DOES NOT MATCH: {result.commitment}")
+        print(f"  {vi}")
+        print(f"  {en}")
         return 1
-    print(f"KHỚP / MATCH: {result.tracking_code}")
+    label = "mã cam kết / commitment" if result.version == 2 else "mã theo dõi / tracking code"
+    print(f"KHỚP / MATCH — {label}: {result.commitment}")
     grades = manifest.rules.grades
     for subject, choice in zip(manifest.subjects, result.choices, strict=True):
         grade = "—" if choice is None else f"{grades[choice].name_vi} / {grades[choice].name_en}"
@@ -604,7 +633,8 @@ def cmd_credentials_mint(args: argparse.Namespace) -> int:
             f"nhiều nhất {MAX_CREDENTIALS} phiếu (kể cả dự phòng) cho một cuộc biểu quyết",
             f"at most {MAX_CREDENTIALS} slips (reserve included) for one poll",
         )
-    booth_url = _booth_url(args.booth_url)
+    # Printed in the sheet's header only, for whoever opens the booth on the tablets.
+    booth_url = _booth_url(args.booth_url) if args.booth_url is not None else None
     title = args.title.strip() if args.title else None
     if title is not None and any(ord(ch) < 32 or ord(ch) == 127 for ch in title):
         raise UsageError("--title có ký tự điều khiển", "--title holds control characters")
@@ -806,7 +836,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cm.add_argument("--key", required=True, metavar="KEYFILE")
     cm.add_argument(
-        "--booth-url", required=True, help="địa chỉ trang bỏ phiếu / the booth's address"
+        "--booth-url",
+        help="địa chỉ trang bỏ phiếu, in ở đầu trang (không có trong mã QR) / the booth's address,"
+        " printed in the sheet's header (never in the QR codes)",
     )
     cm.add_argument("--out", required=True, metavar="DIR")
     cm.add_argument("--title", help="tên cuộc biểu quyết in trên phiếu / poll title on the sheet")
@@ -816,7 +848,10 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser(
         "check-challenge", help="kiểm tra phiếu kiểm tra (Benaloh) / check a challenged ballot"
     )
-    c.add_argument("challenge", help="tệp tally-challenge/1 từ trang bỏ phiếu / from the booth")
+    c.add_argument(
+        "challenge",
+        help="tệp kiểm tra hoặc nội dung mã QR từ trang bỏ phiếu / the booth's file or QR text",
+    )
     c.add_argument("--manifest", required=True, help="manifest.json của cuộc biểu quyết")
     c.set_defaults(func=cmd_check_challenge)
 

@@ -127,8 +127,11 @@ def test_keygen_then_mint_writes_a_list_the_server_accepts_and_a_sheet_of_every_
     # Every slip on the sheet is one of the list's keys, and every key has its slip.
     assert sorted(Credential.from_code(c).public_key for c in codes) == list(listed.keys)
     for c in codes:
-        assert sheet.count(c) == 2  # the typable code and the QR code's link, nothing else
-        assert f'href="{BOOTH}#{c}"' in sheet
+        assert sheet.count(c) == 1  # the typable code; the QR code holds no URL (tally-slip/1)
+        assert c.replace("-", "") not in sheet
+    assert "href=" not in sheet and "#" + codes[0] not in sheet
+    # The booth page is printed once a page (5 of slips, 1 of reserve slips), never per slip.
+    assert sheet.count("Trang bỏ phiếu / booth page:") == sheet.count(BOOTH) == 6
     assert sheet.count('class="slip reserve"') == 5
     assert sheet.count("PHIẾU DỰ PHÒNG / RESERVE") >= 5
     assert fingerprint in sheet and uid in sheet and "Dấu vân tay khóa Ban Tổ chức" in sheet
@@ -180,6 +183,23 @@ def test_the_sheet_order_is_not_the_list_order() -> None:
     )
     assert sorted(sheet_codes(sheet)) == sorted(c.code for c in ordered)
     assert sheet_codes(sheet) != [c.code for c in ordered]  # 1 in 30! that a shuffle keeps it
+
+
+def test_mint_without_a_booth_url_prints_none(
+    tmp_path: Path,
+    key_file: tuple[Path, str],
+    passphrase_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The QR codes hold no address (tally-slip/1): the booth's is only a reminder in the header.
+    argv = mint_args(key_file[0], passphrase_file, tmp_path / "out", new_poll_uid())
+    at = argv.index("--booth-url")
+    del argv[at : at + 2]
+    code, _, err = run(capsys, *argv)
+    assert (code, err) == (0, "")
+    sheet = (tmp_path / "out" / "slips.html").read_text(encoding="utf-8")
+    assert len(sheet_codes(sheet)) == 45
+    assert "booth page" not in sheet and BOOTH not in sheet
 
 
 # --- refusals: one bilingual message, exit status 2, nothing left behind ------------------------

@@ -116,6 +116,7 @@ FILES = (
     "hash_to_scalar.json",
     "points.json",
     "schnorr.json",
+    "slip_payload.json",
     "trustee_key.json",
     "zero_one.json",
 )
@@ -1149,3 +1150,74 @@ def test_sign_statement_with_the_stored_secret_makes_the_attendance_vector() -> 
         present=statement["present"],
     )
     assert made == statement
+
+
+# --- the Benaloh challenge of version 2 (12.6) ----------------------------------------------------
+
+CHALLENGE = load("challenge.json")
+
+
+def test_challenge_vector_recomputed_by_the_documented_equations() -> None:
+    from tally.ballots import commitment_code
+    from tally.challenge import challenge_qr_text
+
+    ballot_vector = load("ballot.json")
+    fingerprint = bytes.fromhex(ballot_vector["poll_context"]["fingerprint"])
+    seed = bytes.fromhex(CHALLENGE["seed_hex"])
+    for label, expected in CHALLENGE["derived"].items():
+        okm = HKDF(
+            algorithm=hashes.SHA512(),
+            length=64,
+            salt=None,
+            info=b"tally/v2/ballot-seed\x00" + fingerprint + label.encode("ascii"),
+        ).derive(seed)
+        assert (int.from_bytes(okm, "little") % L).to_bytes(32, "little").hex() == expected, label
+    ballot = CHALLENGE["ballot"]
+    points = b"".join(
+        bytes.fromhex(c[k]) for answer in ballot["answers"] for c in answer["choices"] for k in "ab"
+    )
+    digest = hashlib.sha256(b"tally/v2/ballot-commitment\x00" + fingerprint + points).digest()
+    assert digest.hex() == CHALLENGE["commitment_hash"]
+    text = base64.b32encode(digest[:20]).decode()
+    assert "-".join(text[i : i + 4] for i in range(0, 32, 4)) == CHALLENGE["commitment"]
+    assert commitment_code(digest) == CHALLENGE["commitment"]
+    assert challenge_qr_text(CHALLENGE["file"]) == CHALLENGE["qr_text"]
+    # The encryption randomness of the ballot is the derived "i/j/r".
+    Y = Point.from_hex(ballot_vector["poll_context"]["public_key"])
+    for i, answer in enumerate(ballot["answers"]):
+        for j, c in enumerate(answer["choices"]):
+            r = scalar_from_hex(CHALLENGE["derived"][f"{i}/{j}/r"])
+            m = 1 if CHALLENGE["choices"][i] == j else 0
+            assert c["a"] == base_mul(r).hex()
+            assert c["b"] == (Y * r + base_mul(m) if m else Y * r).hex()
+    notice = CHALLENGE["notice"]
+    assert notice["a_hashes"] == [
+        hashlib.sha256(bytes.fromhex(c["a"])).hexdigest()
+        for answer in ballot["answers"]
+        for c in answer["choices"]
+    ]
+    signed = b"tally/v2/challenged\x00" + canonical_json(
+        {k: v for k, v in notice.items() if k != "signature"}
+    )
+    assert verify_signature(
+        bytes.fromhex(notice["credential"]), bytes.fromhex(notice["signature"]), signed
+    )
+
+
+def test_challenge_vector_against_tally() -> None:
+    from tally.ballots import encrypt_ballot_from_seed
+    from tally.challenge import check_challenge_file, parse_challenge_text
+
+    manifest = parse_manifest(load("ballot.json")["manifest"])
+    ctx = manifest.context
+    credential = Credential(bytes.fromhex(CHALLENGE["credential_secret_hex"]))
+    seed = bytes.fromhex(CHALLENGE["seed_hex"])
+    ballot = encrypt_ballot_from_seed(ctx, credential, CHALLENGE["choices"], seed)
+    assert ballot == CHALLENGE["ballot"]  # byte for byte, proofs and signature included
+    verify_ballot(ctx, ballot)
+    for given in (CHALLENGE["file"], parse_challenge_text(CHALLENGE["qr_text"])):
+        result = check_challenge_file(manifest, given)
+        assert result.matches and result.choices == (1, None)
+    for case in CHALLENGE["wrong"]:
+        result = check_challenge_file(manifest, case["file"])
+        assert (result.matches, result.differs) == (False, case["differs"])

@@ -68,7 +68,13 @@ def serve_command(host: str, port: int, threads: int) -> None:
     access_log = logging.getLogger(ACCESS_LOGGER)
     access_log.addHandler(access)
     access_log.setLevel(logging.INFO)
-    server = create_server(app, host=host, port=port, threads=threads)
+    # Waitress drops every X-Forwarded-* header before the app sees it. Behind the hall's proxy
+    # (BALLOT_TRUSTED_PROXIES) they must reach the app, whose ProxyFix (ballot/web/proxy.py)
+    # believes Proto and Host only; otherwise waitress keeps dropping them.
+    trusting = bool(app.config["TRUSTED_PROXIES"])
+    server = create_server(
+        app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=not trusting
+    )
     actual_port = getattr(server, "effective_port", port)
     base = f"http://{url_host(host)}:{actual_port}"
     click.echo(f"Máy chủ bỏ phiếu đang chạy / ballot server running ({threads} luồng / threads)")

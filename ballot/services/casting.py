@@ -10,6 +10,7 @@ nothing stored, no credential used.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -24,12 +25,20 @@ from ballot.db import write_lock
 from ballot.models import Ballot, ChallengedCiphertext, Credential, Poll
 from ballot.services import errors
 from ballot.services.errors import CastError, NotFound
-from tally.ballots import BallotError, tracking_code, verify_ballot
+from tally.ballots import (
+    BallotError,
+    commitment_code,
+    commitment_hash,
+    tracking_code,
+    verify_ballot,
+)
 from tally.board import next_head
 from tally.canonical import CanonicalError, canonical_json, parse_json
+from tally.challenge import ballot_a_hashes
 from tally.manifest import Manifest, ManifestError, parse_manifest
 
 MAX_BALLOT_BYTES = 256 * 1024
+_HEX64 = re.compile("[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,7 @@ class Receipt:
     position: int
     tracking_hash: str
     head: str
+    commitment: str  # the commitment the booth showed before the voter chose to cast (12.6)
 
     @property
     def tracking_code(self) -> str:
@@ -50,6 +60,7 @@ class Receipt:
             "tracking_hash": self.tracking_hash,
             "tracking_code": self.tracking_code,
             "board_head": self.head,
+            "commitment": self.commitment,
         }
 
 
@@ -77,20 +88,28 @@ def poll_manifest(fingerprint: str, text: str) -> Manifest:
 
 
 def parse_ballot_body(body: bytes | str) -> Any:
-    if len(body) > MAX_BALLOT_BYTES:
-        raise errors.too_large(MAX_BALLOT_BYTES)
+    return parse_body(body, MAX_BALLOT_BYTES)
+
+
+def parse_body(body: bytes | str, limit: int) -> Any:
+    """A request's JSON, or a 413/400 CastError."""
+    if len(body) > limit:
+        raise errors.too_large(limit)
     try:
         return parse_json(body)
     except (ValueError, UnicodeDecodeError, RecursionError, CanonicalError) as exc:
         raise errors.malformed(f"JSON: {exc}") from None
 
 
-def challenged_ciphertexts(ballot: Any) -> list[str]:
-    """The ``a`` of every ciphertext of a ballot whose challenge matched (its structure was
-    checked by the match), as the cast check compares them: lowercase hex."""
-    return [
-        str(choice["a"]).lower() for answer in ballot["answers"] for choice in answer["choices"]
-    ]
+def _claimed_credential(data: Any, fingerprint: str) -> bytes | None:
+    """The credential a ballot of this poll names, if it is well formed (else verify_ballot
+    says what is wrong, as cheaply: its structure and poll come before the signature)."""
+    if not isinstance(data, dict) or data.get("poll") != fingerprint:
+        return None
+    value = data.get("credential")
+    if not isinstance(value, str) or not _HEX64.fullmatch(value):
+        return None
+    return bytes.fromhex(value)
 
 
 def cast(session: Session, poll_id: int, ballot_json: bytes | str) -> Receipt:
@@ -111,6 +130,24 @@ def cast(session: Session, poll_id: int, ballot_json: bytes | str) -> Receipt:
         if state != "open" or fingerprint is None or text is None:
             raise errors.poll_not_open(state)
         manifest = poll_manifest(fingerprint, text)
+        # Cheap checks before the proofs (~75 ms): the slip is this poll's and unused. The
+        # signature comes next, inside verify_ballot, still before any proof.
+        claimed = _claimed_credential(data, fingerprint)
+        if claimed is not None:
+            if claimed not in manifest.credentials:
+                raise errors.unknown_credential()
+            with session.begin():
+                row = session.scalars(
+                    select(Credential).where(
+                        Credential.poll_id == poll_id, Credential.public_key == claimed.hex()
+                    )
+                ).one_or_none()
+                if row is None:
+                    raise errors.unknown_credential()
+                if row.voided:
+                    raise errors.voided_credential()
+                if row.used:
+                    raise errors.used_credential()
         try:
             verified = verify_ballot(manifest.context, data)
         except BallotError as exc:
@@ -119,6 +156,7 @@ def cast(session: Session, poll_id: int, ballot_json: bytes | str) -> Receipt:
             raise errors.unknown_credential()
         credential = verified.credential.hex()
         stored = canonical_json(data).decode("utf-8")
+        commitment = commitment_code(commitment_hash(manifest.fingerprint, verified.ciphertexts))
 
         with session.begin():
             locked = write_lock(session, poll_id)
@@ -130,9 +168,7 @@ def cast(session: Session, poll_id: int, ballot_json: bytes | str) -> Receipt:
                 select(ChallengedCiphertext.id)
                 .where(
                     ChallengedCiphertext.poll_id == poll_id,
-                    ChallengedCiphertext.a.in_(
-                        [ct.a.hex() for row in verified.ciphertexts for ct in row]
-                    ),
+                    ChallengedCiphertext.a_hash.in_(ballot_a_hashes(verified.ciphertexts)),
                 )
                 .limit(1)
             )
@@ -171,10 +207,11 @@ def cast(session: Session, poll_id: int, ballot_json: bytes | str) -> Receipt:
                     ballot=stored,
                     tracking_hash=verified.tracking_hash.hex(),
                     head=head,
+                    commitment=commitment,
                 )
             )
             locked.board_head = head
-        return Receipt(poll_id, position, verified.tracking_hash.hex(), head)
+        return Receipt(poll_id, position, verified.tracking_hash.hex(), head, commitment)
     except IntegrityError:
         # The unique (poll, credential) and (poll, position) constraints are the last line of
         # defence; with the lock and the conditional UPDATE above they are never reached.

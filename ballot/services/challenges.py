@@ -1,71 +1,122 @@
-"""Benaloh challenges: check a revealed ballot against the poll, and make sure it is never cast.
+"""Benaloh challenges, privately (docs/protocol.md 12.6): the server is told only which
+ciphertexts were challenged, so that no ballot reusing them is ever cast.
 
-A challenged ballot's choices and randomness are revealed, so it could prove how it votes: once a
-challenge file matches, the public ``a`` of each of its ciphertexts is recorded (nothing else),
-and ``casting`` refuses any ballot reusing one of them.
+When the voter challenges, the booth sends a ``tally-challenged/1`` notice signed with the slip's
+key: the SHA-256 of each ciphertext's ``a``, nothing else. The choices and the seed stay on the
+tablet and go to the voter (a QR code, a file); the check is the voter's, on their own device
+(``tally check-challenge`` or the static checker page). The server keeps the hashes in a table
+that names no credential, and counts each slip's challenges on its row, with no time.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ballot import db
-from ballot.models import ChallengedCiphertext, Poll
-from ballot.services.casting import challenged_ciphertexts
-from tally.canonical import CanonicalError, parse_json
-from tally.challenge import ChallengeError, check_challenge_file
-from tally.manifest import parse_manifest
+from ballot.models import ChallengedCiphertext, Credential
+from ballot.services import errors
+from ballot.services.casting import parse_body, poll_manifest
+from ballot.services.errors import CastError
+from tally.challenge import ChallengeError, parse_notice
 
-MAX_CHALLENGE_BYTES = 512 * 1024
+# One notice holds one ballot's hashes: 64 hex characters each, with a little JSON around them.
+MAX_NOTICE_BYTES = 64 * 1024
+# A voter who doubts the booth challenges once or twice; five is plenty, and bounds what an
+# attacker holding one slip can make the server store.
+MAX_CHALLENGES_PER_CREDENTIAL = 5
 
 
-def record_challenged(poll_id: int, ciphertexts: list[str]) -> None:
-    """A ballot whose choices and randomness were revealed here can prove how it votes: record
-    its ciphertexts' public ``a`` values (nothing else), so that no ballot reusing any of them
-    is cast, whatever proofs or signature it carries."""
+def malformed_notice(detail: str) -> CastError:
+    return CastError(
+        400,
+        "malformed_challenge",
+        f"Thông báo kiểm tra phiếu không hợp lệ: {detail}",
+        f"The challenge notice is not valid: {detail}",
+    )
+
+
+def too_many_challenges() -> CastError:
+    return CastError(
+        429,
+        "too_many_challenges",
+        f"Thẻ này đã kiểm tra mã hóa {MAX_CHALLENGES_PER_CREDENTIAL} lần, mức tối đa. Đồng chí"
+        " vẫn bỏ phiếu được bằng thẻ này.",
+        f"This slip has checked the encryption {MAX_CHALLENGES_PER_CREDENTIAL} times, the"
+        " most allowed. You can still cast your ballot with it.",
+    )
+
+
+def record_notice(poll_id: int, body: bytes) -> dict[str, Any]:
+    """Record a challenge notice or raise CastError having stored nothing.
+
+    Cheap checks first: the size, the JSON, the poll open, the notice's shape; then the slip's
+    row (of this poll, unused, not voided, under the limit); the signature last."""
+    data = parse_body(body, MAX_NOTICE_BYTES)
     session = db.new_session()
     try:
         with session.begin():
-            db.begin_write(session)
+            poll = db.write_lock(session, poll_id)
+            if poll is None:
+                raise errors.NotFound("cuộc biểu quyết", "poll")
+            if poll.state != "open" or poll.fingerprint is None or poll.manifest is None:
+                raise errors.poll_not_open(poll.state)
+            manifest = poll_manifest(poll.fingerprint, poll.manifest)
+            ctx = manifest.context
+            try:
+                notice = parse_notice(ctx.fingerprint, ctx.subjects * ctx.grades, data)
+            except ChallengeError as exc:
+                raise malformed_notice(str(exc)) from None
+            if notice.credential not in manifest.credentials:
+                raise errors.unknown_credential()
+            key = notice.credential.hex()
+            row = session.scalars(
+                select(Credential).where(
+                    Credential.poll_id == poll_id, Credential.public_key == key
+                )
+            ).one_or_none()
+            if row is None:
+                raise errors.unknown_credential()
+            if row.voided:
+                raise errors.voided_credential()
+            if row.used:
+                raise errors.used_credential()
+            if row.challenges >= MAX_CHALLENGES_PER_CREDENTIAL:
+                raise too_many_challenges()
+            if not notice.signature_verifies():
+                raise malformed_notice("the slip's signature does not verify")
+            counted = cast(
+                CursorResult[Any],
+                session.execute(
+                    update(Credential)
+                    .where(
+                        Credential.id == row.id,
+                        Credential.challenges < MAX_CHALLENGES_PER_CREDENTIAL,
+                    )
+                    .values(challenges=Credential.challenges + 1)
+                    .execution_options(synchronize_session=False)
+                ),
+            )
+            if counted.rowcount != 1:
+                raise too_many_challenges()
             known = set(
                 session.scalars(
-                    select(ChallengedCiphertext.a).where(
+                    select(ChallengedCiphertext.a_hash).where(
                         ChallengedCiphertext.poll_id == poll_id,
-                        ChallengedCiphertext.a.in_(ciphertexts),
+                        ChallengedCiphertext.a_hash.in_(notice.a_hashes),
                     )
                 )
             )
-            for a in dict.fromkeys(ciphertexts):
-                if a not in known:
-                    session.add(ChallengedCiphertext(poll_id=poll_id, a=a))
+            for a_hash in notice.a_hashes:
+                if a_hash not in known:
+                    session.add(ChallengedCiphertext(poll_id=poll_id, a_hash=a_hash))
+            left = MAX_CHALLENGES_PER_CREDENTIAL - row.challenges - 1
+        return {"recorded": len(notice.a_hashes), "challenges_left": left}
     except IntegrityError:
-        pass  # the same file checked twice at once: recorded by the other request
+        raise errors.write_conflict() from None
+    except DBAPIError:
+        raise errors.database_unavailable() from None
     finally:
         session.close()
-
-
-def check(poll: Poll, text: str) -> dict[str, Any]:
-    """Check a pasted challenge file; the verdict and, if it matches, the revealed choices."""
-    assert poll.manifest is not None
-    manifest = parse_manifest(parse_json(poll.manifest.encode("utf-8")))
-    try:
-        result = check_challenge_file(manifest, parse_json(text.encode("utf-8")))
-    except (ChallengeError, CanonicalError, ValueError):
-        return {"ok": False, "malformed": True}
-    grades = manifest.data["election"]["rules"]["grades"]
-    rows = []
-    if result.matches:
-        for subject, choice in zip(manifest.subjects, result.choices, strict=True):
-            rows.append((subject.name, None if choice is None else grades[choice]))
-        ballot = parse_json(text.encode("utf-8"))["ballot"]
-        record_challenged(poll.id, challenged_ciphertexts(ballot))
-    return {
-        "ok": result.matches,
-        "malformed": False,
-        "same_poll": result.same_poll,
-        "tracking_code": result.tracking_code,
-        "rows": rows,
-    }

@@ -5,7 +5,8 @@
 - ``operator/`` (login required: set-up, the room's screen, counting, the audit log);
 - ``api/`` (every JSON route and its OpenAPI description);
 - ``errors`` (every refusal, JSON or a page), ``security`` (CSRF, headers), ``access`` (the access
-  log), ``limits`` (rate limits), ``forms``.
+  log), ``limits`` (rate limits), ``forms``, ``proxy`` (behind the hall's reverse proxy, only when
+  ``BALLOT_TRUSTED_PROXIES`` says so).
 
 Views are thin: they parse the request, call one service function in one transaction, and show
 the result or the refusal. The web never imports ``ballot.cli``.
@@ -26,10 +27,23 @@ class IdConverter(IntegerConverter):
 
 
 def init_app(app: Flask) -> None:
-    from ballot.web import access, api, auth, booth, errors, i18n, limits, operator, public, trustee
+    from ballot.web import (
+        access,
+        api,
+        auth,
+        booth,
+        errors,
+        i18n,
+        limits,
+        operator,
+        proxy,
+        public,
+        trustee,
+    )
     from ballot.web.operator import counting
     from ballot.web.security import csrf, security_headers
 
+    proxy.init_app(app)  # the original scheme and host, from a trusted proxy only
     app.url_map.converters["id"] = IdConverter
     csrf.init_app(app)
     i18n.init_app(app)

@@ -25,9 +25,10 @@ Each limit can be changed in the app config or environment (``BALLOT_RATELIMIT_L
 e.g. for a congress of 500 delegates behind one address. The counters live in memory (one process:
 ``ballot serve``), or in Redis when ``BALLOT_RATELIMIT_STORAGE_URL`` is set (e.g.
 ``redis://127.0.0.1:6379``), which several app servers or gunicorn workers then share. If Redis
-becomes unreachable the service keeps counting in memory rather than refusing voters. Behind a
-reverse proxy every client has the proxy's address: configure the proxy to limit, or give the
-app the client's address (Werkzeug's ``ProxyFix``) first.
+becomes unreachable the service keeps counting in memory rather than refusing voters. Behind the
+hall's reverse proxy (docs/hall-network.md) every client has the proxy's address, as behind one
+NAT address, and keeps it: ``BALLOT_TRUSTED_PROXIES`` never believes ``X-Forwarded-For``, so no
+tablet's address is kept beside a counter (``ballot.web.proxy``).
 
 A refused request gets ``429`` with a ``Retry-After`` header: the bilingual JSON error under
 ``/api/`` (the booth shows its message), a readable page elsewhere. Nothing is stored.
@@ -75,7 +76,7 @@ RULES = (
             "counting.upload_statement",
         ),
     ),
-    Rule("BALLOT_RATELIMIT_CHECK", ("booth.check", "api.check_api")),
+    Rule("BALLOT_RATELIMIT_CHECK", ("booth.check", "api.challenge_notice")),
 )
 
 

@@ -69,16 +69,19 @@ def normalise_code(text: str) -> str:
 def board(poll_id: int) -> str:
     poll = get_poll(db.get_session(), poll_id)
     rows = db.get_session().execute(
-        select(Ballot.position, Ballot.tracking_hash)
+        select(Ballot.position, Ballot.tracking_hash, Ballot.commitment)
         .where(Ballot.poll_id == poll_id)
         .order_by(Ballot.position)
     )
-    entries = [(position, tracking_code(bytes.fromhex(th))) for position, th in rows]
+    entries = [
+        (position, tracking_code(bytes.fromhex(th)), commitment or "")
+        for position, th, commitment in rows
+    ]
     query = request.args.get("code", "")[:100]
     search: dict[str, Any] | None = None
     if query.strip():
         code = normalise_code(query)
-        found = next((pos for pos, c in entries if c == code), None)
+        found = next((pos for pos, c, _ in entries if c == code), None)
         search = {"code": code, "valid": bool(CODE_RE.match(code)), "position": found}
     return render_template(
         "board.html",

@@ -25,4 +25,6 @@ def security_headers(response: Response) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    # The booth and the checker read QR codes with the camera of this origin only.
+    headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
     return response

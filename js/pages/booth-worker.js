@@ -8,20 +8,35 @@
 //       -> {type: 'credential', public_key: hex}   (the page asks the server about this slip)
 //   {type: 'encrypt', manifest, code, choices: [grade index | null, ...], verify?: boolean}
 //       -> {type: 'progress', done, total} (once at the start, then after every subject)
-//       -> {type: 'done', ballot, tracking_code, tracking_hash, randomness: [[hex]]}
+//       -> {type: 'done', ballot, tracking_code, tracking_hash, commitment}
+//       Every random value of the ballot comes from a fresh 32-byte seed (docs/protocol.md 12.6),
+//       which stays in this worker: the page shows the commitment before the voter chooses.
+//   {type: 'challenge'}
+//       -> {type: 'challenge', notice, file, qr_text}: the voter challenges the last encryption:
+//       the signed notice for the server (hashes of the ciphertexts' a) and, for the voter only,
+//       the challenge file and its QR text (seed, choices, commitment). The seed is then
+//       forgotten; the next encryption draws another.
+//   {type: 'forget'} -> {type: 'forgotten'}: drop the last encryption (the voter edits).
 // On any failure: {type: 'error', kind, message_vi, message_en}. Messages are fixed texts chosen
 // by the kind of failure: never the code, the choices or an exception's own text.
 
 import {
   Credential,
   TallyError,
-  encryptWithCredential,
+  challengeFile,
+  challengeQrText,
+  encryptFromSeed,
+  makeNotice,
+  newSeed,
   pollContext,
   trackingCode,
   trackingHash,
   toHex,
   verifyBallot,
 } from "../tally/index.js";
+
+// The last encryption, kept for a challenge only: its seed, choices and ciphertexts.
+let last = null;
 
 const MESSAGES = {
   code: ["Mã thẻ không hợp lệ", "Invalid slip code"],
@@ -88,19 +103,41 @@ function handle(msg, post) {
     return;
   }
   if (msg.type === "encrypt") {
+    last = null;
     const { ctx, credential } = openSlip(msg.manifest, msg.code);
-    const { ballot, randomness } = encryptWithCredential(ctx, credential, msg.choices, {
+    const seed = newSeed(); // fresh for every encryption: never one seed for two ballots
+    const choices = msg.choices.map((c) => (c === undefined ? null : c));
+    const { ballot, ciphertexts, commitment } = encryptFromSeed(ctx, credential, choices, seed, {
       onProgress: ({ done, total }) => post({ type: "progress", done, total }),
     });
     if (msg.verify) verifyBallot(ctx, ballot); // optional self-check (about 4x the time)
+    last = { ctx, credential, seed, choices, ciphertexts, commitment };
     const hash = trackingHash(ballot);
     post({
       type: "done",
       ballot,
       tracking_code: trackingCode(hash),
       tracking_hash: toHex(hash),
-      randomness,
+      commitment,
     });
+    return;
+  }
+  if (msg.type === "challenge") {
+    if (!last) throw new TallyError("request", "nothing encrypted to challenge");
+    const { ctx, credential, seed, choices, ciphertexts, commitment } = last;
+    last = null;
+    const file = challengeFile(ctx.fingerprintHex, seed, choices, commitment);
+    post({
+      type: "challenge",
+      notice: makeNotice(ctx, credential, ciphertexts),
+      file,
+      qr_text: challengeQrText(file),
+    });
+    return;
+  }
+  if (msg.type === "forget") {
+    last = null;
+    post({ type: "forgotten" });
     return;
   }
   throw new TallyError("request", "unknown message type");

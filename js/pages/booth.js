@@ -1,24 +1,40 @@
-// The tablet booth. Reads the slip's code from the URL fragment (never sent to the server), drops
-// it from the address bar and history, checks the credential, shows the ballot, and has a Web
-// Worker (build/booth-worker.js, from js/pages/booth-worker.js) encrypt, prove and sign it. Only
-// the ballot JSON leaves the tablet. After a cast, a challenge's end or inactivity the page reloads
-// itself (location.replace), which clears every trace of the voter from memory and history.
+// The tablet booth. The operator opens it once per tablet (a conference's booth, or one poll's);
+// the voter shows the slip's QR code to the camera (tally-slip/1: the poll's uid and the code,
+// read in the page, never a URL, so nothing reaches the browser's history) or types the code.
+// A Web Worker (build/booth-worker.js) derives the credential, encrypts every choice from a fresh
+// seed, proves and signs; the page shows the ballot's commitment before the voter casts or
+// challenges (docs/protocol.md 12.6). Only the ballot JSON, or for a challenge the signed hashes
+// of its ciphertexts' `a`, leaves the tablet; a challenge's seed and choices go to the voter alone
+// (a QR code). After a cast, a challenge's end or inactivity the page reloads itself
+// (location.replace), which clears every trace of the voter from memory.
+
+import QRCode from "qrcode";
+import { startReader } from "./qr-reader.js";
+import { parseSlipPayload } from "../tally/slip.js";
 
 const root = document.getElementById("booth");
 const cfg = root.dataset;
 const lang = cfg.lang === "en" ? "en" : "vi";
+const polls = JSON.parse(document.getElementById("booth-polls").textContent);
 const $ = (id) => document.getElementById(id);
 const msg = (id) => $("msg-" + id).content.textContent.trim();
 
 let code = null; // the slip's code: in memory only, for as long as this page lives
+let poll = null; // the open poll the slip belongs to
 let manifest = null;
 let choices = []; // grade index or null (blank) per subject; undefined = not yet chosen
+let sealed = null; // the encrypted ballot shown by its commitment, not yet cast or challenged
 let worker = null;
 let idleTimer = null;
 let countdownTimer = null;
+let stopReader = null;
 
 function show(id) {
   for (const s of document.querySelectorAll("section.screen")) s.hidden = s.id !== id;
+  if (id !== "screen-scan" && stopReader) {
+    stopReader();
+    stopReader = null;
+  }
   window.scrollTo(0, 0);
 }
 
@@ -93,14 +109,84 @@ async function fetchJson(url, options) {
   return { status: response.status, body };
 }
 
-async function begin(typed) {
+// --- the slip ---------------------------------------------------------------------------------
+
+function startCamera() {
+  const status = $("reader-status");
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    status.textContent = msg("no-camera");
+    return;
+  }
+  $("reader").hidden = false;
+  status.textContent = msg("camera-on");
+  stopReader = startReader(
+    $("reader-video"),
+    $("reader-canvas"),
+    (text) => {
+      let slip;
+      try {
+        slip = parseSlipPayload(text);
+      } catch (e) {
+        // Not a slip (another QR code, a URL) or a damaged one: say so, send nothing.
+        status.textContent = msg(e.kind === "bad-slip" ? "bad-slip" : "not-slip");
+        return;
+      }
+      const found = polls.find((p) => p.uid === slip.pollUid);
+      if (!found) {
+        status.textContent = msg("other-poll");
+        return;
+      }
+      begin(slip.code, found);
+    },
+    (kind) => {
+      $("reader").hidden = true;
+      status.textContent = msg(kind === "denied" ? "camera-denied" : "no-camera");
+    },
+  );
+}
+
+async function loadManifest(p) {
+  const m = await fetchJson(p.manifest);
+  if (m.status !== 200) throw new Error(serverMessage(m.body) || msg("closed"));
+  return m.body;
+}
+
+// A typed code names no poll: with several open polls, the one whose manifest lists the slip's
+// key (checked here, in the worker; nothing is sent until one is found).
+async function findPoll(typed) {
+  if (polls.length === 1) return { p: polls[0], m: await loadManifest(polls[0]) };
+  for (const p of polls) {
+    const m = await loadManifest(p);
+    startWorker();
+    try {
+      await ask({ type: "credential", manifest: m, code: typed });
+      return { p, m };
+    } catch (e) {
+      if (e.kind !== "not-listed") throw e;
+    }
+  }
+  return null;
+}
+
+async function begin(typed, scannedPoll) {
   code = typed;
   show("screen-loading");
   armIdle();
   try {
-    const m = await fetchJson(cfg.manifest);
-    if (m.status !== 200) return fail(serverMessage(m.body) || msg("closed"));
-    manifest = m.body;
+    let found;
+    try {
+      found = scannedPoll
+        ? { p: scannedPoll, m: await loadManifest(scannedPoll) }
+        : await findPoll(typed);
+    } catch (e) {
+      if (e.kind === "code") return fail(msg("bad-code"));
+      if (e.kind === "not-listed") return fail(msg("unknown"));
+      return fail(e.message);
+    }
+    if (!found) return fail(msg("unknown"));
+    poll = found.p;
+    manifest = found.m;
+    $("booth-title").textContent = poll.title;
     startWorker();
     let credential;
     try {
@@ -109,7 +195,7 @@ async function begin(typed) {
       if (e.kind === "not-listed") return fail(msg("unknown"));
       return fail(e.kind === "code" ? msg("bad-code") : e.message);
     }
-    const s = await fetchJson(cfg.credential + credential.public_key);
+    const s = await fetchJson(poll.credential + credential.public_key);
     if (s.status !== 200) return fail(serverMessage(s.body) || msg("network"));
     if (s.body.state !== "open") return fail(msg("closed"));
     if (s.body.status !== "unused") return fail(msg(s.body.status));
@@ -119,6 +205,8 @@ async function begin(typed) {
     fail(e.message);
   }
 }
+
+// --- the ballot -------------------------------------------------------------------------------
 
 function gradeName(grade) {
   return lang === "en" ? grade.name_en : grade.name_vi;
@@ -209,10 +297,9 @@ function toReview() {
   items[first].scrollIntoView({ behavior: "smooth", block: "center" });
 }
 
-function review() {
+function choiceRows(tbody) {
   const election = manifest.election;
-  const rows = $("review-rows");
-  rows.replaceChildren();
+  tbody.replaceChildren();
   election.subjects.forEach((subject, i) => {
     const tr = document.createElement("tr");
     const name = document.createElement("th");
@@ -228,45 +315,65 @@ function review() {
     const c = choices[i];
     grade.textContent = c === null ? msg("blank") : gradeName(election.rules.grades[c]);
     tr.append(name, grade);
-    rows.append(tr);
+    tbody.append(tr);
   });
+}
+
+function review() {
+  forget();
+  choiceRows($("review-rows"));
   show("screen-review");
 }
 
-async function encrypt() {
+// The voter goes back: the encryption shown by its commitment is dropped, never cast.
+function forget() {
+  sealed = null;
+  if (worker) worker.postMessage({ type: "forget" });
+}
+
+// --- encrypt, then cast or challenge ------------------------------------------------------------
+
+async function seal() {
   show("screen-working");
   const bar = $("progress");
   bar.value = 0;
-  startWorker(); // a fresh worker: nothing of an earlier encryption is reused
-  return ask({ type: "encrypt", manifest, code, choices }, (done, total) => {
-    bar.max = total;
-    bar.value = done;
-  });
-}
-
-async function cast() {
+  startWorker(); // a fresh worker and a fresh seed: nothing of an earlier encryption is reused
   let result;
   try {
-    result = await encrypt();
+    result = await ask({ type: "encrypt", manifest, code, choices }, (done, total) => {
+      bar.max = total;
+      bar.value = done;
+    });
   } catch (e) {
     return fail(e.message, { canReturn: true });
   }
-  const body = JSON.stringify(result.ballot);
-  result = null; // the randomness is not kept
-  const r = await fetchJson(cfg.cast, {
+  sealed = { ballot: result.ballot, commitment: result.commitment };
+  $("sealed-commitment").textContent = result.commitment;
+  show("screen-sealed");
+}
+
+async function cast() {
+  if (!sealed) return review();
+  const body = JSON.stringify(sealed.ballot);
+  const commitment = sealed.commitment;
+  $("cast").disabled = true;
+  const r = await fetchJson(poll.cast, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body,
   }).catch((e) => ({ status: 0, error: e }));
+  $("cast").disabled = false;
   if (r.status !== 201) {
     const transient = r.status === 0 || r.status === 503 || r.status === 429;
     return fail(serverMessage(r.body) || msg("network"), { canReturn: transient });
   }
+  sealed = null;
   code = null;
   choices = [];
   worker.terminate();
   worker = null;
   $("receipt-code").textContent = r.body.tracking_code;
+  $("receipt-commitment").textContent = commitment;
   $("receipt-position").textContent = String(r.body.position);
   show("screen-receipt");
   let left = Number(cfg.resetSeconds);
@@ -278,61 +385,56 @@ async function cast() {
   }, 1000);
 }
 
+function qrSvg(text) {
+  return new Promise((resolve, reject) => {
+    QRCode.toString(text, { type: "svg", errorCorrectionLevel: "M", margin: 2 }, (err, svg) => {
+      if (err) return reject(err);
+      const doc = new DOMParser().parseFromString(svg, "image/svg+xml");
+      resolve(document.importNode(doc.documentElement, true));
+    });
+  });
+}
+
 async function challenge() {
-  let result;
+  if (!sealed) return review();
+  const shown = sealed.commitment;
+  sealed = null;
+  let revealed;
   try {
-    result = await encrypt();
+    revealed = await ask({ type: "challenge" });
   } catch (e) {
     return fail(e.message, { canReturn: true });
   }
-  // The challenged ballot is shown with its randomness and then forgotten: it is never sent.
-  const file = {
-    format: "tally-challenge/1",
-    poll: result.ballot.poll,
-    tracking_code: result.tracking_code,
-    ballot: result.ballot,
-    choices,
-    randomness: result.randomness,
-  };
-  const text = JSON.stringify(file, null, 1);
-  $("challenge-code").textContent = result.tracking_code;
-  $("challenge-json").value = text;
+  // The server is told which ciphertexts to refuse (hashes of their `a`, signed by the slip);
+  // the seed and the choices are shown only once it has recorded them, and are never sent.
+  const r = await fetchJson(poll.challenge, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(revealed.notice),
+  }).catch(() => ({ status: 0 }));
+  if (r.status !== 201) {
+    revealed = null;
+    return fail(serverMessage(r.body) || msg("network"), { canReturn: true });
+  }
+  $("challenge-commitment").textContent = shown;
+  choiceRows($("challenge-rows").tBodies[0]);
+  $("challenge-text").value = revealed.qr_text;
+  $("challenge-check").href = poll.check;
+  try {
+    $("challenge-qr").replaceChildren(await qrSvg(revealed.qr_text));
+  } catch {
+    $("challenge-qr").replaceChildren();
+  }
+  revealed = null;
   worker.terminate();
   worker = null;
   show("screen-challenge");
-  // The server's checker re-encrypts the revealed choices and keeps only the ballot's public
-  // ciphertexts, so that no ballot reusing them is ever cast; the voter can also copy the file
-  // and check it offline with `tally check-challenge`.
-  const verdict = $("challenge-verdict");
-  const r = await fetchJson(cfg.check, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: text,
-  }).catch(() => ({ status: 0 }));
-  const matches = r.status === 200 && r.body && r.body.matches === true;
-  verdict.textContent = msg(matches ? "match" : "mismatch");
-  verdict.className = "result " + (matches ? "found" : "missing");
-  verdict.hidden = r.status === 0;
-  const rows = $("challenge-rows").tBodies[0];
-  rows.replaceChildren();
-  manifest.election.subjects.forEach((subject, i) => {
-    const tr = document.createElement("tr");
-    const name = document.createElement("th");
-    name.textContent = `${i + 1}. ${subject.name}`;
-    const grade = document.createElement("td");
-    const c = choices[i];
-    grade.textContent = c === null ? msg("blank") : gradeName(manifest.election.rules.grades[c]);
-    tr.append(name, grade);
-    rows.append(tr);
-  });
-  $("challenge-rows").hidden = !matches;
 }
 
 function clearChallenge() {
-  $("challenge-json").value = "";
-  $("challenge-code").textContent = "";
-  $("challenge-verdict").hidden = true;
-  $("challenge-rows").hidden = true;
+  $("challenge-text").value = "";
+  $("challenge-commitment").textContent = "";
+  $("challenge-qr").replaceChildren();
   $("challenge-rows").tBodies[0].replaceChildren();
 }
 
@@ -340,10 +442,15 @@ $("code-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const typed = $("code-input").value;
   $("code-input").value = "";
-  begin(typed);
+  begin(typed, null);
 });
 $("to-review").addEventListener("click", toReview);
 $("edit").addEventListener("click", () => show("screen-ballot"));
+$("edit-sealed").addEventListener("click", () => {
+  forget();
+  show("screen-ballot");
+});
+$("seal").addEventListener("click", seal);
 $("cast").addEventListener("click", cast);
 $("challenge").addEventListener("click", challenge);
 $("challenge-again").addEventListener("click", () => {
@@ -354,15 +461,9 @@ $("done").addEventListener("click", reset);
 $("restart").addEventListener("click", reset);
 $("back-to-review").addEventListener("click", review);
 
-// A slip opened in a booth tab that is already open: start again from that slip.
-window.addEventListener("hashchange", () => location.reload());
+// Plain HTTP to anything but this machine: the hall network reads the ballots and the codes.
+if (!window.isSecureContext) $("insecure").hidden = false;
 
-// The fragment holds the slip's code: take it, then remove it from the address bar and history.
-const fromFragment = decodeURIComponent(location.hash.slice(1));
-if (location.hash) history.replaceState(null, "", location.pathname);
-if (fromFragment) {
-  begin(fromFragment);
-} else {
-  show("screen-scan");
-  $("code-input").focus();
-}
+show("screen-scan");
+startCamera();
+$("code-input").focus();

@@ -1,14 +1,18 @@
 // Ballots (docs/protocol.md 12.), as tally/ballots.py: encrypt, prove and sign a voter's choices,
 // verify a ballot, its tracking hash and code, and the Benaloh challenge.
 
-import { sha256 } from "@noble/hashes/sha2.js";
+import { sha256, sha512 } from "@noble/hashes/sha2.js";
+import { hkdf } from "@noble/hashes/hkdf.js";
 import { canonicalJson, isPlainObject } from "./canonical.js";
 import { Credential, base32, groups, verifySignature } from "./credentials.js";
 import { ZERO_CIPHERTEXT, addCiphertexts, ciphertextToJson, encrypt } from "./elgamal.js";
 import {
   G,
+  L,
   TallyError,
+  bytesToBigLE,
   concatBytes,
+  encodePoint,
   fail,
   fromHex,
   modL,
@@ -38,6 +42,11 @@ export const TAG_SUM_ZERO_ONE = "tally/v1/subject-sum-0-1";
 export const BALLOT_FORMAT = "tally-ballot/1";
 
 const SIGNATURE_PREFIX = utf8("tally/v1/ballot-signature\0");
+// Version 2 (12.6): every random value of a ballot from one seed; a commitment to the ciphertexts.
+const SEED_INFO = utf8("tally/v2/ballot-seed\0");
+const COMMITMENT_PREFIX = utf8("tally/v2/ballot-commitment\0");
+export const SEED_BYTES = 32;
+const COMMITMENT_BYTES = 20;
 
 function ballotContext(ctx, credential, subject, grade) {
   const parts = [ctx.fingerprint, credential, u32(subject)];
@@ -57,6 +66,64 @@ const RANDOM_SOURCE = Object.freeze({
   choiceNonces: () => ({ w: randomScalar(), c_sim: randomScalar(), s_sim: randomScalar() }),
   sumNonces: () => ({ w: randomScalar(), c_sim: randomScalar(), s_sim: randomScalar() }),
 });
+
+/**
+ * The random values of one ballot derived from its seed (12.6): HKDF-SHA512(IKM = seed, salt none,
+ * info = "tally/v2/ballot-seed\0" ‖ fingerprint ‖ label, 64 bytes), little-endian, mod L, for the
+ * labels "i/j/r", "i/j/w", "i/j/c_sim", "i/j/s_sim", "i/sum/w", "i/sum/c_sim", "i/sum/s_sim".
+ */
+export function seedSource(fingerprint, seed) {
+  if (!(seed instanceof Uint8Array) || seed.length !== SEED_BYTES)
+    fail("seed", `a ballot seed is ${SEED_BYTES} bytes`);
+  const nonce = (label) => {
+    const okm = hkdf(sha512, seed, undefined, concatBytes(SEED_INFO, fingerprint, utf8(label)), 64);
+    const k = bytesToBigLE(okm) % L;
+    if (k === 0n) fail("random", "a derived value is zero: draw another seed");
+    return k;
+  };
+  const triple = (where) => ({
+    w: nonce(`${where}/w`),
+    c_sim: nonce(`${where}/c_sim`),
+    s_sim: nonce(`${where}/s_sim`),
+  });
+  return {
+    r: (i, j) => nonce(`${i}/${j}/r`),
+    choiceNonces: (i, j) => triple(`${i}/${j}`),
+    sumNonces: (i) => triple(`${i}/sum`),
+  };
+}
+
+/** A fresh 32-byte seed from the browser's CSPRNG: one per encryption, never reused. */
+export function newSeed() {
+  const c = globalThis.crypto;
+  if (!c || typeof c.getRandomValues !== "function")
+    fail("random", "no secure random number generator (crypto.getRandomValues)");
+  return c.getRandomValues(new Uint8Array(SEED_BYTES));
+}
+
+/** SHA256(prefix ‖ fingerprint ‖ a_00 ‖ b_00 ‖ a_01 ‖ …) over raw points (12.6). */
+export function commitmentHash(fingerprint, ciphertexts) {
+  const parts = [COMMITMENT_PREFIX, fingerprint];
+  for (const row of ciphertexts) for (const ct of row) parts.push(encodePoint(ct.a), encodePoint(ct.b));
+  return sha256(concatBytes(...parts));
+}
+
+/** The commitment as shown: base32 of its first 160 bits in 8 groups of 4. */
+export function commitmentCode(hash) {
+  return groups(base32(hash.subarray(0, COMMITMENT_BYTES)), 4);
+}
+
+/** The ciphertexts a seed and choices give: what a challenge check compares (12.6). */
+export function rebuildCiphertexts(ctx, choices, seed) {
+  checkChoices(ctx, choices);
+  const source = seedSource(ctx.fingerprint, seed);
+  return choices.map((choice, i) => {
+    const row = [];
+    for (let j = 0; j < ctx.grades; j++)
+      row.push(encrypt(ctx.publicKey, choice === j ? 1 : 0, source.r(i, j)));
+    return row;
+  });
+}
 
 function checkChoices(ctx, choices) {
   if (!Array.isArray(choices) || choices.length !== ctx.subjects)
@@ -156,6 +223,24 @@ export function encryptBallot(manifest, code, choices, { onProgress } = {}) {
   });
 }
 
+/**
+ * The booth's encryption (version 2, 12.6): every random value from `seed`. Returns the signed
+ * ballot, its ciphertexts and the commitment code shown before the voter casts or challenges.
+ */
+export function encryptFromSeed(ctx, credential, choices, seed, { onProgress } = {}) {
+  const { ballot } = _encryptBallotWith(
+    ctx,
+    credential,
+    choices,
+    seedSource(ctx.fingerprint, seed),
+    onProgress,
+  );
+  const ciphertexts = ballot.answers.map((answer) =>
+    answer.choices.map((c) => ({ a: pointFromHex(c.a), b: pointFromHex(c.b) })),
+  );
+  return { ballot, ciphertexts, commitment: commitmentCode(commitmentHash(ctx.fingerprint, ciphertexts)) };
+}
+
 /** encryptBallot for an already checked poll context and credential (as the booth's worker does). */
 export function encryptWithCredential(ctx, credential, choices, { onProgress } = {}) {
   const { ballot, randomness } = _encryptBallotWith(
@@ -239,12 +324,16 @@ function verifyInner(ctx, ballot) {
       if (!isPlainObject(item) || !exactKeys(item, ["a", "b", "proof"]))
         fail("ballot", `${where}, grade ${j + 1}: fields must be a, b, proof`);
       const ct = { a: pointFromHex(item.a), b: pointFromHex(item.b) };
+      // a = identity means r = 0: b = m·G shows the vote to anyone reading the board.
+      if (ct.a.is0()) fail("ballot", `${where}, grade ${j + 1}: a ciphertext is not encrypted (a = 0)`);
       const proof = zeroOneProofFromJson(item.proof);
       if (!verifyZeroOne(Y, ct, proof, TAG_CHOICE, ballotContext(ctx, cred, i, j)))
         fail("ballot", `${where}, grade ${j + 1}: the 0/1 proof does not verify`);
       cts.push(ct);
       total = addCiphertexts(total, ct);
     });
+    if (total.a.is0())
+      fail("ballot", `${where}: the subject's ciphertexts are not encrypted (sum a = 0)`);
     const sumContext = ballotContext(ctx, cred, i, null);
     const ok = ctx.allowBlank
       ? verifyZeroOne(

@@ -106,8 +106,15 @@ export {
   _encryptBallotWith,
   BALLOT_FORMAT,
   checkChallenge,
+  commitmentCode,
+  commitmentHash,
   encryptBallot,
+  encryptFromSeed,
   encryptWithCredential,
+  newSeed,
+  rebuildCiphertexts,
+  SEED_BYTES,
+  seedSource,
   signedBytes,
   TAG_CHOICE,
   TAG_SUM_ONE,
@@ -117,6 +124,19 @@ export {
   verifyBallot,
 } from "./ballots.js";
 export { boardGenesis, boardHead, boardNext, readBoard } from "./board.js";
+export {
+  aHash,
+  CHALLENGE_FORMAT,
+  ChallengeError,
+  challengeFile,
+  challengeQrText,
+  checkChallengeFile,
+  makeNotice,
+  normalizeCommitment,
+  NOTICE_FORMAT,
+  parseChallengeText,
+  QR_PREFIX,
+} from "./challenge.js";
 export {
   _trusteeKeyFromSecret,
   _trusteeSigningSeed,
@@ -134,3 +154,4 @@ export {
   verifyShare,
 } from "./trustees.js";
 export { aggregateFromBallots } from "./counting.js";
+export { parseSlipPayload, SLIP_PREFIX, SlipError } from "./slip.js";

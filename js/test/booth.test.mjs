@@ -183,14 +183,37 @@ test("worker: credential, progress, done, and errors in Vietnamese then English"
   assert.equal(done.type, "done");
   assert.deepEqual(Object.keys(done).sort(), [
     "ballot",
-    "randomness",
+    "commitment",
     "tracking_code",
     "tracking_hash",
     "type",
   ]);
   T.verifyBallot(BLANK, done.ballot);
   assert.equal(done.tracking_code, T.trackingCode(T.trackingHash(done.ballot)));
-  assert.ok(T.checkChallenge(BLANK, done.ballot, [2, null], done.randomness));
+  // Nothing random leaves the worker with the ballot: no seed, no randomness.
+  assert.ok(!JSON.stringify(done).includes("seed") && !("randomness" in done));
+
+  // The challenge of that encryption: the notice for the server (hashes of each a, signed) and,
+  // for the voter only, the file whose seed rebuilds the commitment shown.
+  const [challenged] = run({ type: "challenge" });
+  assert.equal(challenged.type, "challenge");
+  assert.deepEqual(Object.keys(challenged.notice).sort(), [
+    "a_hashes",
+    "credential",
+    "format",
+    "poll",
+    "signature",
+  ]);
+  const as = done.ballot.answers.flatMap((a) => a.choices.map((c) => T.aHash(T.pointFromHex(c.a))));
+  assert.deepEqual(challenged.notice.a_hashes, as);
+  const noticeText = JSON.stringify(challenged.notice);
+  assert.ok(!noticeText.includes(challenged.file.seed) && !noticeText.includes("choices"));
+  assert.equal(challenged.file.commitment, done.commitment);
+  const verdict = T.checkChallengeFile(BLANK, T.parseChallengeText(challenged.qr_text));
+  assert.deepEqual([verdict.matches, verdict.choices], [true, [2, null]]);
+  assert.deepEqual(T.checkChallengeFile(BLANK, challenged.file).matches, true);
+  // The seed is forgotten once revealed: a second challenge has nothing to reveal.
+  assert.equal(run({ type: "challenge" })[0].kind, "request");
 
   const badCode = CODES[0].slice(0, -1) + "1";
   const errors = [

@@ -895,3 +895,60 @@ test("attendance statement: the trustee's derived signing key, signed bytes and 
   assert.equal(st.electronic_ballots, BOARD.entries.length);
   assert.equal(st.paper_ballots, 0);
 });
+
+// --- the Benaloh challenge of version 2 (12.6) ----------------------------------------------------
+
+const CHALLENGE = load("challenge.json");
+
+test("challenge: the seed's derived values, the ballot byte for byte, commitment, QR text, notice", () => {
+  const manifest = load("ballot.json").manifest;
+  const ctx = T.pollContext(manifest);
+  const seed = bytes(CHALLENGE.seed_hex);
+  const source = T.seedSource(ctx.fingerprint, seed);
+  for (const [label, expected] of Object.entries(CHALLENGE.derived)) {
+    const [i, j, part] = label.split("/");
+    let value;
+    if (j === "sum") value = source.sumNonces(Number(i))[part];
+    else if (part === "r") value = source.r(Number(i), Number(j));
+    else value = source.choiceNonces(Number(i), Number(j))[part];
+    assert.equal(T.scalarHex(value), expected, label);
+  }
+  const credential = new T.Credential(bytes(CHALLENGE.credential_secret_hex));
+  const { ballot, commitment } = T.encryptFromSeed(ctx, credential, CHALLENGE.choices, seed);
+  assert.deepEqual(ballot, CHALLENGE.ballot);
+  assert.equal(commitment, CHALLENGE.commitment);
+  const file = T.challengeFile(ctx.fingerprintHex, seed, CHALLENGE.choices, commitment);
+  assert.deepEqual(file, CHALLENGE.file);
+  assert.equal(T.challengeQrText(file), CHALLENGE.qr_text);
+  const rows = T.rebuildCiphertexts(ctx, CHALLENGE.choices, seed);
+  assert.equal(hex(T.commitmentHash(ctx.fingerprint, rows)), CHALLENGE.commitment_hash);
+  assert.deepEqual(T.makeNotice(ctx, credential, rows), CHALLENGE.notice);
+  for (const given of [CHALLENGE.file, T.parseChallengeText(CHALLENGE.qr_text)]) {
+    const result = T.checkChallengeFile(ctx, given);
+    assert.deepEqual([result.matches, result.choices], [true, [1, null]]);
+  }
+  for (const { file: wrong, differs } of CHALLENGE.wrong) {
+    const result = T.checkChallengeFile(ctx, wrong);
+    assert.deepEqual([result.matches, result.differs], [false, differs]);
+  }
+  // Not a challenge: a truncated QR text, a seed that is not hex, an extra field.
+  for (const text of [
+    CHALLENGE.qr_text.slice(0, -20).split(":").slice(0, 3).join(":"),
+    JSON.stringify({ ...CHALLENGE.file, seed: "zz" }),
+    JSON.stringify({ ...CHALLENGE.file, extra: 1 }),
+  ]) {
+    assert.throws(() => T.checkChallengeFile(ctx, T.parseChallengeText(text)), T.ChallengeError);
+  }
+});
+
+test("verify refuses a ciphertext with a = identity (r = 0: the vote in the clear)", () => {
+  const manifest = load("ballot.json").manifest;
+  const ctx = T.pollContext(manifest);
+  const credential = new T.Credential(bytes(CHALLENGE.credential_secret_hex));
+  const seed = bytes(CHALLENGE.seed_hex);
+  const base = T.seedSource(ctx.fingerprint, seed);
+  const zeroR = { ...base, r: (i, j) => (i === 0 && j === 0 ? 0n : base.r(i, j)) };
+  const { ballot } = T._encryptBallotWith(ctx, credential, [1, null], zeroR);
+  assert.equal(ballot.answers[0].choices[0].a, T.pointHex(T.IDENTITY));
+  assert.throws(() => T.verifyBallot(ctx, ballot), /not encrypted \(a = 0\)/);
+});

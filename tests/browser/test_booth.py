@@ -27,9 +27,18 @@ def _fill_ballot(page: Any, pattern: list[str]) -> None:
         subjects.nth(i).locator(f'button[data-grade="{pattern[i % len(pattern)]}"]').click()
 
 
+def _type_code(page: Any, served: Served, code: str, path: str = "/booth/1") -> None:
+    page.goto(served.url(path))
+    page.locator("#code-input").fill(code)
+    page.locator("#code-form button").click()
+
+
 def _open_ballot(page: Any, served: Served, code: str) -> None:
-    page.goto(served.url(f"/booth/1#{code}"))
+    _type_code(page, served, code)
     page.locator("#screen-ballot").wait_for(state="visible")
+
+
+COMMITMENT = re.compile(r"[A-Z2-7]{4}(-[A-Z2-7]{4}){7}")
 
 
 def _database_text(served: Served) -> str:
@@ -51,7 +60,7 @@ def test_scan_vote_review_cast_receipt_reset(page: Any, served: Served) -> None:
     page.on("request", lambda r: sent.append(f"{r.method} {r.url} {r.post_data or ''}"))
 
     _open_ballot(page, served, code)
-    assert "#" not in page.url  # the code left the address bar at once
+    assert "#" not in page.url and code not in page.url
     assert page.locator("li.subject").count() == 15
     page.locator("#to-review").click()  # nothing graded yet: it points at the first subject
     assert page.locator("#screen-ballot").is_visible()
@@ -64,12 +73,21 @@ def test_scan_vote_review_cast_receipt_reset(page: Any, served: Served) -> None:
     assert "Hoàn thành tốt nhiệm vụ" in rows.nth(0).inner_text()
     assert "Để trống" in rows.nth(4).inner_text()
 
+    # The booth encrypts and shows the commitment before the voter chooses to cast.
+    page.locator("#seal").click()
+    page.locator("#screen-sealed").wait_for(state="visible")
+    shown = page.locator("#sealed-commitment").inner_text().strip()
+    assert COMMITMENT.fullmatch(shown), shown
+    assert not [s for s in sent if s.startswith("POST ")]  # nothing sent yet
     page.locator("#cast").click()
     page.locator("#screen-receipt").wait_for(state="visible")
     tracking = page.locator("#receipt-code").inner_text().strip()
     assert re.fullmatch(r"[A-Z2-7]{4}(-[A-Z2-7]{4}){3}", tracking)
+    assert page.locator("#receipt-commitment").inner_text().strip() == shown
     board = _board(served)
-    assert [e["tracking_code"] for e in board["entries"]] == [tracking]
+    assert [(e["tracking_code"], e["commitment"]) for e in board["entries"]] == [(tracking, shown)]
+    public = served.poll.client.get("/polls/1/board").get_data(as_text=True)
+    assert tracking in public and shown in public  # side by side on the public board
 
     # After the receipt's countdown (2 s in this test) the booth is empty again.
     page.locator("#screen-scan").wait_for(state="visible", timeout=10_000)
@@ -104,7 +122,7 @@ def test_reused_slip_is_refused_and_nothing_changes(page: Any, served: Served) -
     assert response.status_code == 201
     before = _database_text(served)
 
-    page.goto(served.url(f"/booth/1#{code}"))
+    _type_code(page, served, code)
     page.locator("#screen-error").wait_for(state="visible")
     assert "đã được dùng" in page.locator("#error-text").inner_text()
     assert page.locator("#screen-ballot").is_hidden()
@@ -112,7 +130,7 @@ def test_reused_slip_is_refused_and_nothing_changes(page: Any, served: Served) -
 
 
 def test_typed_code_and_bad_codes(page: Any, served: Served) -> None:
-    page.goto(served.url("/booth/1#NOT-A-REAL-CODE"))
+    _type_code(page, served, "NOT-A-REAL-CODE")
     page.locator("#screen-error").wait_for(state="visible")
     assert "Mã thẻ không hợp lệ" in page.locator("#error-text").inner_text()
     page.locator("#restart").click()
@@ -133,100 +151,84 @@ def test_typed_code_and_bad_codes(page: Any, served: Served) -> None:
     assert _board(served)["count"] == 0
 
 
-def test_challenge_is_checked_and_never_cast(page: Any, served: Served) -> None:
+def test_challenge_reveals_nothing_to_the_server_and_is_never_cast(
+    page: Any, served: Served
+) -> None:
     code = served.poll.codes[3]
     _open_ballot(page, served, code)
-    _fill_ballot(page, ["HTNV"])
+    pattern = ["HTNV", "HTTNV", "BLANK"]
+    _fill_ballot(page, pattern)
     page.locator("#to-review").click()
+    page.locator("#seal").click()
+    page.locator("#screen-sealed").wait_for(state="visible")
+    shown = page.locator("#sealed-commitment").inner_text().strip()
+
+    # Every request from here on is recorded: none may carry a choice, the seed or randomness.
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(f"{r.method} {r.url} {r.post_data or ''}"))
     page.locator("details.challenge-box summary").click()
     page.locator("#challenge").click()
     page.locator("#screen-challenge").wait_for(state="visible")
-    challenged = page.locator("#challenge-code").inner_text().strip()
-    challenge = page.locator("#challenge-json").input_value()
-    assert json.loads(challenge)["format"] == "tally-challenge/1"
-    # The booth had the server check it at once, and shows the verdict.
-    verdict = page.locator("#challenge-verdict")
+    assert page.locator("#challenge-commitment").inner_text().strip() == shown
+    assert page.locator("#challenge-rows tr").count() == 15
+    assert page.locator("#challenge-qr svg").count() == 1
+    qr_text = page.locator("#challenge-text").input_value()
+    assert qr_text.startswith("TALLY-CHALLENGE/2:")
+    _, fingerprint, seed, choice_chars, commitment = qr_text.split(":")
+    assert commitment == shown.replace("-", "") and len(seed) == 64
+    assert choice_chars == "".join("21-"[i % 3] for i in range(15))
+    assert _board(served)["count"] == 0  # nothing was cast
+
+    posted = [s for s in sent if s.startswith("POST ")]
+    assert len(posted) == 1 and "/api/polls/1/challenges" in posted[0]
+    notice = json.loads(posted[0].split(" ", 2)[2])
+    assert set(notice) == {"format", "poll", "credential", "a_hashes", "signature"}
+    assert len(notice["a_hashes"]) == 60
+    traffic = "\n".join(sent)
+    for secret in (seed, seed.lower(), choice_chars, '"choices"', "randomness", code):
+        assert secret not in traffic, secret
+
+    # The voter's own device checks it: the page's checker runs in the browser, posts nothing.
+    checker = page.context.new_page()
+    checked: list[str] = []
+    checker.on("request", lambda r: checked.append(f"{r.method} {r.url} {r.post_data or ''}"))
+    checker.goto(served.url("/polls/1/check"))
+    checker.locator("#challenge-input").fill(qr_text)
+    checker.locator("#check").click()
+    verdict = checker.locator("#verdict")
     verdict.wait_for(state="visible")
     assert "KHỚP" in verdict.inner_text() and "KHÔNG" not in verdict.inner_text()
-    assert page.locator("#challenge-rows tr").count() == 15
-    assert _board(served)["count"] == 0  # nothing was sent
-
-    checker = page.context.new_page()
-    checker.goto(served.url("/polls/1/check"))
-    checker.locator("#challenge").fill(challenge)
-    checker.locator("form button").click()
-    result = checker.locator("#check-result")
-    assert "KHỚP" in result.inner_text() and "KHÔNG KHỚP" not in result.inner_text()
-    assert challenged in result.inner_text()
-    assert result.locator("tr").count() == 15
-    # A changed randomness no longer matches.
-    data = json.loads(challenge)
-    data["randomness"][0][0], data["randomness"][0][1] = (
-        data["randomness"][0][1],
-        data["randomness"][0][0],
-    )
-    checker.goto(served.url("/polls/1/check"))
-    checker.locator("#challenge").fill(json.dumps(data))
-    checker.locator("form button").click()
-    assert "KHÔNG KHỚP" in checker.locator("#check-result").inner_text()
+    assert shown in verdict.inner_text()
+    assert checker.locator("#rows tr").count() == 15
+    # Another seed: "does not match", naming the commitment.
+    wrong = qr_text.replace(seed, ("0" if seed[0] != "0" else "1") + seed[1:])
+    checker.locator("#challenge-input").fill(wrong)
+    checker.locator("#check").click()
+    assert "KHÔNG KHỚP" in verdict.inner_text() and "mã cam kết" in verdict.inner_text()
+    checker.locator("#challenge-input").fill(qr_text[:-30])  # a truncated scan
+    checker.locator("#check").click()
+    assert "Không phải dữ liệu kiểm tra" in verdict.inner_text()
+    assert not [c for c in checked if not c.startswith("GET ")], checked
+    assert not any(seed in c for c in checked)
     checker.close()
 
-    # Back to the ballot: a fresh encryption is cast, never the challenged one.
+    # Back to the ballot: a fresh encryption (a new seed, another commitment) is cast.
     page.locator("#challenge-again").click()
     page.locator("#screen-review").wait_for(state="visible")
-    assert page.locator("#challenge-json").input_value() == ""  # nothing of it left
+    assert page.locator("#challenge-text").input_value() == ""  # nothing of it left
+    page.locator("#seal").click()
+    page.locator("#screen-sealed").wait_for(state="visible")
+    second = page.locator("#sealed-commitment").inner_text().strip()
+    assert second != shown
     page.locator("#cast").click()
     page.locator("#screen-receipt").wait_for(state="visible")
-    cast = page.locator("#receipt-code").inner_text().strip()
-    assert cast != challenged
-    assert [e["tracking_code"] for e in _board(served)["entries"]] == [cast]
+    assert [e["commitment"] for e in _board(served)["entries"]] == [second]
 
-    # The server checked the revealed choices but kept none of them, and no randomness: only
-    # the challenged ballot's ciphertexts (their public a), so that it can never be cast.
-    revealed = json.loads(challenge)
     for text in (served.log_text(), _database_text(served)):
-        _assert_no_plaintext(text, revealed["choices"])
-        for row in revealed["randomness"]:
-            assert not any(r in text for r in row)
+        assert seed not in text and seed.upper() not in text
+        assert fingerprint + ":" not in text
     with sqlite3.connect(served.database) as conn:
-        stored = conn.execute("SELECT poll_id, a FROM challenged_ciphertext").fetchall()
-    assert sorted(stored) == sorted(
-        (1, c["a"]) for answer in revealed["ballot"]["answers"] for c in answer["choices"]
-    )
-    refused = served.poll.post(revealed["ballot"])
-    assert refused.status_code == 409
-    assert refused.get_json()["error"]["code"] == "challenged_ballot"
-
-
-def test_closed_poll_page(page: Any, served: Served) -> None:
-    from tests.service.conftest import run
-
-    run(served.poll.app, "poll", "close", "1")
-    response = page.goto(served.url(f"/booth/1#{served.poll.codes[0]}"))
-    assert response is not None and response.status == 409
-    assert "đã đóng" in page.locator("#screen-closed").inner_text()
-    assert page.locator("li.subject").count() == 0
-
-
-def test_a_draft_polls_booth_still_drops_the_code_from_the_address_bar(
-    page: Any, served: Served
-) -> None:
-    response = page.goto(served.url(f"/booth/2#{served.poll.codes[0]}"))
-    assert response is not None and response.status == 409
-    assert "chưa mở" in page.locator("#screen-closed").inner_text()
-    page.wait_for_function("location.hash === ''")
-    assert "#" not in page.url
-
-
-def test_landscape_tablet_layout(browser: Any, served: Served) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
-    page = context.new_page()
-    try:
-        _open_ballot(page, served, served.poll.codes[0])
-        first = page.locator("li.subject").first.locator("button.grade")
-        boxes = [first.nth(k).bounding_box() for k in range(4)]
-        assert all(b is not None and b["height"] >= 44 for b in boxes)
-        assert len({round(b["y"]) for b in boxes if b}) == 1  # the four grades on one row
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    finally:
-        context.close()
+        stored = conn.execute("SELECT poll_id, a_hash FROM challenged_a").fetchall()
+        challenges = conn.execute("SELECT SUM(challenges) FROM credential").fetchone()[0]
+    assert sorted(stored) == sorted((1, h) for h in notice["a_hashes"])
+    assert challenges == 1

@@ -44,7 +44,9 @@ def test_an_idle_booth_forgets_the_voter_and_casts_nothing(page: Any, kiosk: Ser
     sent: list[str] = []
     page.on("request", lambda r: sent.append(f"{r.method} {r.url}"))
 
-    page.goto(served.url(f"/booth/1#{code}"))
+    page.goto(served.url("/booth/1"))
+    page.locator("#code-input").fill(code)
+    page.locator("#code-form button").click()
     page.locator("#screen-ballot").wait_for(state="visible")
     assert page.locator("#booth").get_attribute("data-idle-seconds") == str(IDLE_SECONDS)
 
@@ -74,6 +76,8 @@ def test_an_idle_booth_forgets_the_voter_and_casts_nothing(page: Any, kiosk: Ser
     assert served.poll.board()["count"] == 0
     assert _credential_status(served, 0) == "unused"
 
-    page.goto(served.url(f"/booth/1#{code}"))
+    page.goto(served.url("/booth/1"))
+    page.locator("#code-input").fill(code)
+    page.locator("#code-form button").click()
     page.locator("#screen-ballot").wait_for(state="visible")
     assert page.locator("li.subject").count() == 15

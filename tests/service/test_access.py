@@ -117,9 +117,7 @@ def test_every_form_refuses_a_post_without_its_csrf_token(
     app = poll.app
     app.config.update(UNLIMITED)
     forms = [r for r in rules(app, "POST") if r.endpoint not in CSRF_EXEMPT]
-    assert {"auth.login", "auth.logout", "trustee.upload", "booth.check"} <= {
-        r.endpoint for r in forms
-    }
+    assert {"auth.login", "auth.logout", "trustee.upload"} <= {r.endpoint for r in forms}
     other = app.test_client()
     other_token = csrf_token(page_text(other.get("/operator/login")))  # another session's token
     before = snapshot(app)
@@ -295,13 +293,15 @@ def test_public_outputs_link_no_person_or_moment_to_a_ballot(
             "ballot",
             "tracking_hash",
             "head",
+            "commitment",  # derived from the ballot's ciphertexts (protocol 12.6)
         }
         assert db.get_session().scalar(select(func.count()).select_from(Ballot)) == 4
 
     client = app.test_client()
     board = client.get("/api/polls/1/board").get_json()
     assert all(
-        set(e) == {"position", "tracking_hash", "tracking_code", "head"} for e in board["entries"]
+        set(e) == {"position", "tracking_hash", "tracking_code", "commitment", "head"}
+        for e in board["entries"]
     )
     outputs: dict[str, bytes] = {
         "board.json": client.get("/api/polls/1/board").data,

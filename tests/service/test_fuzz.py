@@ -54,11 +54,11 @@ from ballot.services import casting
 from ballot.web import limits
 from tally.ballots import (
     encrypt_ballot,
-    encrypt_ballot_with_randomness,
-    randomness_to_json,
-    tracking_code,
-    tracking_hash,
+    encrypt_ballot_from_seed,
+    new_seed,
+    rebuild_ciphertexts,
 )
+from tally.challenge import make_notice
 
 from .conftest import EXAMPLE, OpenPoll, csrf_token, prepare_poll, run
 
@@ -101,6 +101,7 @@ def snapshot(app: Flask) -> dict[str, Any]:
             "shares": s.scalar(count.select_from(CountShare)),
             "events": s.scalar(count.select_from(AuditEvent)),
             "challenged": s.scalar(count.select_from(ChallengedCiphertext)),
+            "challenges": s.scalar(select(func.coalesce(func.sum(Credential.challenges), 0))),
         }
 
 
@@ -552,44 +553,46 @@ def test_mutated_shares_are_refused_and_the_trustee_can_still_send(
     assert response.status_code == 409 and api_error(response)["code"] == "share_exists"
 
 
-def test_mutated_challenges_get_a_verdict_or_a_400(poll: OpenPoll) -> None:
-    """The booth's inline Benaloh check (``POST /api/polls/<id>/challenges``): a genuine file
-    matches; a changed one is a verdict of no match or a 400, never a crash. Nothing is stored
-    but the genuine ballot's ciphertexts (their ``a``), once: it is then refused at cast, and the
-    slip still votes with a fresh encryption."""
+def test_mutated_challenge_notices_are_refused_and_store_nothing(poll: OpenPoll) -> None:
+    """The booth's challenge notice (``POST /api/polls/<id>/challenges``): a genuine notice is
+    recorded once (the hashes of its ciphertexts' ``a``, a count on the slip's row); any changed
+    one is a 400/403/409/413, never a crash, and stores nothing. The challenged ballot is then
+    refused at cast, and the slip still votes with a fresh encryption."""
     poll.app.config.update(UNLIMITED)
     ctx = poll.manifest.context
-    ballot, randomness = encrypt_ballot_with_randomness(ctx, poll.credential(0), [1] * ctx.subjects)
-    valid = {
-        "format": "tally-challenge/1",
-        "poll": ballot["poll"],
-        "tracking_code": tracking_code(tracking_hash(ballot)),
-        "ballot": ballot,
-        "choices": [1] * ctx.subjects,
-        "randomness": randomness_to_json(randomness),
-    }
+    seed = new_seed()
+    ballot = encrypt_ballot_from_seed(ctx, poll.credential(0), [1] * ctx.subjects, seed)
+    valid = make_notice(
+        ctx.fingerprint, poll.credential(0), rebuild_ciphertexts(ctx, [1] * ctx.subjects, seed)
+    )
     client = poll.app.test_client()
     before = snapshot(poll.app)
     response = client.post("/api/polls/1/challenges", json=valid)
-    assert response.status_code == 200 and response.get_json()["matches"] is True
+    assert response.status_code == 201, response.get_json()
     before["challenged"] += ctx.subjects * ctx.grades
+    before["challenges"] += 1
     assert snapshot(poll.app) == before
 
     @settings(FUZZ, max_examples=300)
     @given(mutated=mutations(valid))
-    def checked(mutated: tuple[str, bytes, str]) -> None:
+    def refused(mutated: tuple[str, bytes, str]) -> None:
         what, body, media_type = mutated
         response = post(client, "/api/polls/1/challenges", body, media_type)
-        assert response.status_code in (200, 400, 413), (what, response.data[:300])
-        if response.status_code != 200:
-            assert api_error(response)["code"] in ("malformed_challenge", "too_large"), what
+        assert response.status_code in (400, 403, 413), (what, response.data[:300])
+        assert api_error(response)["code"] in (
+            "malformed_challenge",
+            "malformed_ballot",
+            "too_large",
+            "unknown_credential",
+        ), what
 
-    checked()
+    refused()
     assert snapshot(poll.app) == before
-    refused = poll.post(ballot)
-    assert refused.status_code == 409 and api_error(refused)["code"] == "challenged_ballot"
+    refused_cast = poll.post(ballot)
+    assert refused_cast.status_code == 409
+    assert api_error(refused_cast)["code"] == "challenged_ballot"
     assert snapshot(poll.app) == before  # the slip is not burned
-    fresh = encrypt_ballot(ctx, poll.credential(0), [1] * ctx.subjects)
+    fresh = encrypt_ballot_from_seed(ctx, poll.credential(0), [1] * ctx.subjects, new_seed())
     assert poll.post(fresh).status_code == 201
 
 

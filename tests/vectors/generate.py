@@ -83,6 +83,7 @@ from tally.proofs import (
 from tally.record import key_fingerprint
 from tally.results import SubjectInfo
 from tally.rules import RuleSet
+from tally.slips import SLIP_PREFIX, slip_payload
 from tally.trustees import (
     SIGNING_INFO,
     TAG_DECRYPT,
@@ -860,6 +861,156 @@ def vec_attendance(ctx: PollContext, first: bytes) -> dict[str, Any]:
     }
 
 
+def vec_slip_payload() -> dict[str, Any]:
+    uid = POLL_UID
+    codes = [Credential(secret).code.replace("-", "") for secret in CREDENTIAL_SECRETS]
+    slip = slip_payload(uid, codes[0])
+    rest = slip[len(SLIP_PREFIX) :]
+    upper = uid.upper()
+    valid = [
+        {
+            "name": "as printed",
+            "payload": slip,
+            "poll_uid": uid,
+            "code": codes[0],
+            "canonical": True,
+        },
+        {
+            "name": "second slip",
+            "payload": slip_payload(uid, codes[1]),
+            "poll_uid": uid,
+            "code": codes[1],
+            "canonical": True,
+        },
+        {
+            "name": "the example of docs/protocol.md",
+            "payload": f"{SLIP_PREFIX}0123456789ABCDEF0123456789ABCDEF:{codes[0]}",
+            "poll_uid": "0123456789abcdef0123456789abcdef",
+            "code": codes[0],
+            "canonical": True,
+        },
+        {
+            "name": "lowercase uid",
+            "payload": f"{SLIP_PREFIX}{uid}:{codes[0]}",
+            "poll_uid": uid,
+            "code": codes[0],
+            "canonical": False,
+        },
+        {
+            "name": "mixed-case uid",
+            "payload": f"{SLIP_PREFIX}{upper[:16]}{uid[16:]}:{codes[0]}",
+            "poll_uid": uid,
+            "code": codes[0],
+            "canonical": False,
+        },
+        {
+            "name": "surrounding ASCII whitespace",
+            "payload": f" \t{slip}\r\n",
+            "poll_uid": uid,
+            "code": codes[0],
+            "canonical": False,
+        },
+    ]
+    last_bad = codes[0][:-1] + chr(ord(codes[0][-1]) + 1)  # one of the 2 unused low bits set
+    not_slip = [
+        ("a booth URL (the old slips)", f"http://192.168.1.10:5000/booth/3#{codes[0]}"),
+        ("empty", ""),
+        ("only whitespace", " \r\n"),
+        ("lowercase prefix", "tally-slip/1:" + rest),
+        ("another version", "TALLY-SLIP/2:" + rest),
+        ("prefix without its colon", "TALLY-SLIP/1" + rest),
+        ("the code alone", codes[0]),
+        ("text before the prefix", "X" + slip),
+        ("non-ASCII whitespace is not trimmed", "\u00a0" + slip),
+    ]
+    bad_slip = [
+        ("prefix alone", SLIP_PREFIX),
+        ("truncated code", slip[:-3]),
+        ("code of 25 characters", slip[:-1]),
+        ("code of 27 characters", slip + "A"),
+        ("unused bits not zero", f"{SLIP_PREFIX}{upper}:{last_bad}"),
+        ("code with dashes", f"{SLIP_PREFIX}{upper}:{Credential(CREDENTIAL_SECRETS[0]).code}"),
+        ("lowercase code", f"{SLIP_PREFIX}{upper}:{codes[0].lower()}"),
+        ("'1' is not a base32 digit", f"{SLIP_PREFIX}{upper}:{codes[0][:-1]}1"),
+        ("uid of 31 digits", f"{SLIP_PREFIX}{upper[:-1]}:{codes[0]}"),
+        ("uid of 33 digits", f"{SLIP_PREFIX}{upper}0:{codes[0]}"),
+        ("uid not hex", f"{SLIP_PREFIX}{upper[:-1]}G:{codes[0]}"),
+        ("no uid", f"{SLIP_PREFIX}:{codes[0]}"),
+        ("no separator", f"{SLIP_PREFIX}{upper}{codes[0]}"),
+        ("extra field", f"{slip}:1"),
+        ("fields swapped", f"{SLIP_PREFIX}{codes[0]}:{upper}"),
+        ("space inside", f"{SLIP_PREFIX}{upper}: {codes[0]}"),
+    ]
+    return {
+        "description": "Slip payload tally-slip/1 (docs/protocol.md): the QR code of a slip holds"
+        " 'TALLY-SLIP/1:' + the poll uid in 32 uppercase hex digits + ':' + the credential code"
+        " as 26 base32 characters (A-Z, 2-7, the 2 unused bits zero), in QR alphanumeric mode. A"
+        " reader trims ASCII whitespace (space, tab, LF, VT, FF, CR), compares the prefix exactly"
+        " (absent: 'not-slip'), accepts the uid in either case and returns it lowercase; any other"
+        " rest is 'bad-slip'. 'canonical': slip_payload(poll_uid, code) makes exactly this text.",
+        "prefix": SLIP_PREFIX,
+        "valid": valid,
+        "invalid": [{"name": n, "payload": t, "kind": "not-slip"} for n, t in not_slip]
+        + [{"name": n, "payload": t, "kind": "bad-slip"} for n, t in bad_slip],
+    }
+
+
+def vec_challenge(ctx: PollContext) -> dict[str, Any]:
+    """A ballot encrypted from a seed, its commitment, challenge file, QR text and notice."""
+    from tally.ballots import (
+        ballot_commitment,
+        commitment_hash,
+        encrypt_ballot_from_seed,
+        rebuild_ciphertexts,
+        seed_nonces,
+    )
+    from tally.challenge import challenge_file, challenge_qr_text, make_notice
+
+    seed = fixed_bytes("challenge/seed", 32)
+    choices: list[int | None] = [1, None]
+    credential = Credential(CREDENTIAL_SECRETS[1])
+    nonces = seed_nonces(ctx.fingerprint, seed)
+    labels = [
+        f"{i}/{j}/{part}"
+        for i in range(2)
+        for j in range(4)
+        for part in ("r", "w", "c_sim", "s_sim")
+    ]
+    labels += [f"{i}/sum/{part}" for i in range(2) for part in ("w", "c_sim", "s_sim")]
+    ballot = encrypt_ballot_from_seed(ctx, credential, choices, seed)
+    rows = rebuild_ciphertexts(ctx, choices, seed)
+    commitment = ballot_commitment(ctx.fingerprint, ballot)
+    file = challenge_file(ctx.fingerprint, seed, choices, commitment)
+    return {
+        "description": "Version 2's Benaloh challenge (docs/protocol.md 12.6) for ballot.json's"
+        " poll: every value of the ballot derived from 'seed' (HKDF-SHA512, info"
+        " 'tally/v2/ballot-seed\\0' || fingerprint || label, mod L), the ballot signed with"
+        " credentials.json's second credential, its commitment (SHA-256 of the prefix, the"
+        " fingerprint and every a, b; base32 of 20 bytes), the challenge file and its QR text,"
+        " and the signed notice (SHA-256 of each a). 'wrong' are files that do not match, with"
+        " what differs.",
+        "seed_hex": seed.hex(),
+        "choices": choices,
+        "credential_secret_hex": CREDENTIAL_SECRETS[1].hex(),
+        "derived": {label: hexs(nonces(label)) for label in labels},
+        "ballot": ballot,
+        "tracking_hash": tracking_hash(ballot).hex(),
+        "commitment_hash": commitment_hash(ctx.fingerprint, rows).hex(),
+        "commitment": commitment,
+        "file": file,
+        "qr_text": challenge_qr_text(file),
+        "notice": make_notice(ctx.fingerprint, credential, rows),
+        "wrong": [
+            {"file": dict(file, choices=[2, None]), "differs": "commitment"},
+            {
+                "file": dict(file, seed=fixed_bytes("challenge/other", 32).hex()),
+                "differs": "commitment",
+            },
+            {"file": dict(file, poll="00" * 32), "differs": "poll"},
+        ],
+    }
+
+
 def build() -> dict[str, Any]:
     """Every vector file: name -> JSON value."""
     ctx = poll_context()
@@ -877,6 +1028,8 @@ def build() -> dict[str, Any]:
         "trustee_key.json": vec_trustee_key(),
         "credential_list.json": vec_credential_list(),
         "attendance.json": vec_attendance(ctx, tracking_hash(ballot)),
+        "slip_payload.json": vec_slip_payload(),
+        "challenge.json": vec_challenge(ctx),
     }
 
 

@@ -82,7 +82,7 @@ def credential_status(poll_id: int, key: str) -> Response:
 def board(poll_id: int) -> Response:
     poll = _open_poll(poll_id)
     rows = db.get_session().execute(
-        select(Ballot.position, Ballot.tracking_hash, Ballot.head)
+        select(Ballot.position, Ballot.tracking_hash, Ballot.head, Ballot.commitment)
         .where(Ballot.poll_id == poll_id)
         .order_by(Ballot.position)
     )
@@ -91,9 +91,10 @@ def board(poll_id: int) -> Response:
             "position": position,
             "tracking_hash": th,
             "tracking_code": tracking_code(bytes.fromhex(th)),
+            "commitment": commitment,
             "head": head,
         }
-        for position, th, head in rows
+        for position, th, head, commitment in rows
     ]
     return jsonify(
         {

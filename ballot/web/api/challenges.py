@@ -1,38 +1,21 @@
-"""The booth's check of a challenged ballot (Benaloh): a verdict, and the ballot never cast."""
+"""The booth's challenge notice (Benaloh, docs/protocol.md 12.6): which ciphertexts must never be
+cast. The voter's choices and the ballot's seed never come here; the check is the voter's own."""
 
 from __future__ import annotations
 
 from flask import Response, jsonify, request
 
-from ballot import db
-from ballot.services import challenges, errors
-from ballot.services.challenges import MAX_CHALLENGE_BYTES
-from ballot.services.polls import get_poll
+from ballot.services import challenges
+from ballot.services.challenges import MAX_NOTICE_BYTES
+from ballot.services.errors import too_large
 from ballot.web.api import bp
 
 
 @bp.post("/polls/<id:poll_id>/challenges")
-def check_api(poll_id: int) -> tuple[Response, int]:
-    """The booth's inline check of a challenge file: a verdict (JSON). A matching file's ballot
-    is recorded as challenged, so it can never be cast; nothing else is stored."""
-    poll = get_poll(db.get_session(), poll_id)
-    if poll.manifest is None:
-        raise errors.poll_not_open(poll.state)
+def challenge_notice(poll_id: int) -> tuple[Response, int]:
+    """Record a ``tally-challenged/1`` notice signed by the slip: the hashes of one ballot's
+    ``a`` values, counted against the slip's limit. Refused once the poll is closed."""
+    if (request.content_length or 0) > MAX_NOTICE_BYTES:
+        raise too_large(MAX_NOTICE_BYTES)
     body = request.get_data(cache=False)
-    if len(body) > MAX_CHALLENGE_BYTES:
-        raise errors.too_large(MAX_CHALLENGE_BYTES)
-    result = challenges.check(poll, body.decode("utf-8", "replace"))
-    if result["malformed"]:
-        raise errors.CastError(
-            400,
-            "malformed_challenge",
-            "Không phải tệp kiểm tra phiếu (tally-challenge/1).",
-            "Not a challenge file (tally-challenge/1).",
-        )
-    return jsonify(
-        {
-            "matches": result["ok"],
-            "same_poll": result["same_poll"],
-            "tracking_code": result["tracking_code"],
-        }
-    ), 200
+    return jsonify(challenges.record_notice(poll_id, body)), 201

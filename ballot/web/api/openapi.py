@@ -16,12 +16,17 @@ from typing import Any
 from flask import Response, jsonify
 
 from ballot.services import casting
-from ballot.services.challenges import MAX_CHALLENGE_BYTES
+from ballot.services.challenges import MAX_NOTICE_BYTES
 from ballot.web.api import bp
 
 HEX32 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 HEX64 = {"type": "string", "pattern": "^[0-9a-f]{128}$"}
-MAX_CHALLENGE_KIB = MAX_CHALLENGE_BYTES // 1024
+COMMITMENT = {
+    "type": "string",
+    "pattern": "^[A-Z2-7]{4}(-[A-Z2-7]{4}){7}$",
+    "description": "The ballot's commitment (docs/protocol.md 12.6), as the booth showed it.",
+}
+MAX_CHALLENGE_KIB = MAX_NOTICE_BYTES // 1024
 TRACKING_CODE = {"type": "string", "pattern": "^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$"}
 
 
@@ -91,6 +96,7 @@ SCHEMAS: dict[str, Any] = {
             "tracking_hash": HEX32,
             "tracking_code": TRACKING_CODE,
             "board_head": HEX32,
+            "commitment": COMMITMENT,
         }
     ),
     "Manifest": {
@@ -132,6 +138,7 @@ SCHEMAS: dict[str, Any] = {
                         "position": {"type": "integer", "minimum": 1},
                         "tracking_hash": HEX32,
                         "tracking_code": TRACKING_CODE,
+                        "commitment": COMMITMENT,
                         "head": HEX32,
                     }
                 ),
@@ -198,31 +205,26 @@ SCHEMAS: dict[str, Any] = {
             "missing": {"type": "array", "items": {"type": "string"}},
         }
     ),
-    "Challenge": {
-        **_open_obj(
+    "ChallengeNotice": {
+        **_obj(
             {
-                "format": {"type": "string", "enum": ["tally-challenge/1"]},
+                "format": {"type": "string", "enum": ["tally-challenged/1"]},
                 "poll": HEX32,
-                "tracking_code": TRACKING_CODE,
-                "ballot": {"type": "object", "description": "The challenged tally-ballot/1."},
-                "choices": {
-                    "type": "array",
-                    "items": {"type": "integer", "minimum": 0, "nullable": True},
-                },
-                "randomness": {"type": "array", "items": {"type": "array", "items": HEX32}},
-            },
-            ["format", "ballot", "choices", "randomness"],
+                "credential": HEX32,
+                "a_hashes": {"type": "array", "items": HEX32},
+                "signature": {"type": "string", "pattern": "^[0-9a-f]{128}$"},
+            }
         ),
         "description": (
-            "What the booth reveals instead of casting (tally-challenge/1): the ballot, the"
-            " choices (grade index, or null for a blank) and every encryption's randomness."
+            "What the booth tells the server when the voter challenges (tally-challenged/1,"
+            " docs/protocol.md 12.6): the SHA-256 of each challenged ciphertext's `a`, one per"
+            " (subject, grade), signed with the slip's key. Never the choices or the seed."
         ),
     },
-    "ChallengeVerdict": _obj(
+    "ChallengeRecorded": _obj(
         {
-            "matches": {"type": "boolean"},
-            "same_poll": {"type": "boolean"},
-            "tracking_code": TRACKING_CODE,
+            "recorded": {"type": "integer", "minimum": 1},
+            "challenges_left": {"type": "integer", "minimum": 0},
         }
     ),
     "OpenAPI": {"type": "object", "required": ["openapi", "paths"]},
@@ -405,22 +407,24 @@ def paths() -> dict[str, Any]:
         },
         f"{poll}/challenges": {
             "post": {
-                "operationId": "check_challenge",
-                "summary": "Check a challenged ballot (Benaloh): a verdict.",
-                "description": "When the file matches, the `a` of every ciphertext of the ballot is"
-                " recorded and casting any ballot that reuses one is refused"
-                " (`challenged_ballot`); nothing else is stored.",
+                "operationId": "challenge_notice",
+                "summary": "Record a challenged ballot (Benaloh): its ciphertexts are never cast.",
+                "description": "The hashes are stored without the credential, which counts the"
+                " challenge on its row (at most 5 per slip); casting any ballot that reuses a"
+                " challenged `a` is refused (`challenged_ballot`). Refused once the poll closes.",
                 "parameters": [POLL_ID],
                 "requestBody": _json_body(
-                    "Challenge", f"A tally-challenge/1 file, at most {MAX_CHALLENGE_KIB} KiB."
+                    "ChallengeNotice",
+                    f"A tally-challenged/1 notice, at most {MAX_CHALLENGE_KIB} KiB.",
                 ),
                 "responses": {
-                    "200": _ok("The verdict.", "application/json", _ref("ChallengeVerdict")),
-                    "400": _error("`malformed_challenge`: not a tally-challenge/1 file."),
+                    "201": _ok("Recorded.", "application/json", _ref("ChallengeRecorded")),
+                    "400": _error("`malformed_challenge`: not a valid notice for this poll."),
+                    "403": _error("`unknown_credential` or `voided_credential`."),
                     "404": NOT_FOUND,
-                    "409": NOT_OPEN,
+                    "409": _error("`poll_not_open` or `credential_used`."),
                     "413": _error(f"`too_large`: more than {MAX_CHALLENGE_KIB} KiB."),
-                    "429": RATE_LIMITED,
+                    "429": _error("`too_many_challenges` (5 per slip) or `rate_limited`."),
                     "503": DATABASE,
                 },
             }
