@@ -35,6 +35,7 @@ from tally.ballots import (
 from tally.credentials import Credential
 from tally.elgamal import Ciphertext, add_all, encrypt
 from tally.group import (
+    IDENTITY,
     G,
     L,
     Point,
@@ -418,6 +419,7 @@ def forge_ballot(
     cred: Credential,
     rows: list[list[int]],
     zero_one: Any = None,
+    randomness: list[list[int]] | None = None,
 ) -> dict[str, Any]:
     """A hand-made ballot whose grade ciphertexts encrypt ``rows`` (any integers), with the honest
     prover's proofs claiming 0/1 (``zero_one`` for other plaintexts) and "sums to one", whether
@@ -426,7 +428,7 @@ def forge_ballot(
     cred_key = cred.public_key
     answers = []
     for i, row in enumerate(rows):
-        rs = [random_scalar() for _ in row]
+        rs = randomness[i] if randomness else [random_scalar() for _ in row]
         items = []
         for j, (m, r) in enumerate(zip(row, rs, strict=True)):
             ct = encrypt(Y, m, r)
@@ -449,6 +451,23 @@ def forge_ballot(
         "answers": answers,
     }
     return resign(ballot, cred)
+
+
+def test_an_unencrypted_ciphertext_is_refused(joint_key: JointKey) -> None:
+    """r = 0 gives a = identity and b = m·G: the vote readable on the board. Refused, with valid
+    proofs and signature; so is a subject whose randomness sums to 0 (its sum shows a blank)."""
+    for allow_blank in (False, True):
+        ctx = make_ctx(joint_key, 2, allow_blank)
+        rows = [[0, 1, 0, 0], [0, 0, 0, 1]]
+        fresh = [[random_scalar() for _ in range(GRADES)] for _ in rows]
+        zero = [[0, *fresh[0][1:]], fresh[1]]
+        ballot = forge_ballot(ctx, Credential.generate(), rows, randomness=zero)
+        assert ballot["answers"][0]["choices"][0]["a"] == IDENTITY.hex()
+        assert "not encrypted (a = 0)" in rejected(ctx, ballot)
+        k = random_scalar()
+        cancelling = [fresh[0], [k, L - k, fresh[1][2], (L - fresh[1][2]) % L]]
+        ballot = forge_ballot(ctx, Credential.generate(), rows, randomness=cancelling)
+        assert "not encrypted (sum a = 0)" in rejected(ctx, ballot)
 
 
 def test_the_forger_reproduces_an_honest_ballot(joint_key: JointKey) -> None:

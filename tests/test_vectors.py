@@ -117,6 +117,7 @@ FILES = (
     "points.json",
     "schnorr.json",
     "slip_payload.json",
+    "challenge.json",
     "trustee_key.json",
     "zero_one.json",
 )

@@ -246,6 +246,36 @@ def test_a_changed_ciphertext_re_signed_by_its_slip_is_caught_by_ballots_proofs(
     )
 
 
+def test_an_unencrypted_ciphertext_is_caught_by_ballots_proofs(
+    kit: PollKit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slip's holder who encrypts with r = 0 (a = identity, b = m·G: the vote in the clear) and
+    valid proofs; the server refuses it at cast, and tally verify catches it on a board."""
+    import tally.ballots
+    from tally.group import IDENTITY, random_scalar
+
+    monkeypatch.setattr(tally.ballots, "checked_nonce", lambda k: k)
+    ballots = copy.deepcopy(kit.ballots)
+    ctx = kit.manifest.context
+    ballots[1] = tally.ballots.encrypt_ballot(
+        ctx,
+        kit.credentials[1],
+        kit.choices[1],
+        nonces=lambda label: 0 if label == "0/0/r" else random_scalar(),
+    )
+    assert ballots[1]["answers"][0]["choices"][0]["a"] == IDENTITY.hex()
+    files = kit.bundle_files()
+    files["ballots.jsonl"], _ = board_file(
+        kit.manifest.fingerprint, ((b, tracking_hash(b)) for b in ballots)
+    )
+    rerecord(files, kit.signer)
+    report = verify(files)
+    assert failed(report) == {"attendance.statement", "ballots.proofs"}, format_report(report)
+    assert "first #2: subject 1, grade 1: a ciphertext is not encrypted (a = 0)" in detail(
+        report, "ballots.proofs"
+    )
+
+
 def test_a_ballot_from_an_uncommitted_slip_is_caught_by_ballots_credentials(
     kit: PollKit,
 ) -> None:

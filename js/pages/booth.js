@@ -29,6 +29,16 @@ let idleTimer = null;
 let countdownTimer = null;
 let stopReader = null;
 
+// A commitment on two lines of four groups, never broken inside a group.
+function showCommitment(el, text) {
+  const halves = [text.slice(0, 20), text.slice(20)].map((part) => {
+    const span = document.createElement("span");
+    span.textContent = part;
+    return span;
+  });
+  el.replaceChildren(...halves);
+}
+
 function show(id) {
   for (const s of document.querySelectorAll("section.screen")) s.hidden = s.id !== id;
   if (id !== "screen-scan" && stopReader) {
@@ -348,7 +358,7 @@ async function seal() {
     return fail(e.message, { canReturn: true });
   }
   sealed = { ballot: result.ballot, commitment: result.commitment };
-  $("sealed-commitment").textContent = result.commitment;
+  showCommitment($("sealed-commitment"), result.commitment);
   show("screen-sealed");
 }
 
@@ -373,7 +383,7 @@ async function cast() {
   worker.terminate();
   worker = null;
   $("receipt-code").textContent = r.body.tracking_code;
-  $("receipt-commitment").textContent = commitment;
+  showCommitment($("receipt-commitment"), commitment);
   $("receipt-position").textContent = String(r.body.position);
   show("screen-receipt");
   let left = Number(cfg.resetSeconds);
@@ -416,7 +426,7 @@ async function challenge() {
     revealed = null;
     return fail(serverMessage(r.body) || msg("network"), { canReturn: true });
   }
-  $("challenge-commitment").textContent = shown;
+  showCommitment($("challenge-commitment"), shown);
   choiceRows($("challenge-rows").tBodies[0]);
   $("challenge-text").value = revealed.qr_text;
   $("challenge-check").href = poll.check;

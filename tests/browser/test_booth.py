@@ -232,3 +232,34 @@ def test_challenge_reveals_nothing_to_the_server_and_is_never_cast(
         challenges = conn.execute("SELECT SUM(challenges) FROM credential").fetchone()[0]
     assert sorted(stored) == sorted((1, h) for h in notice["a_hashes"])
     assert challenges == 1
+
+
+def test_the_booth_warns_when_served_over_plain_http_to_another_host(
+    browser: Any, served: Served
+) -> None:
+    """Over plain HTTP to anything but this machine the hall network reads ballots and codes,
+    and there is no camera: the scan screen says so in red. (Chromium resolves hall.test to
+    127.0.0.1, so the request still goes only to the local server.)"""
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    port = served.base.rsplit(":", 1)[1]
+    remote = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP hall.test 127.0.0.1"],
+        headless=True,
+    )
+    try:
+        page = remote.new_page()
+        page.goto(f"http://hall.test:{port}/booth/1")
+        page.locator("#screen-scan").wait_for(state="visible")
+        assert page.evaluate("window.isSecureContext") is False
+        warning = page.locator("#insecure")
+        assert warning.is_visible() and "HTTP không mã hóa" in warning.inner_text()
+        assert "máy ảnh" in page.locator("#reader-status").inner_text()  # typing still works
+    finally:
+        remote.close()
+    local = browser.new_page()
+    local.goto(served.url("/booth/1"))
+    local.locator("#screen-scan").wait_for(state="visible")
+    assert local.locator("#insecure").is_hidden()  # http://127.0.0.1 is this machine
+    local.close()

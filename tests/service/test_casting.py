@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -250,3 +251,30 @@ def test_a_huge_poll_id_is_a_404_not_a_crash(poll: OpenPoll) -> None:
         response = client.post(url, json={}) if path == "ballots" else client.get(url)
         assert response.status_code == 404
     assert stored(poll.app)["ballots"] == 0
+
+
+def test_an_unencrypted_ballot_is_refused_and_the_slip_still_votes(
+    poll: OpenPoll, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """r = 0 for one ciphertext (a = identity, b = m·G): its vote would be readable on the public
+    board. Refused with a clear message, nothing stored, the slip not burned."""
+    import tally.ballots
+    from tally.group import IDENTITY, random_scalar
+
+    ctx = poll.manifest.context
+    with monkeypatch.context() as patch:
+        patch.setattr(tally.ballots, "checked_nonce", lambda k: k)
+        plain = tally.ballots.encrypt_ballot(
+            ctx,
+            poll.credential(0),
+            [1] * ctx.subjects,
+            nonces=lambda label: 0 if label.endswith("/r") else random_scalar(),
+        )
+    assert plain["answers"][0]["choices"][0]["a"] == IDENTITY.hex()
+    before = stored(poll.app)
+    response = poll.post(plain)
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "malformed_ballot" and "not encrypted" in error["message_en"]
+    assert stored(poll.app) == before
+    assert poll.post(ballot_for(poll, 0)).status_code == 201

@@ -327,6 +327,24 @@ def test_the_booth_is_a_secure_context_and_the_operator_cookie_is_secure(
             "!!(navigator.mediaDevices && typeof navigator.mediaDevices.getUserMedia"
             " === 'function')"
         )
+        # A member votes through the proxy: typed code, commitment, cast, receipt; no warning
+        # about plain HTTP on this page.
+        assert page.locator("#insecure").is_hidden()
+        page.locator("#code-input").fill(hall.poll.codes[0])
+        page.locator("#code-form button").click()
+        page.locator("#screen-ballot").wait_for(state="visible")
+        for item in page.locator("li.subject").all():
+            item.locator('button[data-grade="HTNV"]').click()
+        page.locator("#to-review").click()
+        page.locator("#seal").click()
+        page.locator("#screen-sealed").wait_for(state="visible")
+        shown = page.locator("#sealed-commitment").inner_text().strip()
+        page.locator("#cast").click()
+        page.locator("#screen-receipt").wait_for(state="visible")
+        status, data = hall.get("/api/polls/1/board")
+        assert status == 200
+        entries = json.loads(data)["entries"]
+        assert [e["commitment"] for e in entries] == [shown]
 
         # The operator logs in through the form (its CSRF token, no Referer), whichever server
         # answers each request: one session key for both.
