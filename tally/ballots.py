@@ -345,7 +345,9 @@ def check_challenge(
 ) -> bool:
     """Benaloh check: do the revealed choices and randomness give exactly these ciphertexts?"""
     answers = ballot.get("answers")
-    if not isinstance(answers, list) or not len(answers) == len(choices) == len(randomness):
+    if not isinstance(answers, list) or not (
+        len(answers) == len(choices) == len(randomness) == ctx.subjects
+    ):
         return False
     for answer, choice, rs in zip(answers, choices, randomness, strict=True):
         # An out-of-range grade would "match" an all-zero (blank) encryption and mislead the voter.
@@ -354,7 +356,7 @@ def check_challenge(
         if choice is not None and not 0 <= choice < ctx.grades:
             return False
         items = answer.get("choices") if isinstance(answer, dict) else None
-        if not isinstance(items, list) or len(items) != len(rs):
+        if not isinstance(items, list) or not len(items) == len(rs) == ctx.grades:
             return False
         for j, (item, r) in enumerate(zip(items, rs, strict=True)):
             ct = encrypt(ctx.public_key, 1 if choice == j else 0, r)

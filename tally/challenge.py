@@ -14,7 +14,6 @@ such a file is still checked offline. A challenged ballot has revealed its vote:
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import re
 from collections.abc import Sequence
@@ -45,6 +44,9 @@ CHALLENGE_FIELDS = {"format", "poll", "seed", "choices", "commitment"}
 # One character per subject in the QR text: the grade index in base 36, "-" for a blank.
 _DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _COMMITMENT_CHARS = COMMITMENT_BYTES * 8 // 5  # 32
+# What a reader trims around a challenge and ignores inside a commitment: ASCII whitespace only,
+# so that every implementation trims the same (Python's str.strip and JavaScript's trim differ).
+ASCII_SPACE = " \t\n\r\x0b\x0c"
 
 
 # What the booth tells the server when the voter challenges (12.6): signed by the slip's key, it
@@ -75,17 +77,16 @@ class ChallengeResult:
 
 def normalize_commitment(text: object) -> str:
     """A typed or scanned commitment in its shown form (upper case, groups of four); raises
-    ChallengeError unless it is 32 base32 characters, dashes and spaces aside."""
+    ChallengeError unless it is 32 base32 characters once dashes and ASCII whitespace are
+    removed (letters of either case)."""
     if not isinstance(text, str):
         raise ChallengeError("commitment", "commitment: expected a string")
-    bare = "".join(text.split()).replace("-", "").upper()
-    if len(bare) != _COMMITMENT_CHARS:
-        raise ChallengeError("commitment", f"commitment: expected {_COMMITMENT_CHARS} characters")
-    try:
-        raw = base64.b32decode(bare)
-    except (binascii.Error, ValueError):
-        raise ChallengeError("commitment", "commitment: not base32 (A-Z, 2-7)") from None
-    return commitment_code(raw)
+    bare = re.sub(f"[{ASCII_SPACE}-]", "", text)
+    if not re.fullmatch(f"[A-Za-z2-7]{{{_COMMITMENT_CHARS}}}", bare):
+        raise ChallengeError(
+            "commitment", f"commitment: expected {_COMMITMENT_CHARS} base32 characters (A-Z, 2-7)"
+        )
+    return commitment_code(base64.b32decode(bare.upper()))
 
 
 def challenge_file(
@@ -180,7 +181,7 @@ def challenge_qr_text(data: dict[str, Any]) -> str:
 
 def parse_challenge_text(text: str) -> dict[str, Any]:
     """A challenge file or its QR text, as the file's JSON value (not yet checked)."""
-    stripped = text.strip()
+    stripped = text.strip(ASCII_SPACE)
     if stripped.startswith(QR_PREFIX):
         parts = stripped[len(QR_PREFIX) :].split(":")
         if len(parts) != 4:
@@ -264,5 +265,15 @@ def _check_v1(manifest: Manifest, data: dict[str, Any]) -> ChallengeResult:
         raise ChallengeError("randomness", str(exc)) from None
     if ballot.get("poll") != manifest.fingerprint.hex():
         return ChallengeResult(False, "poll", tuple(choices), code, 1)
-    matches = check_challenge(manifest.context, ballot, choices, rs)
+    ctx = manifest.context
+    answers = ballot.get("answers")
+    if (
+        len(choices) != ctx.subjects
+        or len(rs) != ctx.subjects
+        or not isinstance(answers, list)
+        or len(answers) != ctx.subjects
+        or any(len(row) != ctx.grades for row in rs)
+    ):
+        return ChallengeResult(False, "ciphertexts", tuple(choices), code, 1)
+    matches = check_challenge(ctx, ballot, choices, rs)
     return ChallengeResult(matches, None if matches else "ciphertexts", tuple(choices), code, 1)

@@ -209,8 +209,14 @@ def demo_command(
         click.echo("Đã có hội nghị: giữ nguyên / a conference exists already: left unchanged")
     with db.new_session() as fresh:  # a session that sees the set-up's commits
         polls = [(p.id, p.state, p.title) for p in fresh.scalars(select(Poll).order_by(Poll.id))]
+        conferences = list(fresh.scalars(select(Conference.id).order_by(Conference.id)))
     click.echo("")
     click.echo(f"Người vận hành / operator: {base_url}/operator/ ({out_dir}/operator.txt)")
+    for conference_id in conferences:
+        click.echo(
+            "Trang bỏ phiếu của hội nghị (mở trên máy tính bảng) / the conference's booth (open it"
+            f" on the tablet): {base_url}/conferences/{conference_id}/booth"
+        )
     for poll_id, state, title in polls:
         click.echo(f"Cuộc biểu quyết / poll {poll_id} ({state}): {title}")
         if state == "closed":
@@ -224,8 +230,9 @@ def demo_command(
         click.echo(f"  Bảng tin công khai / public board: {base_url}/polls/{poll_id}/board")
     click.echo(f"Khóa Ban kiểm phiếu / trustee keys: {out_dir}/trustees/ (passphrase.txt)")
     click.echo(
-        "Mở tệp phiếu in trong trình duyệt, bấm (hoặc quét) một mã QR để bỏ phiếu /"
-        " open a slips file and follow (or scan) a QR code to vote"
+        "Mở trang bỏ phiếu, đưa mã QR của một thẻ (tệp phiếu in) vào trước máy ảnh hoặc nhập mã in"
+        " dưới mã QR / open the booth, show a slip's QR code (from a slips file) to the camera or"
+        " type the code printed under it"
     )
     click.echo("")
     if not no_serve:

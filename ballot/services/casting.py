@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from typing import cast as _typing_cast
@@ -91,14 +92,16 @@ def parse_ballot_body(body: bytes | str) -> Any:
     return parse_body(body, MAX_BALLOT_BYTES)
 
 
-def parse_body(body: bytes | str, limit: int) -> Any:
-    """A request's JSON, or a 413/400 CastError."""
+def parse_body(
+    body: bytes | str, limit: int, malformed: Callable[[str], CastError] = errors.malformed
+) -> Any:
+    """A request's JSON, or a 413 / 400 ``malformed`` CastError."""
     if len(body) > limit:
         raise errors.too_large(limit)
     try:
         return parse_json(body)
     except (ValueError, UnicodeDecodeError, RecursionError, CanonicalError) as exc:
-        raise errors.malformed(f"JSON: {exc}") from None
+        raise malformed(f"JSON: {exc}") from None
 
 
 def _claimed_credential(data: Any, fingerprint: str) -> bytes | None:

@@ -16,7 +16,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ballot import db
-from ballot.models import ChallengedCiphertext, Credential
+from ballot.models import ChallengedCiphertext, Credential, Poll
 from ballot.services import errors
 from ballot.services.casting import parse_body, poll_manifest
 from ballot.services.errors import CastError
@@ -49,44 +49,87 @@ def too_many_challenges() -> CastError:
     )
 
 
+def _slip_state(row: Credential | None) -> None:
+    """Refuse a notice from a slip not of this poll, voided, used or at its limit."""
+    if row is None:
+        raise errors.unknown_credential()
+    if row.voided:
+        raise errors.voided_credential()
+    if row.used:
+        raise errors.used_credential()
+    if row.challenges >= MAX_CHALLENGES_PER_CREDENTIAL:
+        raise too_many_challenges()
+
+
 def record_notice(poll_id: int, body: bytes) -> dict[str, Any]:
     """Record a challenge notice or raise CastError having stored nothing.
 
-    Cheap checks first: the size, the JSON, the poll open, the notice's shape; then the slip's
-    row (of this poll, unused, not voided, under the limit); the signature last."""
-    data = parse_body(body, MAX_NOTICE_BYTES)
+    Cheap checks first and without a lock: the size, the JSON, the poll open, the notice's shape,
+    the slip's row (this poll's, unused, not voided, under the limit), then the signature. Only
+    then the poll's write lock, under which the poll and the row are checked again, the count is
+    raised and the hashes stored. A notice whose hashes are all stored already (the same notice
+    sent again, by the booth or by anyone who saw it) is answered as recorded and not counted
+    again, so a replay cannot use up a voter's challenges."""
+    data = parse_body(body, MAX_NOTICE_BYTES, malformed_notice)
     session = db.new_session()
     try:
         with session.begin():
-            poll = db.write_lock(session, poll_id)
+            poll = session.get(Poll, poll_id)
             if poll is None:
                 raise errors.NotFound("cuộc biểu quyết", "poll")
-            if poll.state != "open" or poll.fingerprint is None or poll.manifest is None:
-                raise errors.poll_not_open(poll.state)
-            manifest = poll_manifest(poll.fingerprint, poll.manifest)
-            ctx = manifest.context
-            try:
-                notice = parse_notice(ctx.fingerprint, ctx.subjects * ctx.grades, data)
-            except ChallengeError as exc:
-                raise malformed_notice(str(exc)) from None
-            if notice.credential not in manifest.credentials:
-                raise errors.unknown_credential()
-            key = notice.credential.hex()
-            row = session.scalars(
+            state, fingerprint, text = poll.state, poll.fingerprint, poll.manifest
+        if state != "open" or fingerprint is None or text is None:
+            raise errors.poll_not_open(state)
+        manifest = poll_manifest(fingerprint, text)
+        ctx = manifest.context
+        try:
+            notice = parse_notice(ctx.fingerprint, ctx.subjects * ctx.grades, data)
+        except ChallengeError as exc:
+            raise malformed_notice(str(exc)) from None
+        if notice.credential not in manifest.credentials:
+            raise errors.unknown_credential()
+        key = notice.credential.hex()
+
+        def slip_row() -> Credential | None:
+            return session.scalars(
                 select(Credential).where(
                     Credential.poll_id == poll_id, Credential.public_key == key
                 )
             ).one_or_none()
-            if row is None:
-                raise errors.unknown_credential()
-            if row.voided:
-                raise errors.voided_credential()
-            if row.used:
-                raise errors.used_credential()
-            if row.challenges >= MAX_CHALLENGES_PER_CREDENTIAL:
-                raise too_many_challenges()
-            if not notice.signature_verifies():
-                raise malformed_notice("the slip's signature does not verify")
+
+        def stored() -> set[str]:
+            return set(
+                session.scalars(
+                    select(ChallengedCiphertext.a_hash).where(
+                        ChallengedCiphertext.poll_id == poll_id,
+                        ChallengedCiphertext.a_hash.in_(notice.a_hashes),
+                    )
+                )
+            )
+
+        with session.begin():
+            row = slip_row()
+            if row is not None and not row.used and stored() == set(notice.a_hashes):
+                left = max(MAX_CHALLENGES_PER_CREDENTIAL - row.challenges, 0)
+                if notice.signature_verifies():
+                    return {"recorded": len(notice.a_hashes), "challenges_left": left}
+            _slip_state(row)
+        if not notice.signature_verifies():
+            raise malformed_notice("the slip's signature does not verify")
+
+        with session.begin():
+            locked = db.write_lock(session, poll_id)
+            if locked is None or locked.state != "open":
+                raise errors.poll_not_open(locked.state if locked else "closed")
+            row = slip_row()
+            _slip_state(row)
+            assert row is not None
+            known = stored()
+            if known == set(notice.a_hashes):  # recorded meanwhile by the same notice
+                return {
+                    "recorded": len(notice.a_hashes),
+                    "challenges_left": MAX_CHALLENGES_PER_CREDENTIAL - row.challenges,
+                }
             counted = cast(
                 CursorResult[Any],
                 session.execute(
@@ -101,14 +144,6 @@ def record_notice(poll_id: int, body: bytes) -> dict[str, Any]:
             )
             if counted.rowcount != 1:
                 raise too_many_challenges()
-            known = set(
-                session.scalars(
-                    select(ChallengedCiphertext.a_hash).where(
-                        ChallengedCiphertext.poll_id == poll_id,
-                        ChallengedCiphertext.a_hash.in_(notice.a_hashes),
-                    )
-                )
-            )
             for a_hash in notice.a_hashes:
                 if a_hash not in known:
                     session.add(ChallengedCiphertext(poll_id=poll_id, a_hash=a_hash))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, current_app, redirect, request, session
@@ -30,8 +31,16 @@ def select_locale() -> str:
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
-    """Only a path on this site: never an absolute URL (open redirect) or ``//host``."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a path on this site: never an absolute URL (open redirect), ``//host``, a backslash,
+    or any control, space or non-ASCII character (browsers drop a tab or a newline inside a URL,
+    so ``/\t/host`` would become ``//host``; a CR or LF would split the header). Anything else
+    is the default page, never an error."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return default
+    if any(not 0x21 <= ord(ch) <= 0x7E or ch == "\\" for ch in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
         return default
     return target
 

@@ -428,8 +428,9 @@ async function challenge() {
   }
   showCommitment($("challenge-commitment"), shown);
   choiceRows($("challenge-rows").tBodies[0]);
-  $("challenge-text").value = revealed.qr_text;
-  $("challenge-check").href = poll.check;
+  $("challenge-text").textContent = revealed.qr_text;
+  // Shown, not linked: a page opened from here would outlive the booth's reset on the tablet.
+  $("challenge-check").textContent = new URL(poll.check, location.href).href;
   try {
     $("challenge-qr").replaceChildren(await qrSvg(revealed.qr_text));
   } catch {
@@ -442,7 +443,7 @@ async function challenge() {
 }
 
 function clearChallenge() {
-  $("challenge-text").value = "";
+  $("challenge-text").textContent = "";
   $("challenge-commitment").textContent = "";
   $("challenge-qr").replaceChildren();
   $("challenge-rows").tBodies[0].replaceChildren();

@@ -366,7 +366,12 @@ export function checkChallenge(manifestOrContext, ballot, choices, randomness) {
   const answers = isPlainObject(ballot) ? ballot.answers : undefined;
   if (!Array.isArray(answers) || !Array.isArray(choices) || !Array.isArray(randomness))
     return false;
-  if (answers.length !== choices.length || choices.length !== randomness.length) return false;
+  if (
+    answers.length !== ctx.subjects ||
+    choices.length !== ctx.subjects ||
+    randomness.length !== ctx.subjects
+  )
+    return false;
   for (let i = 0; i < answers.length; i++) {
     const choice = choices[i] === undefined ? null : choices[i];
     // An out-of-range grade would "match" an all-zero (blank) encryption and mislead the voter.
@@ -375,7 +380,8 @@ export function checkChallenge(manifestOrContext, ballot, choices, randomness) {
       return false;
     const items = isPlainObject(answers[i]) ? answers[i].choices : undefined;
     const rs = randomness[i];
-    if (!Array.isArray(items) || !Array.isArray(rs) || items.length !== rs.length) return false;
+    if (!Array.isArray(items) || !Array.isArray(rs) || items.length !== ctx.grades) return false;
+    if (rs.length !== ctx.grades) return false;
     for (let j = 0; j < items.length; j++) {
       let r;
       try {

@@ -6,7 +6,15 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { canonicalJson, isPlainObject, parseJson } from "./canonical.js";
 import { groups } from "./credentials.js";
-import { TallyError, concatBytes, encodePoint, fromHex, toHex, utf8 } from "./group.js";
+import {
+  TallyError,
+  concatBytes,
+  encodePoint,
+  fromHex,
+  scalarFromHex,
+  toHex,
+  utf8,
+} from "./group.js";
 import { asContext } from "./manifest.js";
 import {
   SEED_BYTES,
@@ -24,7 +32,10 @@ export const NOTICE_FORMAT = "tally-challenged/1";
 export const QR_PREFIX = "TALLY-CHALLENGE/2:";
 const NOTICE_PREFIX = utf8("tally/v2/challenged\0");
 const DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-const B32 = /^[A-Z2-7]{32}$/;
+const B32 = /^[A-Za-z2-7]{32}$/;
+// ASCII whitespace only, as tally/challenge.py: JavaScript's trim() and Python's strip() differ.
+const SPACE_EDGES = /^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g;
+const SPACE_OR_DASH = /[ \t\n\r\v\f-]/g;
 
 /** A ChallengeError names the field that is wrong (`what`). */
 export class ChallengeError extends TallyError {
@@ -60,15 +71,15 @@ export function challengeQrText(file) {
 /** A commitment typed or scanned, in its shown form; ChallengeError unless 32 base32 chars. */
 export function normalizeCommitment(text) {
   if (typeof text !== "string") throw new ChallengeError("commitment", "commitment: a string");
-  const bare = text.replace(/[\s-]/g, "").toUpperCase();
+  const bare = text.replace(SPACE_OR_DASH, "");
   if (!B32.test(bare))
     throw new ChallengeError("commitment", "commitment: 32 base32 characters (A-Z, 2-7)");
-  return groups(bare, 4);
+  return groups(bare.toUpperCase(), 4);
 }
 
 /** A challenge file (JSON text) or its QR text, as the file's JSON value (not yet checked). */
 export function parseChallengeText(text) {
-  const stripped = String(text).trim();
+  const stripped = String(text).replace(SPACE_EDGES, "");
   if (stripped.startsWith(QR_PREFIX)) {
     const parts = stripped.slice(QR_PREFIX.length).split(":");
     if (parts.length !== 4)
@@ -140,17 +151,31 @@ function checkV1(ctx, data) {
   const { ballot, choices, randomness } = data;
   if (!isPlainObject(ballot) || !Array.isArray(choices))
     throw new ChallengeError("format", "ballot must be an object and choices a list");
-  const code = trackingCode(trackingHash(ballot));
-  if (ballot.poll !== ctx.fingerprintHex)
-    return { matches: false, differs: "poll", choices, commitment: code, version: 1 };
-  const matches = checkChallenge(ctx, ballot, choices, randomness);
-  return {
-    matches,
-    differs: matches ? null : "ciphertexts",
-    choices,
-    commitment: code,
-    version: 1,
-  };
+  if (!choices.every((c) => c === null || Number.isInteger(c)))
+    throw new ChallengeError("choices", "each choice is a grade index or null");
+  if (!Array.isArray(randomness) || !randomness.every((row) => Array.isArray(row)))
+    throw new ChallengeError("randomness", "randomness must be a list of lists");
+  let rs;
+  let code;
+  try {
+    rs = randomness.map((row) => row.map((r) => scalarFromHex(r)));
+    code = trackingCode(trackingHash(ballot));
+  } catch (err) {
+    throw new ChallengeError("randomness", err.message);
+  }
+  const result = (matches, differs) => ({ matches, differs, choices, commitment: code, version: 1 });
+  if (ballot.poll !== ctx.fingerprintHex) return result(false, "poll");
+  const answers = ballot.answers;
+  if (
+    choices.length !== ctx.subjects ||
+    rs.length !== ctx.subjects ||
+    !Array.isArray(answers) ||
+    answers.length !== ctx.subjects ||
+    rs.some((row) => row.length !== ctx.grades)
+  )
+    return result(false, "ciphertexts");
+  const matches = checkChallenge(ctx, ballot, choices, rs);
+  return result(matches, matches ? null : "ciphertexts");
 }
 
 /** SHA-256 of a ciphertext's `a`, hex: what the server keeps of a challenged ballot. */

@@ -1,9 +1,10 @@
 """The conference's booth reads the slip with the camera, in real headless Chromium whose camera
 plays a video of QR codes (tests/support/camera.py), with a persistent profile on disk. A QR code
 that is not a slip gets a clear message and nothing is sent; the slip's QR code (tally-slip/1)
-takes the booth to its poll; the voter votes; and afterwards no file of Chromium's profile
-(History, Sessions, Local Storage, caches…) holds the slip's code in any spelling, while History
-does hold the booth's address (so the search is not vacuous).
+takes the booth to its poll; the voter challenges once, then votes; and afterwards no file of
+Chromium's profile (History, Sessions, Local Storage, caches…) holds the slip's code in any
+spelling, nor the challenge's seed or QR text, while History does hold the booth's address (so the
+search is not vacuous).
 """
 
 from __future__ import annotations
@@ -66,6 +67,16 @@ def test_the_camera_reads_the_slip_and_the_profile_keeps_no_code(
         for item in page.locator("li.subject").all():
             item.locator('button[data-grade="HTTNV"]').click()
         page.locator("#to-review").click()
+        # The voter challenges once (the seed and choices shown to them alone), then casts.
+        page.locator("#seal").click()
+        page.locator("details.challenge-box summary").click()
+        page.locator("#challenge").click()
+        page.locator("#screen-challenge").wait_for(state="visible")
+        qr_text = page.locator("#challenge-text").text_content() or ""
+        seed = qr_text.split(":")[2]
+        assert len(seed) == 64
+        page.wait_for_timeout(2_000)  # time for Chromium to write its session state
+        page.locator("#challenge-again").click()
         page.locator("#seal").click()
         page.locator("#cast").click()
         page.locator("#screen-receipt").wait_for(state="visible")
@@ -78,7 +89,7 @@ def test_the_camera_reads_the_slip_and_the_profile_keeps_no_code(
     history = files.get("Default/History", b"")
     assert b"/conferences/1/booth" in history, sorted(files)
     bare = code.replace("-", "")
-    for spelling in (code, bare, bare.lower(), code.lower()):
+    for spelling in (code, bare, bare.lower(), code.lower(), seed, seed.lower(), qr_text[:60]):
         for encoded in (spelling.encode(), spelling.encode("utf-16-le")):
             found = [name for name, data in files.items() if encoded in data]
             assert not found, (spelling, found)

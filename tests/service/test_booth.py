@@ -286,6 +286,14 @@ def test_tally_check_challenge_command(poll: OpenPoll, tmp_path: Path) -> None:
     path.write_text(json.dumps(dict(file, poll="ab" * 32)), encoding="utf-8")
     bad = _check_command(path, manifest)
     assert bad.returncode == 1 and "another poll" in bad.stdout
+    # A version-1 file that names this poll but holds no answers: no false match, no traceback.
+    empty = {"format": "tally-challenge/1", "ballot": {"poll": file["poll"], "answers": []}}
+    path.write_text(json.dumps({**empty, "choices": [], "randomness": []}), encoding="utf-8")
+    bad = _check_command(path, manifest)
+    assert bad.returncode == 1 and "DOES NOT MATCH" in bad.stdout, (bad.stdout, bad.stderr)
+    # A byte-order mark or another non-ASCII space is not trimmed (as in the JavaScript checker).
+    path.write_text("\ufeff" + challenge_qr_text(file), encoding="utf-8")
+    assert _check_command(path, manifest).returncode == 2
     # A truncated QR text, a choice out of range, garbage: a clear message, no traceback.
     for text, what in (
         (challenge_qr_text(file)[:-40], "qr"),
@@ -297,3 +305,29 @@ def test_tally_check_challenge_command(poll: OpenPoll, tmp_path: Path) -> None:
         refused = _check_command(path, manifest)
         assert refused.returncode == 2, (text, refused.stdout, refused.stderr)
         assert f"({what})" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_a_replayed_notice_is_not_counted_again(poll: OpenPoll) -> None:
+    """Whoever saw a notice can send it again: it is answered as recorded, stores nothing more
+    and does not use up the voter's challenges."""
+    choices: list[int | None] = [2] * 15
+    _, seed = _sealed(poll, 3, choices)
+    notice = _notice(poll, 3, choices, seed)
+    first = poll.client.post("/api/polls/1/challenges", json=notice)
+    assert first.status_code == 201 and first.get_json()["challenges_left"] == 4
+    for _ in range(6):
+        again = poll.client.post("/api/polls/1/challenges", json=notice)
+        assert again.status_code == 201 and again.get_json()["challenges_left"] == 4
+    with poll.app.app_context():
+        session = db.get_session()
+        assert session.scalar(select(func.count()).select_from(ChallengedCiphertext)) == 60
+        assert session.scalar(select(func.sum(CredentialRow.challenges))) == 1
+    # A replay with a forged signature is refused all the same.
+    forged = dict(notice, signature="00" * 64)
+    assert poll.client.post("/api/polls/1/challenges", json=forged).status_code == 400
+    # Bad JSON is a malformed challenge, not a malformed ballot.
+    response = poll.client.post(
+        "/api/polls/1/challenges", data=b'{"a": 1, "a": 2}', content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "malformed_challenge"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 from .conftest import OpenPoll
@@ -76,3 +77,31 @@ def test_every_interface_string_has_its_english_translation() -> None:
     )
     assert len(found) > 300
     assert untranslated == []
+
+
+NEXT_ELSEWHERE = (
+    "/%09/example.com",  # a tab: browsers drop it, and /\t/host becomes //host
+    "/%0a/example.com",
+    "/%0d%0aX",  # CR LF: was a 500
+    "/%0d%0aSet-Cookie:%20x=1",
+    "//example.com",
+    "/\\example.com",
+    "https://example.com/",
+    "javascript:alert(1)",
+    "/%7f",
+    "/%c3%a9",
+    "/%20/example.com",
+    "",
+)
+
+
+def test_next_is_only_a_same_origin_path(app: Flask) -> None:
+    """Anything but a plain path of this site falls back to the home page: never another site,
+    never a 500 (issue 14)."""
+    client = app.test_client()
+    for target in NEXT_ELSEWHERE:
+        response = client.get(f"/lang/en?next={target}")
+        assert response.status_code == 302, (target, response.status_code)
+        assert response.headers["Location"] == "/", (target, response.headers["Location"])
+    kept = client.get("/lang/vi?next=/polls/1/board?code=ABCD")
+    assert kept.headers["Location"] == "/polls/1/board?code=ABCD"

@@ -108,7 +108,7 @@ def test_database_never_holds_a_credential_secret(poll: OpenPoll) -> None:
         for secret in secrets_text:
             assert secret not in text
         columns = {c["name"] for c in inspect(session.get_bind()).get_columns("credential")}
-        assert columns == {"id", "poll_id", "public_key", "used", "voided"}
+        assert columns == {"id", "poll_id", "public_key", "used", "voided", "challenges"}
         actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions == [
         "conference.import",

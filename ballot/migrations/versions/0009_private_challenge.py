@@ -10,18 +10,29 @@ Create Date: 2026-12-03
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 
 import sqlalchemy as sa
 from alembic import op
-
-from tally.ballots import ballot_commitment
-from tally.canonical import parse_json
 
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
+
+
+def _commitment(fingerprint: bytes, text: str) -> str:
+    """docs/protocol.md 12.6, frozen here as of this revision: base32 of the first 20 bytes of
+    SHA256("tally/v2/ballot-commitment\\0" ‖ fingerprint ‖ every a ‖ b), in groups of four."""
+    h = hashlib.sha256(b"tally/v2/ballot-commitment\x00" + fingerprint)
+    for answer in json.loads(text)["answers"]:
+        for choice in answer["choices"]:
+            h.update(bytes.fromhex(choice["a"]))
+            h.update(bytes.fromhex(choice["b"]))
+    code = base64.b32encode(h.digest()[:20]).decode("ascii")
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
 def upgrade() -> None:
@@ -58,7 +69,7 @@ def upgrade() -> None:
         )
     ).all()
     for ballot_id, text, fingerprint in ballots:
-        commitment = ballot_commitment(bytes.fromhex(fingerprint), parse_json(text))
+        commitment = _commitment(bytes.fromhex(fingerprint), text)
         bind.execute(
             sa.text("UPDATE ballot SET commitment = :c WHERE id = :i"),
             {"c": commitment, "i": ballot_id},
@@ -66,10 +77,21 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    open_challenges = op.get_bind().scalar(
+        sa.text(
+            "SELECT COUNT(*) FROM challenged_a c JOIN poll p ON p.id = c.poll_id"
+            " WHERE p.state = 'open'"
+        )
+    )
+    if open_challenges:
+        # The hashes cannot give back the points: going down would let challenged ballots be
+        # cast and reset the slips' limits while the poll is open.
+        raise RuntimeError(
+            "a poll with challenged ballots is open: close it before downgrading below 0009"
+        )
     with op.batch_alter_table("ballot") as batch:
         batch.drop_column("commitment")
-    # The hashes cannot give back the points: a downgrade forgets the challenged ballots' record
-    # of an open poll (a closed poll needs none).
+    # A closed poll needs no record of its challenged ballots.
     op.create_table(
         "challenged_ciphertext",
         sa.Column("id", sa.Integer, primary_key=True),
