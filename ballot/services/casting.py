@@ -140,17 +140,7 @@ def cast(session: Session, poll_id: int, ballot_json: bytes | str) -> Receipt:
             if claimed not in manifest.credentials:
                 raise errors.unknown_credential()
             with session.begin():
-                row = session.scalars(
-                    select(Credential).where(
-                        Credential.poll_id == poll_id, Credential.public_key == claimed.hex()
-                    )
-                ).one_or_none()
-                if row is None:
-                    raise errors.unknown_credential()
-                if row.voided:
-                    raise errors.voided_credential()
-                if row.used:
-                    raise errors.used_credential()
+                refuse_unusable(slip_row(session, poll_id, claimed.hex()))
         try:
             verified = verify_ballot(manifest.context, data)
         except BallotError as exc:
@@ -223,12 +213,26 @@ def cast(session: Session, poll_id: int, ballot_json: bytes | str) -> Receipt:
         raise errors.database_unavailable() from None
 
 
-def _why_refused(session: Session, poll_id: int, credential: str) -> CastError:
-    row = session.scalars(
-        select(Credential).where(Credential.poll_id == poll_id, Credential.public_key == credential)
+def slip_row(session: Session, poll_id: int, key: str) -> Credential | None:
+    """The poll's row of the slip whose public key is ``key`` (lowercase hex), if any."""
+    return session.scalars(
+        select(Credential).where(Credential.poll_id == poll_id, Credential.public_key == key)
     ).one_or_none()
+
+
+def refuse_unusable(row: Credential | None) -> None:
+    """Raise the refusal of a slip that is not the poll's, is voided or is used."""
     if row is None:
-        return errors.unknown_credential()
+        raise errors.unknown_credential()
     if row.voided:
-        return errors.voided_credential()
-    return errors.used_credential()
+        raise errors.voided_credential()
+    if row.used:
+        raise errors.used_credential()
+
+
+def _why_refused(session: Session, poll_id: int, credential: str) -> CastError:
+    try:
+        refuse_unusable(slip_row(session, poll_id, credential))
+    except CastError as refusal:
+        return refusal
+    return errors.used_credential()  # spent meanwhile by another request

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from ballot import db
 from ballot.models import ChallengedCiphertext, Credential, Poll
 from ballot.services import errors
-from ballot.services.casting import parse_body, poll_manifest
+from ballot.services.casting import parse_body, poll_manifest, refuse_unusable, slip_row
 from ballot.services.errors import CastError
 from tally.challenge import ChallengeError, parse_notice
 
@@ -49,16 +49,13 @@ def too_many_challenges() -> CastError:
     )
 
 
-def _slip_state(row: Credential | None) -> None:
+def _slip_state(row: Credential | None) -> Credential:
     """Refuse a notice from a slip not of this poll, voided, used or at its limit."""
-    if row is None:
-        raise errors.unknown_credential()
-    if row.voided:
-        raise errors.voided_credential()
-    if row.used:
-        raise errors.used_credential()
+    refuse_unusable(row)
+    assert row is not None
     if row.challenges >= MAX_CHALLENGES_PER_CREDENTIAL:
         raise too_many_challenges()
+    return row
 
 
 def record_notice(poll_id: int, body: bytes) -> dict[str, Any]:
@@ -90,13 +87,6 @@ def record_notice(poll_id: int, body: bytes) -> dict[str, Any]:
             raise errors.unknown_credential()
         key = notice.credential.hex()
 
-        def slip_row() -> Credential | None:
-            return session.scalars(
-                select(Credential).where(
-                    Credential.poll_id == poll_id, Credential.public_key == key
-                )
-            ).one_or_none()
-
         def stored() -> set[str]:
             return set(
                 session.scalars(
@@ -108,7 +98,7 @@ def record_notice(poll_id: int, body: bytes) -> dict[str, Any]:
             )
 
         with session.begin():
-            row = slip_row()
+            row = slip_row(session, poll_id, key)
             if row is not None and not row.used and stored() == set(notice.a_hashes):
                 left = max(MAX_CHALLENGES_PER_CREDENTIAL - row.challenges, 0)
                 if notice.signature_verifies():
@@ -121,9 +111,7 @@ def record_notice(poll_id: int, body: bytes) -> dict[str, Any]:
             locked = db.write_lock(session, poll_id)
             if locked is None or locked.state != "open":
                 raise errors.poll_not_open(locked.state if locked else "closed")
-            row = slip_row()
-            _slip_state(row)
-            assert row is not None
+            row = _slip_state(slip_row(session, poll_id, key))
             known = stored()
             if known == set(notice.a_hashes):  # recorded meanwhile by the same notice
                 return {

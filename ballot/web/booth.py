@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, url_for
+from flask_babel import gettext as _
 
 from ballot import db
 from ballot.models import Poll
@@ -77,7 +78,7 @@ def conference_booth(conference_id: int) -> tuple[str, int]:
     conference = get_conference(db.get_session(), conference_id)
     polls = [p for p in conference.polls if p.state == "open" and p.manifest is not None]
     page = _render(
-        conference.title,
+        _("Trang bỏ phiếu"),
         conference.title,
         sorted(polls, key=lambda p: p.id),
         url_for("booth.conference_booth", conference_id=conference_id),
