@@ -304,3 +304,31 @@ def test_the_static_checker_works_from_a_file_without_the_server(
     page.locator("#check").click()
     assert "DOES NOT MATCH" in verdict.inner_text() and "commitment" in verdict.inner_text()
     assert [u for u in sent if not u.startswith("file:")] == []
+
+
+def test_the_conference_booth_finds_the_poll_of_a_typed_code(
+    page: Any, served: Served, tmp_path: Path
+) -> None:
+    """Two polls open: the conference's booth takes a typed code of either and finds its poll
+    on the tablet (from the manifests, nothing sent until it is found); one poll's booth refuses
+    the other's slip, and nothing is burned."""
+    from tests.service.conftest import prepare_poll
+
+    (tmp_path / "second").mkdir()
+    second = prepare_poll(served.poll.app, tmp_path / "second", 2, 3)
+    title = second.manifest.data["election"]["title"]
+    _type_code(page, served, second.codes[0], "/conferences/1/booth")
+    page.locator("#screen-ballot").wait_for(state="visible")
+    assert page.locator("#booth-title").inner_text() == title
+    assert page.locator("li.subject").count() == second.manifest.context.subjects
+    _fill_ballot(page, ["HTTNV"])
+    page.locator("#to-review").click()
+    page.locator("#seal").click()
+    page.locator("#cast").click()
+    page.locator("#screen-receipt").wait_for(state="visible")
+    assert second.board()["count"] == 1 and _board(served)["count"] == 0
+
+    _type_code(page, served, second.codes[1], "/booth/1")  # poll 2's slip at poll 1's booth
+    page.locator("#screen-error").wait_for(state="visible")
+    assert "không thuộc cuộc biểu quyết này" in page.locator("#error-text").inner_text()
+    assert second.board()["count"] == 1
