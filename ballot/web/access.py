@@ -9,6 +9,10 @@ from flask import Response, request
 from ballot.config import ACCESS_LOGGER
 
 ACCESS_LOG = logging.getLogger(ACCESS_LOGGER)
+# Never passed on to the app's logger ("ballot"): once any request has ended in a 500, Flask puts
+# its default handler there, which stamps every line with a time, and the k-th timed cast line
+# would be board position k. Only ``ballot serve``'s own handler, with no time, prints these.
+ACCESS_LOG.propagate = False
 
 
 def log_request(response: Response) -> Response:

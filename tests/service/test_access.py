@@ -344,7 +344,7 @@ def test_public_outputs_link_no_person_or_moment_to_a_ballot(
         assert not any(a in line for a in addresses) and not any(a in line for a in agents)
         # A logged moment next to a credential's key would tie its ballot to a time.
         assert not any(key in line for key in keys), line
-    assert sum("GET /api/polls/1/credentials/<key> 200" in line for line in access) == 4
+    assert sum("GET /api/polls/1/credentials/<key> 200" in line for line in access) == 4, access
     # No audit event mentions a credential: nothing ties a slip to a moment.
     with app.app_context():
         details = json.dumps(
@@ -546,3 +546,38 @@ def test_the_limits_are_configured_for_every_endpoint_they_name(app: Flask) -> N
     assert named <= set(app.view_functions)
     for rule in limits.RULES:
         assert app.config[rule.setting] == rule.default
+
+
+def test_access_lines_never_reach_a_handler_that_adds_a_time(
+    poll: OpenPoll, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After an error has been logged through the app's logger (Flask then installs its default
+    handler, which prints a time), a cast still prints nothing with a time: the access logger
+    does not propagate to it (issue 14, finding 1)."""
+    import logging
+
+    from flask.logging import default_handler
+
+    from ballot.config import ACCESS_LOGGER
+    from tally.ballots import encrypt_ballot
+
+    assert logging.getLogger(ACCESS_LOGGER).propagate is False
+    # Outside pytest the root logger has no handler, so the first error Flask logs installs its
+    # default handler (a time on every line) on the app's logger; here it is installed by hand.
+    access = logging.getLogger(ACCESS_LOGGER)
+    level = access.level
+    access.setLevel(logging.INFO)  # as ``ballot serve`` sets it
+    poll.app.logger.addHandler(default_handler)
+    try:
+        with poll.app.app_context():
+            poll.app.logger.error("an earlier failure")  # what a 500 does
+        capsys.readouterr()
+        ctx = poll.manifest.context
+        ballot = encrypt_ballot(ctx, poll.credential(0), [1] * ctx.subjects)
+        assert poll.post(ballot).status_code == 201
+        printed = capsys.readouterr()
+    finally:
+        poll.app.logger.removeHandler(default_handler)
+        access.setLevel(level)
+    assert "ballots" not in printed.out + printed.err
+    assert not re.search(r"\d\d:\d\d:\d\d", printed.out + printed.err)
