@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 import click
@@ -88,6 +89,11 @@ def serve_command(host: str, port: int, threads: int) -> None:
         )
     click.echo("  Dừng / stop: Ctrl+C")
     sys.stdout.flush()
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM (systemd, a test) stops it as Ctrl+C does
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         server.run()
     except KeyboardInterrupt:
@@ -95,4 +101,7 @@ def serve_command(host: str, port: int, threads: int) -> None:
     finally:
         server.close()
         db.engine().dispose()
+    # The successful requests, counted by route: totals once, never a line per cast.
+    for route, count in sorted(app.extensions.get("ballot.accepted", {}).items()):
+        click.echo(f"  {count} × {route}")
     click.echo("Đã dừng máy chủ / server stopped")

@@ -1,10 +1,13 @@
-"""The service's own access log (``ballot serve`` prints it, with no time on its lines)."""
+"""The service's own access log (``ballot serve`` prints it, with no time on its lines): refusals
+and errors only; successful requests are counted, never logged one by one."""
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import Counter
 
-from flask import Response, request
+from flask import Response, current_app, request
 
 from ballot.config import ACCESS_LOGGER
 
@@ -15,11 +18,25 @@ ACCESS_LOG = logging.getLogger(ACCESS_LOGGER)
 ACCESS_LOG.propagate = False
 
 
+# The app's counts of successful requests (``app.extensions``): ``ballot serve`` prints them when
+# it stops, without importing the web layer.
+EXTENSION = "ballot.accepted"
+_ACCEPTED_LOCK = threading.Lock()
+
+
 def log_request(response: Response) -> Response:
-    """One line per request. Never a body: a ballot is only ever logged as its path, and a slip's
-    code travels in the URL fragment, which never reaches us. A credential's public key in the
-    path (the booth's status lookup) is left out: it is on the public board with its ballot, and
-    a logged moment would tie that ballot to a time."""
+    """A line for a refusal or an error only, never for a request that succeeded: one line per
+    accepted cast, whatever adds a time to it (journald, Docker, a terminal), would time every
+    ballot, the k-th line being board position k. Successful requests are only counted, by
+    route, in ``app.extensions[EXTENSION]`` (a ``Counter``; ``ballot serve`` prints the totals
+    when it stops). Never a body; a credential's public key in the path (the booth's status
+    lookup) is left out."""
+    if response.status_code < 400:
+        rule = request.url_rule.rule if request.url_rule is not None else "-"
+        with _ACCEPTED_LOCK:
+            counts = current_app.extensions.setdefault(EXTENSION, Counter())
+            counts[f"{request.method} {rule} {response.status_code}"] += 1
+        return response
     path = request.path
     key = (request.view_args or {}).get("key")
     if isinstance(key, str) and key:
