@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,7 +86,7 @@ def seed_nonces(fingerprint: bytes, seed: bytes) -> NonceSource:
     """Every random value of one ballot, derived from its seed (12.6):
     ``HKDF-SHA512(IKM = seed, salt = none, info = SEED_INFO ‖ fingerprint ‖ label, L = 64)`` read
     little-endian modulo L, for the labels of :func:`encrypt_ballot_with_randomness`. A value of
-    zero is refused (``checked_nonce``), and the booth then draws another seed."""
+    zero is refused (``checked_nonce``): that encryption fails, and the next draws another seed."""
     if len(seed) != SEED_BYTES:
         raise BallotError(f"a ballot seed is {SEED_BYTES} bytes")
 
@@ -133,12 +133,8 @@ def rebuild_ciphertexts(
 def commitment_hash(fingerprint: bytes, ciphertexts: Sequence[Sequence[Ciphertext]]) -> bytes:
     """``SHA256(COMMITMENT_PREFIX ‖ fingerprint ‖ a_00 ‖ b_00 ‖ a_01 ‖ …)`` over the raw points, in
     subject then grade order: the commitment the booth shows before cast or challenge."""
-    h = hashlib.sha256(COMMITMENT_PREFIX + fingerprint)
-    for row in ciphertexts:
-        for ct in row:
-            h.update(ct.a.encode())
-            h.update(ct.b.encode())
-    return h.digest()
+    points = (p.encode() for row in ciphertexts for ct in row for p in (ct.a, ct.b))
+    return _commitment(fingerprint, points)
 
 
 def commitment_code(digest: bytes) -> str:
@@ -150,12 +146,17 @@ def commitment_code(digest: bytes) -> str:
 def ballot_commitment(fingerprint: bytes, ballot: dict[str, Any]) -> str:
     """The commitment code of a ballot already verified (the board's): from the points' hex as
     they stand, not decoded again, so that a board of thousands is shown at once."""
+    points = (
+        bytes.fromhex(c[k]) for answer in ballot["answers"] for c in answer["choices"] for k in "ab"
+    )
+    return commitment_code(_commitment(fingerprint, points))
+
+
+def _commitment(fingerprint: bytes, points: Iterable[bytes]) -> bytes:
     h = hashlib.sha256(COMMITMENT_PREFIX + fingerprint)
-    for answer in ballot["answers"]:
-        for c in answer["choices"]:
-            h.update(bytes.fromhex(c["a"]))
-            h.update(bytes.fromhex(c["b"]))
-    return commitment_code(h.digest())
+    for point in points:
+        h.update(point)
+    return h.digest()
 
 
 def _check_choices(ctx: PollContext, choices: Sequence[int | None]) -> None:

@@ -124,23 +124,30 @@ def cast(session: Session, poll_id: int, ballot_json: bytes | str) -> Receipt:
         raise RuntimeError("cast() runs its own transaction; pass a session outside one")
     data = parse_ballot_body(ballot_json)
     try:
-        # A short read, ended before verifying: no lock is held during the proof checks.
+        # A short read, ended before verifying: no lock is held during the proof checks. It
+        # also reads the slip's row, for the cheap checks below.
+        refusal: CastError | None = None
         with session.begin():
             poll = session.get(Poll, poll_id)
             if poll is None:
                 raise NotFound("cuộc biểu quyết", "poll")
             state, fingerprint, text = poll.state, poll.fingerprint, poll.manifest
+            claimed = _claimed_credential(data, fingerprint) if fingerprint else None
+            if claimed is not None:
+                try:
+                    refuse_unusable(slip_row(session, poll_id, claimed.hex()))
+                except CastError as refused:
+                    refusal = refused
         if state != "open" or fingerprint is None or text is None:
             raise errors.poll_not_open(state)
         manifest = poll_manifest(fingerprint, text)
         # Cheap checks before the proofs (~75 ms): the slip is this poll's and unused. The
         # signature comes next, inside verify_ballot, still before any proof.
-        claimed = _claimed_credential(data, fingerprint)
         if claimed is not None:
             if claimed not in manifest.credentials:
                 raise errors.unknown_credential()
-            with session.begin():
-                refuse_unusable(slip_row(session, poll_id, claimed.hex()))
+            if refusal is not None:
+                raise refusal
         try:
             verified = verify_ballot(manifest.context, data)
         except BallotError as exc:
