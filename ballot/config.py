@@ -73,6 +73,14 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "SESSION_HOURS",
+        "BALLOT_SESSION_HOURS",
+        lambda _instance: 14,
+        "hours an operator's login lasts (one conference day); logout or a password change"
+        " ends it sooner",
+        int,
+    ),
+    Setting(
         "TIMEZONE",
         "BALLOT_TIMEZONE",
         lambda _instance: "Asia/Ho_Chi_Minh",

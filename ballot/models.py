@@ -301,3 +301,16 @@ class Operator(Base):
     username: Mapped[str] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OperatorSession(Base):
+    """A logged-in operator's session, held on the server: the cookie carries a random token, the
+    table its SHA-256. Logout and a password change delete rows; a row past ``expires`` (Unix
+    seconds) is not honoured. No last-seen time is kept: nothing here follows the hall's day."""
+
+    __tablename__ = "operator_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operator.id"), index=True)
+    expires: Mapped[int] = mapped_column(Integer)

@@ -8,6 +8,7 @@ import sys
 
 import click
 from flask import current_app
+from flask import logging as flask_logging
 from flask.cli import with_appcontext
 
 from ballot import db
@@ -69,6 +70,12 @@ def serve_command(host: str, port: int, threads: int) -> None:
     access_log = logging.getLogger(ACCESS_LOGGER)
     access_log.addHandler(access)
     access_log.setLevel(logging.INFO)
+    # The app's own logger (an unhandled error's traceback) gets the same no-time handler, in
+    # place of Flask's default one, which stamps a time on every line.
+    app.logger.removeHandler(flask_logging.default_handler)
+    errors = logging.StreamHandler(sys.stderr)
+    errors.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    app.logger.addHandler(errors)
     # Waitress drops every X-Forwarded-* header before the app sees it. Behind the hall's proxy
     # (BALLOT_TRUSTED_PROXIES) they must reach the app, whose ProxyFix (ballot/web/proxy.py)
     # believes Proto and Host only; otherwise waitress keeps dropping them.

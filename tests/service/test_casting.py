@@ -278,3 +278,67 @@ def test_an_unencrypted_ballot_is_refused_and_the_slip_still_votes(
     assert error["code"] == "malformed_ballot" and "not encrypted" in error["message_en"]
     assert stored(poll.app) == before
     assert poll.post(ballot_for(poll, 0)).status_code == 201
+
+
+def test_a_flood_of_unknown_credentials_costs_no_proof_and_stores_nothing(
+    poll: OpenPoll, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: ballots, challenge notices and status look-ups from slips the poll does not
+    list (well-formed ballots under fresh keys, random keys, random signatures) each get the
+    same clear bilingual refusal; no proof or signature is ever checked for them, nothing is
+    stored, no answer is a 5xx, and afterwards a listed slip still votes."""
+    import os
+
+    from tally.ballots import new_seed, rebuild_ciphertexts
+    from tally.challenge import Notice, make_notice
+
+    from .test_fuzz import UNLIMITED, snapshot
+
+    poll.app.config.update(UNLIMITED)
+    ctx = poll.manifest.context
+    calls = {"proofs": 0, "signatures": 0}
+    real_verify = casting.verify_ballot
+
+    def counting_verify(*args: Any, **kwargs: Any) -> Any:
+        calls["proofs"] += 1
+        return real_verify(*args, **kwargs)
+
+    monkeypatch.setattr(casting, "verify_ballot", counting_verify)
+    real_signature = Notice.signature_verifies
+
+    def counting_signature(self: Any) -> bool:
+        calls["signatures"] += 1
+        return bool(real_signature(self))
+
+    monkeypatch.setattr(Notice, "signature_verifies", counting_signature)
+    template = encrypt_ballot(ctx, SecretCredential.generate(), [1] * ctx.subjects)
+    ciphertexts = rebuild_ciphertexts(ctx, [1] * ctx.subjects, new_seed())
+    before = snapshot(poll.app)
+    answers = []
+    for k in range(60):
+        stranger = SecretCredential.generate()
+        ballot = copy.deepcopy(template)
+        ballot["credential"] = stranger.public_key.hex() if k % 2 else os.urandom(32).hex()
+        ballot["signature"] = os.urandom(64).hex()
+        answers.append(poll.post(ballot))
+        answers.append(
+            poll.client.post(
+                f"/api/polls/{poll.poll_id}/challenges",
+                json=make_notice(ctx.fingerprint, stranger, ciphertexts),
+            )
+        )
+        answers.append(
+            poll.client.get(f"/api/polls/{poll.poll_id}/credentials/{stranger.public_key.hex()}")
+        )
+    for response in answers:
+        assert response.status_code < 500, response.get_data(as_text=True)
+        if response.request.method == "POST":
+            body = response.get_json()["error"]
+            assert response.status_code == 403 and body["code"] == "unknown_credential", body
+            assert body["message_vi"] and body["message_en"]
+        else:
+            assert response.status_code == 200 and response.get_json()["status"] == "unknown"
+    assert calls == {"proofs": 0, "signatures": 0}
+    assert snapshot(poll.app) == before
+    listed = encrypt_ballot(ctx, poll.credential(0), [2] * ctx.subjects)
+    assert poll.post(listed).status_code == 201

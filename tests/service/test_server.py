@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from tally.credentials import Credential
 from tally.manifest import parse_manifest
 from tests.support.server import (
     SERVE,
+    SERVE_WITH_FAULT,
     STARTUP_SECONDS,
     free_port,
     server_env,
@@ -102,3 +105,66 @@ def test_serve_refuses_an_uninitialised_database(tmp_path: Path) -> None:
     assert "chưa được khởi tạo" in message and "not initialised" in message
     assert "ballot init" in message
     assert "running" not in result.stdout.decode("utf-8")
+
+
+# A time of day or a date, as any logging format writes it (02:32:29, 2026-12-02, 02:32).
+TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{4}\b")
+
+
+def test_no_moment_of_a_cast_in_the_output_even_after_a_500(tmp_path: Path) -> None:
+    """Issue 14, finding 1: a real unhandled error first (Flask then sets up its logger), then a
+    burst of casts and some refusals through ``ballot serve``. Its whole output holds no time,
+    no line per accepted cast, and no credential key, tracking code or commitment; the accepted
+    casts appear once, as a total, when the server stops."""
+    env = _env(tmp_path)
+    app = create_app(
+        {
+            "INSTANCE_PATH": env["BALLOT_INSTANCE"],
+            "DATABASE_URL": env["BALLOT_DATABASE_URL"],
+            "KEYS_DIR": env["BALLOT_KEYS_DIR"],
+            "TESTING": True,
+        }
+    )
+    run(app, "init")
+    run(app, "conference", "import", str(EXAMPLE))
+    opened = prepare_poll(app, tmp_path, 1, 15)
+    with app.app_context():
+        db.engine().dispose()
+    server = start_server(env, tmp_path / "server.log", threads=8, command=SERVE_WITH_FAULT)
+    base = server.base
+    secrets: list[str] = []
+    try:
+        status, _ = _request(f"{base}/test/fault")
+        assert status == 500
+        ctx = opened.manifest.context
+        ballots = [
+            json.dumps(
+                encrypt_ballot(ctx, Credential.from_code(code), [k % 4] * ctx.subjects)
+            ).encode("utf-8")
+            for k, code in enumerate(opened.codes)
+        ]
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            answers = list(pool.map(lambda b: _request(f"{base}/api/polls/1/ballots", b), ballots))
+        assert [status for status, _ in answers] == [201] * len(ballots), answers
+        for _, data in answers:
+            receipt = json.loads(data)
+            secrets += [receipt["tracking_code"], receipt["tracking_hash"]]
+            secrets += [receipt["commitment"]] if receipt.get("commitment") else []
+        secrets += [json.loads(b)["credential"] for b in ballots]
+        # Refusals are logged (one line each, with no body): a replay and a malformed ballot.
+        assert _request(f"{base}/api/polls/1/ballots", ballots[0])[0] == 409
+        assert _request(f"{base}/api/polls/1/ballots", b"{not json")[0] == 400
+    finally:
+        stop_server(server)
+    output = server.log()
+    assert "RuntimeError: a fault planted by the log test" in output  # the 500 was logged
+    assert "GET /test/fault 500" in output
+    assert TIME.search(output) is None, TIME.search(output)
+    cast_lines = [line for line in output.splitlines() if "/ballots" in line]
+    assert cast_lines == [
+        "POST /api/polls/1/ballots 409",
+        "POST /api/polls/1/ballots 400",
+        f"  {len(ballots)} × POST /api/polls/<id:poll_id>/ballots 201",
+    ], cast_lines
+    for secret in secrets:
+        assert secret not in output

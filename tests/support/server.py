@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SERVE = [sys.executable, "-c", "from ballot.cli import main; main()", "serve"]
+# The same server with one route that raises (tests/support/serve_with_fault.py).
+SERVE_WITH_FAULT = [sys.executable, str(Path(__file__).with_name("serve_with_fault.py")), "serve"]
 STARTUP_SECONDS = 20
 REQUEST_SECONDS = 30
 
@@ -88,12 +90,14 @@ def start_server(
     port: int | None = None,
     ready: str = "/api/polls/1/manifest",
     wait: bool = True,
+    command: list[str] = SERVE,
 ) -> Server:
-    """Start ``ballot serve`` and wait until ``ready`` answers 200 (or only start it)."""
+    """Start ``ballot serve`` (or ``command``) and wait until ``ready`` answers 200 (or only
+    start it)."""
     port = port or free_port()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [*SERVE, "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads)],
+            [*command, "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
