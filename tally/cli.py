@@ -21,7 +21,7 @@ from tally.authority import MAX_CREDENTIALS, AuthorityError, AuthorityKey, is_po
 from tally.bundle import BundleError, bundle_bytes, read_bundle
 from tally.canonical import canonical_json, parse_json
 from tally.challenge import ChallengeError, check_challenge_file, parse_challenge_text
-from tally.counting import board_aggregate
+from tally.counting import CountingError, board_aggregate
 from tally.manifest import Manifest, ManifestError, counted_poll, parse_manifest
 from tally.record import KeyFileError, ServiceKey
 from tally.results import conference_warnings, render_conference_warning
@@ -474,7 +474,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
             seed=args.seed,
             rules=rules,
             signer=signer,
+            threshold=args.threshold,
+            absent=args.absent,
         )
+    except CountingError as exc:
+        raise UsageError(
+            f"không kiểm phiếu được, không có gói kiểm toán: {exc}",
+            f"the poll cannot be counted, no bundle: {exc}",
+        ) from None
     except ValueError as exc:
         raise UsageError(
             f"không tạo được cuộc bỏ phiếu mẫu: {exc}", f"cannot run the demo: {exc}"
@@ -859,6 +866,18 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--subjects", type=int, default=15)
     m.add_argument("--voters", type=int, default=60)
     m.add_argument("--trustees", type=int, default=3)
+    m.add_argument(
+        "--threshold",
+        type=int,
+        help="K: số thành viên đủ để kiểm phiếu (mặc định quá bán; 0: tất cả, không có lễ tạo khóa)"
+        " / any K trustees count (default a majority; 0: all, no key ceremony)",
+    )
+    m.add_argument(
+        "--absent",
+        type=int,
+        default=0,
+        help="số thành viên vắng khi kiểm phiếu / trustees who take no part in counting",
+    )
     m.add_argument("--seed", type=int)
     m.add_argument("--rules", default="qd124-2023")
     m.add_argument("--signing-key", help="tệp khóa ký (tạo nếu chưa có) / signing key file")

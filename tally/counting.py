@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from tally import dkg
 from tally.attendance import (
     Attendance,
     AttendanceError,
@@ -37,6 +38,7 @@ TALLY_FORMAT = "tally-tally/1"  # the same in both versions
 TALLY_FIELDS = ("format", "aggregate", "shares", "counts", "blanks")
 SHARE_FIELDS = ("format", "poll", "trustee", "public_key", "aggregate_sha256", "shares")
 SHARE_ITEM_FIELDS = ("d", "proof")
+SHARE_FIELDS_V2 = dkg.SHARE_FIELDS  # a share of a poll with a key ceremony (k of n)
 
 
 class CountingError(ValueError):
@@ -98,7 +100,22 @@ def board_aggregate(manifest: Manifest, ballots: Sequence[VerifiedBallot]) -> di
 def decrypt_counts(
     manifest: Manifest, aggregate: dict[str, Any], shares: Sequence[dict[str, Any]]
 ) -> tuple[list[list[int]], list[int]]:
-    """Check every trustee's share, combine them, and return (counts, blanks) per subject."""
+    """Check every trustee's share, combine them, and return (counts, blanks) per subject.
+    With a key ceremony every share given must verify and at least k be given; the k lowest
+    indexes are combined."""
+    ballots = aggregate["ballot_count"]
+    if manifest.ceremony is not None:
+        assert manifest.ceremony_result is not None
+        partials: dict[int, list[list[Any]]] = {}
+        for item in shares:
+            m, points = dkg.verify_share(
+                aggregate, manifest.ceremony, manifest.ceremony_result, item
+            )
+            if m in partials:
+                raise CountingError(f"two shares from trustee {m} ({manifest.ceremony.name(m)})")
+            partials[m] = points
+        counts, _used = dkg.combine(aggregate, partials, manifest.ceremony.threshold, ballots)
+        return _with_blanks(manifest, counts, ballots)
     for n, item in enumerate(shares, start=1):
         problem = _share_fields_problem(item)
         if problem:
@@ -106,16 +123,20 @@ def decrypt_counts(
             named = f" (trustee {who})" if isinstance(who, str) else ""
             raise CountingError(f"share {n}{named}: {problem}")
     by_key = {s.get("public_key"): s for s in shares if isinstance(s, dict)}
-    partials = []
+    every = []
     for trustee in manifest.trustees:
         share = by_key.get(trustee.public_key.hex())
         if share is None:
             raise CountingError(f"no decryption share from trustee {trustee.name}")
-        partials.append(verify_share(aggregate, trustee, share))
+        every.append(verify_share(aggregate, trustee, share))
     if len(shares) != len(manifest.trustees):
         raise CountingError("there are shares from keys that are not the poll's trustees")
-    ballots = aggregate["ballot_count"]
-    counts = combine(aggregate, partials, ballots)
+    return _with_blanks(manifest, combine(aggregate, every, ballots), ballots)
+
+
+def _with_blanks(
+    manifest: Manifest, counts: list[list[int]], ballots: int
+) -> tuple[list[list[int]], list[int]]:
     blanks = [ballots - sum(row) for row in counts]
     if any(b < 0 for b in blanks) or (not manifest.rules.allow_blank and any(blanks)):
         raise CountingError("the decrypted counts do not add up to the number of ballots")
@@ -140,6 +161,14 @@ def exact_share(share: Any) -> Any:
     """The share reduced to exactly its specified fields: a trustee's tool may have added
     others, which verify_share ignores and tally.json must not carry. A share lacking a field
     is returned as it is, to be refused by decrypt_counts."""
+    if isinstance(share, dict) and share.get("format") == dkg.SHARE_FORMAT_V2:
+        try:
+            rows = [
+                [{k: item[k] for k in SHARE_ITEM_FIELDS} for item in row] for row in share["shares"]
+            ]
+            return {**{k: share[k] for k in SHARE_FIELDS_V2 if k != "shares"}, "shares": rows}
+        except (KeyError, TypeError):
+            return share
     try:
         rows = [
             [{k: item[k] for k in SHARE_ITEM_FIELDS} for item in row] for row in share["shares"]
@@ -147,6 +176,26 @@ def exact_share(share: Any) -> Any:
         return {**{k: share[k] for k in SHARE_FIELDS if k != "shares"}, "shares": rows}
     except (KeyError, TypeError):
         return share
+
+
+def decryption_summary(
+    manifest: Manifest, shares: Sequence[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """Who decrypted (k of n, the record's ``decryption``, 16.2): the k trustees whose shares
+    were combined, others whose shares were given and verified, the qualified trustees who gave
+    none, and the ceremony's faulty. None without a key ceremony (every trustee decrypted)."""
+    ceremony, outcome = manifest.ceremony, manifest.ceremony_result
+    if ceremony is None or outcome is None:
+        return None
+    given = sorted({int(s["trustee"]) for s in shares})
+    return {
+        "threshold": ceremony.threshold,
+        "trustees": ceremony.n,
+        "combined": [ceremony.name(m) for m in given[: ceremony.threshold]],
+        "also_given": [ceremony.name(m) for m in given[ceremony.threshold :]],
+        "absent": [ceremony.name(m) for m in outcome.qualified if m not in given],
+        "faulty": [f.to_json() for f in outcome.faults],
+    }
 
 
 def poll_result(
@@ -322,6 +371,7 @@ def finish(
         attendance=attendance,
         chain_present=chain_present,
         document=document,
+        decryption=decryption_summary(manifest, shares),
     )
     record_bytes = canonical_json(record)
     files["record.json"] = record_bytes

@@ -19,8 +19,10 @@ from tally.audit import audit_chain, format_time, make_line, to_jsonl
 from tally.audit import genesis as audit_genesis
 from tally.authority import AuthorityKey, mint, new_poll_uid
 from tally.ballots import encrypt_ballot
-from tally.counting import aggregate_for, board_file, finish
+from tally.counting import CountingError, aggregate_for, board_file, finish
 from tally.credentials import Credential
+from tally.dkg import Ceremony, default_threshold, make_check, make_dealing, threshold_key
+from tally.dkg import decrypt_share as decrypt_threshold
 from tally.manifest import Manifest, make_manifest, parse_manifest, poll_fingerprint
 from tally.record import ServiceKey
 from tally.results import SubjectInfo
@@ -120,9 +122,19 @@ def run_demo(
     seed: int | None = None,
     rules: RuleSet | None = None,
     signer: ServiceKey | None = None,
+    threshold: int | None = None,
+    absent: int = 0,
 ) -> DemoPoll:
+    """``threshold`` k: a key ceremony among the trustees, any k of whom count (a majority if
+    not given); 0 for the n-of-n key of version 1's kind, every trustee decrypting. ``absent``:
+    how many trustees (the last ones) take no part in counting."""
     if subjects < 1 or voters < 0 or trustees < 1:
         raise ValueError("need at least 1 subject and 1 trustee, and 0 or more voters")
+    k = default_threshold(trustees) if threshold is None else threshold
+    if not 0 <= k <= trustees:
+        raise ValueError(f"the threshold must be between 1 and the {trustees} trustees")
+    if not 0 <= absent < trustees or (k == 0 and absent):
+        raise ValueError("the absent trustees: from 0 to n - 1, and none without a threshold")
     rng = random.Random(seed)
     rules = rules or load_ruleset("qd124-2023")
     signer = signer or ServiceKey.generate()
@@ -130,6 +142,13 @@ def run_demo(
     uid, credential_list, credentials = demo_credentials(max(1, voters))
     credentials = credentials[:voters]
     members = max(1, voters + voters // 10)  # a few absent members; never an empty committee
+    ceremony: dict[str, Any] | None = None
+    if k:
+        # The key ceremony (13): every trustee deals, then every trustee checks.
+        setup = Ceremony(new_poll_uid(), k, tuple(key.public for key in keys))
+        dealings = [make_dealing(setup, key) for key in keys]
+        checks = [make_check(setup, key, dealings) for key in keys]
+        ceremony = {"uid": setup.uid, "threshold": k, "dealings": dealings, "checks": checks}
     manifest_data = make_manifest(
         poll_id="demo",
         poll_uid=uid,
@@ -146,6 +165,7 @@ def run_demo(
         credential_list=credential_list,
         members=members,
         signer_public_key=signer.public_key,
+        ceremony=ceremony,
     )
     manifest = parse_manifest(manifest_data)
     grades = len(rules.grades)
@@ -178,7 +198,22 @@ def run_demo(
     )
     accepted_at = time.perf_counter()
     aggregate = aggregate_for(manifest, head, accepted)
-    shares: list[dict[str, Any]] = [k.decrypt_share(aggregate) for k in keys]
+    present = keys[: len(keys) - absent]
+    if ceremony is None:
+        shares: list[dict[str, Any]] = [key.decrypt_share(aggregate) for key in present]
+    else:
+        if len(present) < k:
+            raise CountingError(
+                f"too few trustees took part in counting: {len(present)} of the k = {k} needed;"
+                " no result"
+            )
+        shares = [
+            decrypt_threshold(
+                aggregate,
+                threshold_key(setup, ceremony["dealings"], ceremony["checks"], key),
+            )
+            for key in present
+        ]
     attendance_lines, statement = demo_attendance(
         manifest, keys[0], board_head=head, ballots=len(ballots)
     )

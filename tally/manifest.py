@@ -21,6 +21,7 @@ from tally.authority import AuthorityError, is_poll_uid, parse_credential_list
 from tally.ballots import PollContext
 from tally.canonical import canonical_json, is_integer, parse_json
 from tally.credentials import commitment, is_valid_credential_key
+from tally.dkg import Ceremony, CeremonyError, CeremonyResult, evaluate
 from tally.group import Point
 from tally.results import SUBJECT_FIELDS_V1, SUBJECT_FIELDS_V2, CountedPoll, SubjectInfo
 from tally.rules import RuleSet, check_origin
@@ -61,6 +62,14 @@ class Manifest:
     exclusions: tuple[dict[str, str], ...] = ()
     outstanding_groups: tuple[str, ...] = ()
     adopts: dict[str, str] | None = None  # the poll an adoption poll adopts the result of
+    # Version 2 with a key ceremony (k of n, docs/protocol.md 13): the ceremony and its outcome.
+    ceremony: Ceremony | None = None
+    ceremony_result: CeremonyResult | None = None
+
+    @property
+    def threshold(self) -> int:
+        """k: how many trustees must take part in counting (n without a ceremony)."""
+        return self.ceremony.threshold if self.ceremony is not None else len(self.trustees)
 
     @property
     def members(self) -> int:
@@ -99,9 +108,17 @@ def make_manifest(
     exclusions: Sequence[dict[str, str]] = (),
     outstanding_groups: Sequence[str] = (),
     adopts: dict[str, str] | None = None,
+    ceremony: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A version-2 manifest (``tally-manifest/2``) around the authority's signed list."""
+    """A version-2 manifest (``tally-manifest/2``) around the authority's signed list.
+    ``ceremony`` (k of n): ``{"uid", "threshold", "dealings", "checks"}`` of a key ceremony among
+    ``trustees``; the poll's key is then the ceremony's. Without it, every trustee decrypts and
+    the key is the sum of theirs."""
     checked = parse_credential_list(credential_list, poll_uid=poll_uid)
+    if ceremony is None:
+        public_key = joint_public_key(trustees)
+    else:
+        public_key = _ceremony(ceremony, tuple(trustees))[1].public_key
     election = {
         "group": GROUP,
         "poll_id": poll_id,
@@ -112,7 +129,7 @@ def make_manifest(
         "allow_blank": rules.allow_blank,
         "rules": rules.to_dict(),
         "trustees": [t.to_json() for t in trustees],
-        "public_key": joint_public_key(trustees).hex(),
+        "public_key": public_key.hex(),
         "credentials": {
             "count": len(checked.keys),
             "reserve": checked.reserve,
@@ -126,6 +143,8 @@ def make_manifest(
         "outstanding_groups": sorted(set(outstanding_groups)),
         "adopts": None if adopts is None else dict(adopts),
     }
+    if ceremony is not None:
+        election["ceremony"] = {k: ceremony[k] for k in CEREMONY_FIELDS}
     return {
         "format": MANIFEST_FORMAT,
         "election": election,
@@ -188,6 +207,7 @@ def parse_manifest(data: Any, *, shipped_rules: bool = False) -> Manifest:
         raise ManifestError(str(exc)) from None
 
 
+CEREMONY_FIELDS = ("uid", "threshold", "dealings", "checks")
 TOP_FIELDS = ("format", "election", "conference", "credentials", "signer")
 TOP_FIELDS_V2 = ("format", "election", "conference", "credential_list", "signer")
 ELECTION_FIELDS_V2 = (
@@ -250,9 +270,10 @@ def _parse(data: Any, shipped_rules: bool) -> Manifest:
     if version is None:
         raise ManifestError(f"not a manifest ({MANIFEST_FORMAT} or {MANIFEST_FORMAT_V1})")
     _object(data, TOP_FIELDS_V2 if version == 2 else TOP_FIELDS, "manifest")
-    election = _object(
-        data["election"], ELECTION_FIELDS_V2 if version == 2 else ELECTION_FIELDS, "election"
-    )
+    election_fields: tuple[str, ...] = ELECTION_FIELDS_V2 if version == 2 else ELECTION_FIELDS
+    if version == 2 and isinstance(data["election"], dict) and "ceremony" in data["election"]:
+        election_fields = (*ELECTION_FIELDS_V2, "ceremony")
+    election = _object(data["election"], election_fields, "election")
     if election["group"] != GROUP:
         raise ManifestError(f"unknown group {election['group']!r} (expected {GROUP})")
     if not isinstance(election["poll_id"], str) or not election["poll_id"]:
@@ -302,9 +323,16 @@ def _parse(data: Any, shipped_rules: bool) -> Manifest:
         or len({t.signing_key for t in trustees}) != len(trustees)
     ):
         raise ManifestError("two trustees have the same name or the same signing key")
-    joint = joint_public_key(trustees)
-    if election["public_key"] != joint.hex():
-        raise ManifestError("the poll's public key is not the sum of the trustees' keys")
+    ceremony: Ceremony | None = None
+    outcome: CeremonyResult | None = None
+    if "ceremony" in election:
+        ceremony, outcome = _ceremony(election["ceremony"], tuple(trustees))
+        if election["public_key"] != outcome.public_key.hex():
+            raise ManifestError("the poll's public key is not the key ceremony's")
+    else:
+        joint = joint_public_key(trustees)
+        if election["public_key"] != joint.hex():
+            raise ManifestError("the poll's public key is not the sum of the trustees' keys")
     if version == 2:
         credentials, authority, reserve = _credentials_v2(data, election)
     else:
@@ -362,7 +390,19 @@ def _parse(data: Any, shipped_rules: bool) -> Manifest:
         exclusions,
         tuple(outstanding),
         adopts,
+        ceremony,
+        outcome,
     )
+
+
+def _ceremony(value: Any, trustees: tuple[TrusteePublic, ...]) -> tuple[Ceremony, CeremonyResult]:
+    """The manifest's key ceremony among its trustees, checked step by step (13.5)."""
+    data = _object(value, CEREMONY_FIELDS, "election.ceremony")
+    try:
+        ceremony = Ceremony(data["uid"], data["threshold"], trustees)
+        return ceremony, evaluate(ceremony, data["dealings"], data["checks"])
+    except CeremonyError as exc:
+        raise ManifestError(f"election.ceremony: {exc}") from None
 
 
 def _exclusions(electorate: dict[str, Any], members: int) -> tuple[dict[str, str], ...]:

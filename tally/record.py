@@ -203,8 +203,10 @@ def make_record(
     attendance: dict[str, Any] | None = None,
     chain_present: int | None = None,
     document: dict[str, Any] | None = None,
+    decryption: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Assemble the record from the manifest and the result; ``files`` maps name -> SHA-256.
+    ``decryption``: who decrypted, for a poll with a key ceremony (k of n).
 
     ``protocol`` 1 writes version 1's record (for the verifier of old bundles). ``document``:
     ``make_document``'s inputs (``posts``, ``counting_started_at``) for a version-2 manifest;
@@ -293,6 +295,8 @@ def make_record(
             "signed_by": attendance["trustee"],
             "signing_key_fingerprint": key_fingerprint(bytes.fromhex(attendance["signing_key"])),
         }
+    if decryption is not None:
+        record["decryption"] = decryption
     if protocol >= 2 and result.get("void"):
         record["void"] = result["void"]  # more ballots than present: to be voted again
     return record

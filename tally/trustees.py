@@ -55,6 +55,7 @@ KEY_FORMAT = "tally-trustee-key/1"
 PUBLIC_FORMAT = "tally-trustee-public/1"
 PUBLIC_FORMAT_V2 = "tally-trustee-public/2"  # with the trustee's Ed25519 signing key
 SIGNING_INFO = b"tally/v2/trustee-signing-key"
+DERIVE_INFO = b"tally/v2/trustee-derive\x00"
 SHARE_FORMAT = "tally-share/1"
 AGGREGATE_FORMAT = "tally-aggregate/1"
 
@@ -172,6 +173,31 @@ class TrusteeKey:
     def sign(self, data: bytes) -> bytes:
         """Ed25519 signature with the trustee's signing key (``public.signing_key``)."""
         return _signing_key(self._x).sign(data)
+
+    def derive(self, label: bytes) -> int:
+        """A secret scalar for one use, derived from the key (the key ceremony's polynomial,
+        ephemeral keys and nonces, docs/protocol.md 13.2): ``HKDF-SHA512(IKM = encode(x),
+        salt = none, info = DERIVE_INFO ‖ label, L = 64)`` read little-endian modulo L; zero is
+        refused. The same label always gives the same scalar, so a trustee's device keeps no
+        state between the ceremony's steps."""
+        okm = HKDF(
+            algorithm=hashes.SHA512(), length=64, salt=None, info=DERIVE_INFO + label
+        ).derive(encode_scalar(self._x))
+        k = int.from_bytes(okm, "little") % L
+        if k == 0:  # pragma: no cover - probability 2^-252
+            raise TrusteeError("a derived scalar is zero")
+        return k
+
+    def dh(self, point: Point) -> Point:
+        """``x·P``: the Diffie-Hellman value with which a ceremony share sent to this trustee is
+        opened."""
+        return point * self._x
+
+    def prove_dh(self, point: Point, tag: str, context: bytes, *, nonce: int) -> DleqProof:
+        """A DLEQ proof that ``dh(point)`` was made with this trustee's key (a complaint)."""
+        return prove_dleq(
+            self._x, point, self.public.public_key, point * self._x, tag, context, nonce=nonce
+        )
 
     def __repr__(self) -> str:
         key = self.public.public_key.hex()[:16]

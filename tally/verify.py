@@ -35,6 +35,7 @@ from tally.counting import (
     CountingError,
     board_aggregate,
     decrypt_counts,
+    decryption_summary,
     poll_result,
     slips_problem,
 )
@@ -537,6 +538,21 @@ def _check_manifest(report: Report, data: Any) -> Manifest | None:
         f" {len(manifest.credentials)} credentials match the commitment; {origin_en};"
         f" poll fingerprint {manifest.fingerprint.hex()}",
     )
+    if manifest.ceremony is not None and manifest.ceremony_result is not None:
+        outcome = manifest.ceremony_result
+        faulty = "; ".join(f"{f.name} ({f.reason})" for f in outcome.faults) or "—"
+        report.add(
+            "manifest.ceremony",
+            True,
+            f"lễ tạo khóa {manifest.threshold}/{n} (mã {manifest.ceremony.uid}): {n} phần chia và"
+            f" {n} xác nhận có chữ ký, chứng minh và khiếu nại đúng; {len(outcome.qualified)}"
+            f" thành viên đủ điều kiện; sai phạm: {faulty}; khóa chung và khóa kiểm tra tính lại"
+            " từ các cam kết",
+            f"key ceremony {manifest.threshold} of {n} (uid {manifest.ceremony.uid}): {n} dealings"
+            f" and {n} checks signed, proofs and complaints verified; {len(outcome.qualified)}"
+            f" qualified; faulty: {faulty}; joint and verification keys recomputed from the"
+            " commitments",
+        )
     return manifest
 
 
@@ -739,13 +755,27 @@ def _check_tally(
             "tally.shares", False, f"tally.json: phần giải mã lỗi: {exc}", f"tally.json: {exc}"
         )
         return False
-    report.add(
-        "tally.shares",
-        True,
-        f"phần giải mã của cả {len(manifest.trustees)} thành viên Ban kiểm phiếu"
-        " có chứng minh đúng",
-        f"decryption shares of all {len(manifest.trustees)} trustees verify",
-    )
+    summary = decryption_summary(manifest, tally_doc["shares"])
+    if summary is None:
+        report.add(
+            "tally.shares",
+            True,
+            f"phần giải mã của cả {len(manifest.trustees)} thành viên Ban kiểm phiếu"
+            " có chứng minh đúng",
+            f"decryption shares of all {len(manifest.trustees)} trustees verify",
+        )
+    else:
+        given = len(summary["combined"]) + len(summary["also_given"])
+        names = ", ".join(summary["combined"])
+        absent = ", ".join(summary["absent"]) or "—"
+        report.add(
+            "tally.shares",
+            True,
+            f"phần giải mã của {given} thành viên có chứng minh đúng theo khóa kiểm tra của họ;"
+            f" kết hợp (Lagrange) {summary['threshold']} phần: {names}; không giải mã: {absent}",
+            f"the decryption shares of {given} trustees verify against their verification keys;"
+            f" {summary['threshold']} combined (Lagrange): {names}; did not decrypt: {absent}",
+        )
     # Compared as canonical JSON so that true or 1.0 never pass for the integer 1.
     try:
         recorded = canonical_json([tally_doc.get("counts"), tally_doc.get("blanks")])
@@ -817,6 +847,7 @@ def _check_record(
                 attendance=statement.data if statement is not None else None,
                 chain_present=chain_present,
                 document=_document_inputs(record) if manifest.version >= 2 else None,
+                decryption=decryption_summary(manifest, tally_doc["shares"]),
             )
             diff = _differences(expected, record)
             voided = record["credentials"]["voided"]

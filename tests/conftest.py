@@ -63,7 +63,7 @@ def demo_signer() -> ServiceKey:
 
 @pytest.fixture(scope="session")
 def demo(demo_signer: ServiceKey) -> DemoPoll:
-    return run_demo(subjects=4, voters=8, trustees=3, seed=7, signer=demo_signer)
+    return run_demo(subjects=4, voters=8, trustees=3, seed=7, signer=demo_signer, threshold=0)
 
 
 @pytest.fixture
