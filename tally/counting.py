@@ -181,7 +181,7 @@ def exact_share(share: Any) -> Any:
 def decryption_summary(
     manifest: Manifest, shares: Sequence[dict[str, Any]]
 ) -> dict[str, Any] | None:
-    """Who decrypted (k of n, the record's ``decryption``, 16.2): the k trustees whose shares
+    """Who decrypted (k of n, the record's ``decryption``, 16.4): the k trustees whose shares
     were combined, others whose shares were given and verified, the qualified trustees who gave
     none, and the ceremony's faulty. None without a key ceremony (every trustee decrypted)."""
     ceremony, outcome = manifest.ceremony, manifest.ceremony_result

@@ -144,7 +144,7 @@ def run_demo(
     members = max(1, voters + voters // 10)  # a few absent members; never an empty committee
     ceremony: dict[str, Any] | None = None
     if k:
-        # The key ceremony (13): every trustee deals, then every trustee checks.
+        # The key ceremony (9.4): every trustee deals, then every trustee checks.
         setup = Ceremony(new_poll_uid(), k, tuple(key.public for key in keys))
         dealings = [make_dealing(setup, key) for key in keys]
         checks = [make_check(setup, key, dealings) for key in keys]

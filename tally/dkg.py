@@ -1,4 +1,4 @@
-"""The key ceremony (k of n) and counting with any k trustees (docs/protocol.md 13).
+"""The key ceremony (k of n) and counting with any k trustees (docs/protocol.md 9.4, 14.5).
 
 A joint-Feldman distributed key generation with publicly checkable complaints, as in Belenios'
 threshold mode: nobody, the server included, ever holds the poll's secret key.

@@ -396,7 +396,7 @@ def _parse(data: Any, shipped_rules: bool) -> Manifest:
 
 
 def _ceremony(value: Any, trustees: tuple[TrusteePublic, ...]) -> tuple[Ceremony, CeremonyResult]:
-    """The manifest's key ceremony among its trustees, checked step by step (13.5)."""
+    """The manifest's key ceremony among its trustees, checked step by step (9.4)."""
     data = _object(value, CEREMONY_FIELDS, "election.ceremony")
     try:
         ceremony = Ceremony(data["uid"], data["threshold"], trustees)

@@ -176,7 +176,7 @@ class TrusteeKey:
 
     def derive(self, label: bytes) -> int:
         """A secret scalar for one use, derived from the key (the key ceremony's polynomial,
-        ephemeral keys and nonces, docs/protocol.md 13.2): ``HKDF-SHA512(IKM = encode(x),
+        ephemeral keys and nonces, docs/protocol.md 9.4): ``HKDF-SHA512(IKM = encode(x),
         salt = none, info = DERIVE_INFO ‖ label, L = 64)`` read little-endian modulo L; zero is
         refused. The same label always gives the same scalar, so a trustee's device keeps no
         state between the ceremony's steps."""
