@@ -62,7 +62,7 @@ class Manifest:
     exclusions: tuple[dict[str, str], ...] = ()
     outstanding_groups: tuple[str, ...] = ()
     adopts: dict[str, str] | None = None  # the poll an adoption poll adopts the result of
-    # Version 2 with a key ceremony (k of n, docs/protocol.md 13): the ceremony and its outcome.
+    # Version 2 with a key ceremony (k of n, docs/protocol.md 9.4): the ceremony and its outcome.
     ceremony: Ceremony | None = None
     ceremony_result: CeremonyResult | None = None
 

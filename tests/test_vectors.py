@@ -118,6 +118,7 @@ FILES = (
     "schnorr.json",
     "slip_payload.json",
     "challenge.json",
+    "ceremony.json",
     "trustee_key.json",
     "zero_one.json",
 )
@@ -1222,3 +1223,73 @@ def test_challenge_vector_against_tally() -> None:
     for case in CHALLENGE["wrong"]:
         result = check_challenge_file(manifest, case["file"])
         assert (result.matches, result.differs) == (False, case["differs"])
+
+
+# --- the key ceremony (9.4) and counting with any k (14.5) ---------------------------------------
+
+CEREMONY = load("ceremony.json")
+
+
+def _ceremony_setup() -> tuple[Any, list[TrusteeKey]]:
+    from tally.dkg import Ceremony
+    from tally.trustees import TrusteePublic
+
+    trustees = tuple(TrusteePublic.from_json(t) for t in CEREMONY["trustees"])
+    keys = [
+        TrusteeKey(scalar_from_hex(x), public)
+        for x, public in zip(CEREMONY["trustee_secrets_hex"], trustees, strict=True)
+    ]
+    data = CEREMONY["ceremony"]
+    setup = Ceremony(data["uid"], data["threshold"], trustees)
+    assert setup.to_json() == data
+    assert setup.digest.hex() == CEREMONY["ceremony_digest"]
+    assert hashlib.sha256(canonical_json(data)).hexdigest() == CEREMONY["ceremony_digest"]
+    return setup, keys
+
+
+def test_ceremony_vector_is_accepted_and_made_again() -> None:
+    from tally.dkg import combine, decrypt_share, evaluate, make_check, make_dealing, threshold_key
+
+    setup, keys = _ceremony_setup()
+    dealings, checks = CEREMONY["dealings"], CEREMONY["checks"]
+    outcome = evaluate(setup, dealings, checks)
+    assert list(outcome.qualified) == CEREMONY["outcome"]["qualified"]
+    assert [f.to_json() for f in outcome.faults] == CEREMONY["outcome"]["faults"]
+    assert outcome.public_key.hex() == CEREMONY["outcome"]["public_key"]
+    assert {str(m): vk.hex() for m, vk in outcome.verification_keys.items()} == CEREMONY["outcome"][
+        "verification_keys"
+    ]
+    # Every message is derived from the key: tally makes them again byte for byte.
+    assert [make_dealing(setup, k) for k in keys[:2]] == dealings[:2]
+    assert make_dealing(setup, keys[2]) == CEREMONY["honest_dealing_3"]
+    assert [make_check(setup, k, dealings) for k in keys] == checks
+    partials = {}
+    for share in CEREMONY["shares"]:
+        m = share["trustee"]
+        key = threshold_key(setup, dealings, checks, keys[m - 1])
+        again = decrypt_share(
+            CEREMONY["aggregate"],
+            key,
+            nonces=lambda label, m=m: scalar_from_hex(
+                CEREMONY["share_nonces_hex"][f"{m}/{label[:-2]}"]
+            ),
+        )
+        assert again == share
+        partials[m] = [[Point.from_hex(x["d"]) for x in row] for row in share["shares"]]
+    counts, used = combine(CEREMONY["aggregate"], partials, 2, 3)
+    assert counts == CEREMONY["counts"] and list(used) == CEREMONY["combined_with"]
+
+
+def test_ceremony_vector_with_a_changed_byte_is_refused() -> None:
+    from tally.dkg import CeremonyError, evaluate
+
+    setup, _ = _ceremony_setup()
+    for path in (("dealings", 0, "commitments", 1), ("checks", 0, "complaints", 0, "z")):
+        data = copy.deepcopy(CEREMONY)
+        parent = data
+        for key in path[:-1]:
+            parent = parent[key]
+        value = parent[path[-1]]
+        parent[path[-1]] = value[:-1] + ("1" if value[-1] != "1" else "2")
+        with pytest.raises(CeremonyError):
+            evaluate(setup, data["dealings"], data["checks"])

@@ -155,3 +155,17 @@ export {
 } from "./trustees.js";
 export { aggregateFromBallots } from "./counting.js";
 export { parseSlipPayload, SLIP_PREFIX, SlipError } from "./slip.js";
+export {
+  CEREMONY_FORMAT,
+  CHECK_FORMAT,
+  DEAL_FORMAT,
+  SHARE_FORMAT_V2,
+  combineThreshold,
+  dealingsDigest,
+  defaultThreshold,
+  evaluateCeremony,
+  lagrangeAtZero,
+  makeCeremony,
+  verifyThresholdShare,
+} from "./dkg.js";
+export { decryptThresholdShare, makeCheck, makeDealing, thresholdKey } from "./dkg-trustee.js";

@@ -7,6 +7,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { canonicalJson, isPlainObject } from "./canonical.js";
 import { verifySignature } from "./credentials.js";
+import { evaluateCeremony, makeCeremony } from "./dkg.js";
 import {
   TallyError,
   concatBytes,
@@ -86,6 +87,8 @@ export function makeContext({
   grades,
   allowBlank,
   trustees = [],
+  ceremony = null,
+  ceremonyOutcome = null,
   version = null,
   pollUid = null,
   credentials = null,
@@ -101,6 +104,8 @@ export function makeContext({
     grades,
     allowBlank,
     trustees,
+    ceremony,
+    ceremonyOutcome,
     version,
     pollUid,
     credentials,
@@ -186,9 +191,27 @@ export function pollContext(manifest) {
         fail("manifest", `trustee ${n + 1}: expected format ${trusteeFormat}`);
       return parseTrusteePublic(t);
     });
-    const joint = jointPublicKey(trustees);
-    if (e.public_key !== pointHex(joint))
-      fail("manifest", "the poll's public key is not the sum of the trustees' keys");
+    let ceremony = null;
+    let ceremonyOutcome = null;
+    if (version === 2 && Object.hasOwn(e, "ceremony")) {
+      // A key ceremony (9.4): the poll's key is the qualified dealers', checked in full here,
+      // so that a server cannot have the booth encrypt to a key of its own.
+      const c = e.ceremony;
+      if (!isPlainObject(c) || Object.keys(c).sort().join() !== "checks,dealings,threshold,uid")
+        fail("manifest", "election.ceremony: expected exactly uid, threshold, dealings, checks");
+      try {
+        ceremony = makeCeremony(c.uid, c.threshold, trustees);
+        ceremonyOutcome = evaluateCeremony(ceremony, c.dealings, c.checks);
+      } catch (err) {
+        fail("manifest", `election.ceremony: ${err.message}`);
+      }
+      if (e.public_key !== pointHex(ceremonyOutcome.publicKey))
+        fail("manifest", "the poll's public key is not the key ceremony's");
+    } else {
+      const joint = jointPublicKey(trustees);
+      if (e.public_key !== pointHex(joint))
+        fail("manifest", "the poll's public key is not the sum of the trustees' keys");
+    }
     const credentials = version === 2 ? credentialsV2(manifest, e) : credentialsV1(manifest);
     return makeContext({
       fingerprint: pollFingerprint(e),
@@ -197,6 +220,8 @@ export function pollContext(manifest) {
       grades: e.grades.length,
       allowBlank: e.allow_blank,
       trustees: Object.freeze(trustees),
+      ceremony,
+      ceremonyOutcome,
       version,
       pollUid: version === 2 ? e.poll_uid : null,
       credentials,

@@ -5,7 +5,7 @@
 
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
-import { sha256 } from "@noble/hashes/sha2.js";
+import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { scryptAsync } from "@noble/hashes/scrypt.js";
 import { gcm } from "@noble/ciphers/aes.js";
 import { canonicalJson, isPlainObject, parseJson, sha256Hex } from "./canonical.js";
@@ -13,8 +13,10 @@ import { ciphertextFromJson, ciphertextToJson } from "./elgamal.js";
 import {
   G,
   IDENTITY,
+  L,
   TallyError,
   bytes32,
+  bytesToBigLE,
   concatBytes,
   decodeScalar,
   encodeScalar,
@@ -55,6 +57,45 @@ function signingKeyHexOf(x) {
   const seed = _trusteeSigningSeed(x);
   try {
     return toHex(ed25519.getPublicKey(seed));
+  } finally {
+    seed.fill(0);
+  }
+}
+
+// --- what the key ceremony needs of the key (9.4), the secret staying in the WeakMap ---------------
+
+export const DERIVE_INFO = "tally/v2/trustee-derive\0";
+
+function secretOf(trusteeKey) {
+  const x = TRUSTEE_SECRETS.get(trusteeKey);
+  if (x === undefined) fail("trustee-key", "not an opened trustee key");
+  return x;
+}
+
+/** derive(label) of 9.4: HKDF-SHA512(encode(x), salt none, info DERIVE_INFO ‖ label, 64) mod L. */
+export function trusteeDerive(trusteeKey, label) {
+  const okm = hkdf(sha512, encodeScalar(secretOf(trusteeKey)), undefined, concatBytes(utf8(DERIVE_INFO), label), 64);
+  const k = bytesToBigLE(okm) % L;
+  if (k === 0n) fail("trustee-key", "a derived scalar is zero");
+  return k;
+}
+
+/** x·P: opens a ceremony share sent to this trustee. */
+export function trusteeDh(trusteeKey, P) {
+  return mul(P, secretOf(trusteeKey));
+}
+
+/** DLEQ proof that trusteeDh(P) was made with this key (a complaint), nonce w. */
+export function trusteeProveDh(trusteeKey, P, tag, context, w) {
+  const x = secretOf(trusteeKey);
+  return proveDleq(x, P, tag, context, w, [trusteeKey.publicKey, mul(P, x)]).proof;
+}
+
+/** Ed25519 signature with the trustee's signing key. */
+export function trusteeSign(trusteeKey, message) {
+  const seed = _trusteeSigningSeed(secretOf(trusteeKey));
+  try {
+    return ed25519.sign(message, seed);
   } finally {
     seed.fill(0);
   }

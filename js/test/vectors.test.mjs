@@ -952,3 +952,54 @@ test("verify refuses a ciphertext with a = identity (r = 0: the vote in the clea
   assert.equal(ballot.answers[0].choices[0].a, T.pointHex(T.IDENTITY));
   assert.throws(() => T.verifyBallot(ctx, ballot), /not encrypted \(a = 0\)/);
 });
+
+// --- the key ceremony (9.4) and counting with any k (14.5) ---------------------------------------
+
+const CEREMONY = load("ceremony.json");
+
+test("ceremony: digest, dealings and checks byte for byte, outcome, threshold shares, counts", () => {
+  const trustees = CEREMONY.trustees.map((t) => T.parseTrusteePublic(t));
+  const keys = CEREMONY.trustee_secrets_hex.map((x, m) =>
+    T._trusteeKeyFromSecret(T.scalarFromHex(x), CEREMONY.trustees[m]),
+  );
+  const setup = T.makeCeremony(CEREMONY.ceremony.uid, CEREMONY.ceremony.threshold, trustees);
+  assert.equal(hex(setup.digest), CEREMONY.ceremony_digest);
+  assert.deepEqual(T.makeDealing(setup, keys[0]), CEREMONY.dealings[0]);
+  assert.deepEqual(T.makeDealing(setup, keys[1]), CEREMONY.dealings[1]);
+  assert.deepEqual(T.makeDealing(setup, keys[2]), CEREMONY.honest_dealing_3);
+  keys.forEach((key, m) =>
+    assert.deepEqual(T.makeCheck(setup, key, CEREMONY.dealings), CEREMONY.checks[m]),
+  );
+  const outcome = T.evaluateCeremony(setup, CEREMONY.dealings, CEREMONY.checks);
+  assert.deepEqual(outcome.qualified, CEREMONY.outcome.qualified);
+  assert.deepEqual(outcome.faults, CEREMONY.outcome.faults);
+  assert.equal(T.pointHex(outcome.publicKey), CEREMONY.outcome.public_key);
+  assert.deepEqual(
+    Object.fromEntries([...outcome.verificationKeys].map(([m, vk]) => [String(m), T.pointHex(vk)])),
+    CEREMONY.outcome.verification_keys,
+  );
+  const aggregate = T.parseAggregate(CEREMONY.aggregate);
+  const digest = T.sha256Hex(T.canonicalJson(CEREMONY.aggregate));
+  const partials = new Map();
+  for (const share of CEREMONY.shares) {
+    const m = share.trustee;
+    const key = T.thresholdKey(setup, CEREMONY.dealings, CEREMONY.checks, keys[m - 1]);
+    const again = T.decryptThresholdShare(key, CEREMONY.aggregate, {
+      _nonce: (i, j) => T.scalarFromHex(CEREMONY.share_nonces_hex[`${m}/${i}/${j}`]),
+    });
+    assert.deepEqual(again, share);
+    const checked = T.verifyThresholdShare(aggregate, digest, setup, outcome, share);
+    partials.set(checked.trustee, checked.partials);
+  }
+  const { counts, used } = T.combineThreshold(aggregate.cts, partials, 2, 3);
+  assert.deepEqual(counts, CEREMONY.counts);
+  assert.deepEqual(used, CEREMONY.combined_with);
+  // A changed byte is refused; fewer than k shares do not combine.
+  const bad = structuredClone(CEREMONY.dealings);
+  bad[0].commitments[1] = flip(bad[0].commitments[1], 62);
+  assert.throws(() => T.evaluateCeremony(setup, bad, CEREMONY.checks), /dealing of trustee 1/);
+  assert.throws(
+    () => T.combineThreshold(aggregate.cts, new Map([[1, partials.get(1)]]), 2, 3),
+    /fewer than the k = 2 needed/,
+  );
+});

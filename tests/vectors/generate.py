@@ -1011,6 +1011,96 @@ def vec_challenge(ctx: PollContext) -> dict[str, Any]:
     }
 
 
+def vec_ceremony() -> dict[str, Any]:
+    """A key ceremony of three trustees, k = 2 (docs/protocol.md 9.4), in which trustee 3 sends
+    trustee 1 the share meant for trustee 2 and is left out by trustee 1's complaint; then both
+    qualified trustees' partial decryptions (14.5) of a fixed aggregate and the counts."""
+    from tally.canonical import canonical_json as cj
+    from tally.dkg import (
+        DEAL_SIGNATURE,
+        Ceremony,
+        combine,
+        decrypt_share,
+        evaluate,
+        make_check,
+        make_dealing,
+        threshold_key,
+    )
+    from tally.elgamal import Ciphertext
+    from tally.trustees import make_aggregate
+
+    names = [f"Thành viên Ban kiểm phiếu {m}" for m in (1, 2, 3)]
+    secrets_ = [fixed_scalar(f"trustee/{m}/x") for m in (1, 2, 3)]
+    keys = [
+        TrusteeKey.from_secret(names[m], secrets_[m], nonce=fixed_scalar(f"trustee/{m + 1}/w"))
+        for m in range(3)
+    ]
+    setup = Ceremony(fixed_bytes("ceremony/uid", 16).hex(), 2, tuple(k.public for k in keys))
+    dealings = [make_dealing(setup, key) for key in keys]
+    bad = dict(dealings[2])
+    bad["shares"] = [dealings[2]["shares"][1], *dealings[2]["shares"][1:]]
+    body = {k: v for k, v in bad.items() if k != "signature"}
+    bad["signature"] = keys[2].sign(DEAL_SIGNATURE + cj(body)).hex()
+    dealings[2] = bad
+    checks = [make_check(setup, key, dealings) for key in keys]
+    outcome = evaluate(setup, dealings, checks)
+    counts = [[2, 1], [0, 3]]
+    cells = []
+    for i, row in enumerate(counts):
+        out = []
+        for j, m in enumerate(row):
+            r = fixed_scalar(f"ceremony/aggregate/{i}/{j}")
+            out.append(Ciphertext(base_mul(r), outcome.public_key * r + base_mul(m)))
+        cells.append(out)
+    fingerprint = fixed_bytes("ceremony/poll", 32)
+    aggregate = make_aggregate(fingerprint, "00" * 32, 3, cells)
+    shares = []
+    for m in outcome.qualified:
+        key = threshold_key(setup, dealings, checks, keys[m - 1])
+        shares.append(
+            decrypt_share(
+                aggregate,
+                key,
+                nonces=lambda label, m=m: fixed_scalar(f"ceremony/share/{m}/{label}"),
+            )
+        )
+    partials = {
+        s["trustee"]: [[Point.from_hex(x["d"]) for x in row] for row in s["shares"]] for s in shares
+    }
+    combined, used = combine(aggregate, partials, 2, 3)
+    assert combined == counts
+    return {
+        "description": "A key ceremony (9.4): three trustees, k = 2; trustee 3 deals trustee 1 the"
+        " share meant for trustee 2, trustee 1 complains and trustee 3 is faulty. Every secret"
+        " of a dealing and a check is derived from the trustee's key (9.4), so the messages are"
+        " the same bytes from any implementation; the shares (14.5) use the nonces"
+        " fixed_scalar('ceremony/share/<m>/<i>/<j>/w').",
+        "trustee_secrets_hex": [hexs(x) for x in secrets_],
+        "trustees": [k.public.to_json() for k in keys],
+        "ceremony": setup.to_json(),
+        "ceremony_digest": setup.digest.hex(),
+        "dealings": dealings,
+        "checks": checks,
+        "honest_dealing_3": make_dealing(setup, keys[2]),
+        "outcome": {
+            "qualified": list(outcome.qualified),
+            "faults": [f.to_json() for f in outcome.faults],
+            "public_key": outcome.public_key.hex(),
+            "verification_keys": {str(m): vk.hex() for m, vk in outcome.verification_keys.items()},
+        },
+        "aggregate": aggregate,
+        "shares": shares,
+        "share_nonces_hex": {
+            f"{m}/{i}/{j}": hexs(fixed_scalar(f"ceremony/share/{m}/{i}/{j}/w"))
+            for m in outcome.qualified
+            for i in range(2)
+            for j in range(2)
+        },
+        "counts": counts,
+        "combined_with": list(used),
+    }
+
+
 def build() -> dict[str, Any]:
     """Every vector file: name -> JSON value."""
     ctx = poll_context()
@@ -1030,6 +1120,7 @@ def build() -> dict[str, Any]:
         "attendance.json": vec_attendance(ctx, tracking_hash(ballot)),
         "slip_payload.json": vec_slip_payload(),
         "challenge.json": vec_challenge(ctx),
+        "ceremony.json": vec_ceremony(),
     }
 
 
