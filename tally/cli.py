@@ -22,8 +22,17 @@ from tally.bundle import BundleError, bundle_bytes, read_bundle
 from tally.canonical import canonical_json, parse_json
 from tally.challenge import ChallengeError, check_challenge_file, parse_challenge_text
 from tally.counting import CountingError, board_aggregate
+from tally.dkg import (
+    Ceremony,
+    CeremonyError,
+    make_check,
+    make_dealing,
+    parse_ceremony,
+    threshold_key,
+)
+from tally.dkg import decrypt_share as decrypt_threshold
 from tally.manifest import Manifest, ManifestError, counted_poll, parse_manifest
-from tally.record import KeyFileError, ServiceKey
+from tally.record import KeyFileError, ServiceKey, key_fingerprint
 from tally.results import conference_warnings, render_conference_warning
 from tally.rules import (
     DENOMINATORS,
@@ -282,12 +291,90 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
             _read_json(Path(args.key), "tệp khóa", "key file"), _passphrase(args, confirm=False)
         )
         _require_trustee(key, manifest)
-        share = key.decrypt_share(aggregate)
-    except TrusteeError as exc:
+        if manifest.ceremony is None:
+            share = key.decrypt_share(aggregate)
+        else:
+            # k of n (14.5): the trustee's share of the poll's secret, from the ceremony in the
+            # manifest and this key file.
+            ceremony_data = manifest.data["election"]["ceremony"]
+            held = threshold_key(
+                manifest.ceremony, ceremony_data["dealings"], ceremony_data["checks"], key
+            )
+            share = decrypt_threshold(aggregate, held)
+    except (TrusteeError, CeremonyError) as exc:
         raise UsageError(f"không giải mã được: {exc}", f"cannot decrypt: {exc}") from None
     out = Path(args.out)
     out.write_text(json.dumps(share, indent=2) + "\n", encoding="utf-8")
     print(f"Phần giải mã / decryption share: {out}")
+    return 0
+
+
+def _ceremony_file(path: Path) -> Ceremony:
+    try:
+        return parse_ceremony(_read_json(path, "tệp lễ tạo khóa", "ceremony file"))
+    except CeremonyError as exc:
+        raise UsageError(f"tệp lễ tạo khóa lỗi: {exc}", f"ceremony file: {exc}") from None
+
+
+def _show_ceremony(ceremony: Ceremony) -> None:
+    """What the committee compares at the table, on paper, before anyone deals."""
+    print(
+        f"Lễ tạo khóa / key ceremony {ceremony.uid}: {ceremony.threshold} trong {ceremony.n}"
+        f" thành viên đủ để kiểm phiếu / any {ceremony.threshold} of {ceremony.n} trustees count"
+    )
+    print(
+        f"  Mã lễ (đối chiếu trên giấy) / ceremony digest (compare on paper): {ceremony.digest.hex()}"
+    )
+    for m, t in enumerate(ceremony.trustees, start=1):
+        assert t.signing_key is not None
+        print(f"  {m}. {t.name}: {key_fingerprint(t.signing_key)}")
+
+
+def cmd_deal(args: argparse.Namespace) -> int:
+    """Step 1 of the key ceremony (docs/protocol.md 9.4): the trustee's signed dealing."""
+    ceremony = _ceremony_file(Path(args.ceremony))
+    _show_ceremony(ceremony)
+    try:
+        key = TrusteeKey.from_encrypted_json(
+            _read_json(Path(args.key), "tệp khóa", "key file"), _passphrase(args, confirm=False)
+        )
+        dealing = make_dealing(ceremony, key)
+    except (TrusteeError, CeremonyError) as exc:
+        raise UsageError(f"không tạo được phần chia: {exc}", f"cannot deal: {exc}") from None
+    out = Path(args.out)
+    out.write_text(json.dumps(dealing, indent=2) + "\n", encoding="utf-8")
+    print(
+        f"Phần chia của thành viên {dealing['dealer']} (đã ký) / signed dealing of trustee"
+        f" {dealing['dealer']}: {out}"
+    )
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Step 2 of the key ceremony: open and check the shares sent to this trustee; a signed
+    check, with a complaint for each bad one."""
+    ceremony = _ceremony_file(Path(args.ceremony))
+    _show_ceremony(ceremony)
+    dealings = _read_json(Path(args.dealings), "tệp các phần chia", "dealings file")
+    try:
+        key = TrusteeKey.from_encrypted_json(
+            _read_json(Path(args.key), "tệp khóa", "key file"), _passphrase(args, confirm=False)
+        )
+        check = make_check(ceremony, key, dealings)
+    except (TrusteeError, CeremonyError) as exc:
+        raise UsageError(f"không kiểm tra được: {exc}", f"cannot check: {exc}") from None
+    out = Path(args.out)
+    out.write_text(json.dumps(check, indent=2) + "\n", encoding="utf-8")
+    for complaint in check["complaints"]:
+        i = complaint["dealer"]
+        print(
+            f"KHIẾU NẠI: phần của {ceremony.name(i)} (thành viên {i}) gửi cho đồng chí không đúng"
+            f" / COMPLAINT: the share of {ceremony.name(i)} (trustee {i}) sent to you is wrong",
+            file=sys.stderr,
+        )
+    if not check["complaints"]:
+        print(f"Mọi phần chia nhận được đều đúng / every share received is right ({ceremony.n})")
+    print(f"Xác nhận (đã ký) / signed check: {out}")
     return 0
 
 
@@ -801,6 +888,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--passphrase-file")
     d.set_defaults(func=cmd_decrypt)
+    dl = tsub.add_parser(
+        "deal", help="lễ tạo khóa, bước 1: phần chia của mình / key ceremony step 1: your dealing"
+    )
+    dl.add_argument("--key", required=True)
+    dl.add_argument("--ceremony", required=True, help="tệp lễ tạo khóa / the ceremony file")
+    dl.add_argument("--out", required=True)
+    dl.add_argument("--passphrase-file")
+    dl.set_defaults(func=cmd_deal)
+    chk = tsub.add_parser(
+        "check",
+        help="lễ tạo khóa, bước 2: kiểm tra các phần nhận được / step 2: check the shares received",
+    )
+    chk.add_argument("--key", required=True)
+    chk.add_argument("--ceremony", required=True, help="tệp lễ tạo khóa / the ceremony file")
+    chk.add_argument(
+        "--dealings", required=True, help="danh sách n phần chia / the list of the n dealings"
+    )
+    chk.add_argument("--out", required=True)
+    chk.add_argument("--passphrase-file")
+    chk.set_defaults(func=cmd_check)
     a = tsub.add_parser(
         "attest",
         help="ký xác nhận số có mặt khi đóng / sign the attendance statement at close",

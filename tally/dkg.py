@@ -147,6 +147,26 @@ class Ceremony:
         return self.trustees[m - 1].name
 
 
+def parse_ceremony(data: Any) -> Ceremony:
+    """A ``tally-ceremony/1`` object (what the service hands each trustee): exactly its four
+    fields, every trustee a ``tally-trustee-public/2`` whose proof verifies."""
+    fields = ("format", "uid", "threshold", "trustees")
+    if not isinstance(data, dict) or data.get("format") != CEREMONY_FORMAT:
+        raise CeremonyError(f"not a ceremony file ({CEREMONY_FORMAT})")
+    if set(data) != set(fields):
+        raise CeremonyError(f"a ceremony has exactly the fields {', '.join(fields)}")
+    if not isinstance(data["trustees"], list):
+        raise CeremonyError("ceremony: trustees must be a list")
+    try:
+        trustees = tuple(TrusteePublic.from_json(t) for t in data["trustees"])
+    except TrusteeError as exc:
+        raise CeremonyError(f"ceremony: {exc}") from None
+    ceremony = Ceremony(data["uid"], data["threshold"], trustees)
+    if ceremony.to_json() != data:
+        raise CeremonyError("ceremony: a trustee is not in its exact published form")
+    return ceremony
+
+
 @dataclass(frozen=True)
 class Dealing:
     dealer: int

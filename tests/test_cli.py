@@ -266,3 +266,90 @@ def test_demo_election_writes_protocol_version_2(
     assert not any("message_vi" in w or "message_en" in w for w in result["warnings"])
     code, out, _ = run(capsys, "verify", str(out_path))
     assert code == 0 and "protocol version 2" in out
+
+
+def test_the_key_ceremony_on_the_command_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three trustees deal and check with ``tally trustee deal`` and ``check`` (9.4): the
+    transcript gives a key; a trustee outside the ceremony, a missing dealing and a changed
+    ceremony file are clear refusals that write nothing."""
+    from tally.dkg import CEREMONY_FORMAT, evaluate, parse_ceremony
+
+    monkeypatch.setenv("TALLY_PASSPHRASE", "mat-khau-thu-nghiem-dai")
+    for m in (1, 2, 3, 4):
+        code, _, err = run(
+            capsys,
+            "trustee",
+            "keygen",
+            "--out",
+            str(tmp_path / f"t{m}.key"),
+            "--name",
+            f"Thành viên {m}",
+        )
+        assert code == 0, err
+    publics = [json.loads((tmp_path / f"t{m}.key.pub.json").read_text()) for m in (1, 2, 3)]
+    ceremony = {"format": CEREMONY_FORMAT, "uid": "ab" * 16, "threshold": 2, "trustees": publics}
+    path = tmp_path / "ceremony.json"
+    path.write_text(json.dumps(ceremony, ensure_ascii=False))
+    for m in (1, 2, 3):
+        code, out, err = run(
+            capsys, "trustee", "deal", "--key", str(tmp_path / f"t{m}.key"),
+            "--ceremony", str(path), "--out", str(tmp_path / f"d{m}.json"),
+        )  # fmt: skip
+        assert code == 0, err
+        assert "2 trong 3" in out and "any 2 of 3 trustees count" in out
+    dealings = [json.loads((tmp_path / f"d{m}.json").read_text()) for m in (1, 2, 3)]
+    (tmp_path / "dealings.json").write_text(json.dumps(dealings))
+    for m in (1, 2, 3):
+        code, out, err = run(
+            capsys, "trustee", "check", "--key", str(tmp_path / f"t{m}.key"),
+            "--ceremony", str(path), "--dealings", str(tmp_path / "dealings.json"),
+            "--out", str(tmp_path / f"c{m}.json"),
+        )  # fmt: skip
+        assert code == 0, err
+        assert "every share received is right" in out
+    checks = [json.loads((tmp_path / f"c{m}.json").read_text()) for m in (1, 2, 3)]
+    outcome = evaluate(parse_ceremony(ceremony), dealings, checks)
+    assert outcome.qualified == (1, 2, 3)
+    # Refusals: the 4th key is no trustee; two dealings only; a trustee renamed in the file.
+    code, _, err = run(
+        capsys, "trustee", "deal", "--key", str(tmp_path / "t4.key"), "--ceremony", str(path),
+        "--out", str(tmp_path / "d4.json"),
+    )  # fmt: skip
+    assert code == 2 and "not a trustee of this ceremony" in err and "không tạo được" in err
+    assert not (tmp_path / "d4.json").exists()
+    (tmp_path / "two.json").write_text(json.dumps(dealings[:2]))
+    code, _, err = run(
+        capsys, "trustee", "check", "--key", str(tmp_path / "t1.key"), "--ceremony", str(path),
+        "--dealings", str(tmp_path / "two.json"), "--out", str(tmp_path / "c9.json"),
+    )  # fmt: skip
+    assert code == 2 and "expected the n = 3 dealings" in err
+    assert not (tmp_path / "c9.json").exists()
+    renamed = json.loads(json.dumps(ceremony))
+    renamed["trustees"][1]["name"] = "Người khác"
+    path.write_text(json.dumps(renamed, ensure_ascii=False))
+    code, _, err = run(
+        capsys, "trustee", "deal", "--key", str(tmp_path / "t1.key"), "--ceremony", str(path),
+        "--out", str(tmp_path / "d9.json"),
+    )  # fmt: skip
+    assert code == 2 and "proof of knowledge of the key does not verify" in err
+
+
+def test_demo_election_three_of_five(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "b.zip"
+    code, _, err = run(
+        capsys, "demo-election", "--trustees", "5", "--threshold", "3", "--absent", "2",
+        "--voters", "6", "--subjects", "2", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    code, text, err = run(capsys, "verify", str(out))
+    assert code == 0, err
+    assert "key ceremony 3 of 5" in text and "3 combined (Lagrange)" in text
+    missing = tmp_path / "c.zip"
+    code, _, err = run(
+        capsys, "demo-election", "--trustees", "5", "--threshold", "3", "--absent", "3",
+        "--voters", "6", "--subjects", "2", "--out", str(missing),
+    )  # fmt: skip
+    assert code == 2 and "too few trustees took part in counting" in err
+    assert "không kiểm phiếu được" in err and not missing.exists()
