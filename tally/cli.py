@@ -322,9 +322,9 @@ def _show_ceremony(ceremony: Ceremony) -> None:
         f"Lễ tạo khóa / key ceremony {ceremony.uid}: {ceremony.threshold} trong {ceremony.n}"
         f" thành viên đủ để kiểm phiếu / any {ceremony.threshold} of {ceremony.n} trustees count"
     )
-    print(
-        f"  Mã lễ (đối chiếu trên giấy) / ceremony digest (compare on paper): {ceremony.digest.hex()}"
-    )
+    digest = ceremony.digest.hex()
+    grouped = " ".join(digest[i : i + 4] for i in range(0, len(digest), 4))
+    print(f"  Mã lễ (đối chiếu trên giấy) / ceremony digest (compare on paper): {grouped}")
     for m, t in enumerate(ceremony.trustees, start=1):
         assert t.signing_key is not None
         print(f"  {m}. {t.name}: {key_fingerprint(t.signing_key)}")
