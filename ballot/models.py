@@ -314,3 +314,31 @@ class OperatorSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     operator_id: Mapped[int] = mapped_column(ForeignKey("operator.id"), index=True)
     expires: Mapped[int] = mapped_column(Integer)
+
+
+CEREMONY_STATES = ("dealing", "checking", "done", "failed")
+
+
+class KeyCeremony(Base):
+    """A conference's key ceremony (k of n, docs/protocol.md 9.4): the trustees and threshold
+    fixed at its start, then the signed dealings and checks as they come in. Only public or
+    encrypted material: the server relays and checks, it never holds a trustee's secret."""
+
+    __tablename__ = "key_ceremony"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('dealing', 'checking', 'done', 'failed')", name="ck_key_ceremony_state"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conference_id: Mapped[int] = mapped_column(ForeignKey("conference.id"), unique=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    threshold: Mapped[int] = mapped_column(Integer)
+    trustees: Mapped[str] = mapped_column(Text)  # canonical JSON list of tally-trustee-public/2
+    dealings: Mapped[str] = mapped_column(
+        Text
+    )  # canonical JSON list: a dealing or null per trustee
+    checks: Mapped[str] = mapped_column(Text)  # canonical JSON list: a check or null per trustee
+    state: Mapped[str] = mapped_column(String(10), default="dealing")
+    failure: Mapped[str | None] = mapped_column(Text, default=None)  # why it ended without a key

@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup
 
 def init_app(app: Flask) -> None:
     from ballot.cli import (
+        ceremony,
         checks,
         conferences,
         counting,
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
         operators.operator_group,
         conferences.conference_group,
         trustees.trustee_group,
+        ceremony.ceremony_group,
         credentials.credentials_group,
         polls.poll_group,
         subjects.subject_group,

@@ -34,6 +34,7 @@ from tally.counting import (
     finish,
     slips_problem,
 )
+from tally.dkg import verify_share as verify_threshold_share
 from tally.manifest import Manifest, ManifestError, counted_poll
 from tally.record import ServiceKey
 from tally.results import Text, conference_warnings, render_conference_warning
@@ -233,6 +234,9 @@ def add_share(session: Session, poll_id: int, share_data: Any, actor: str = "cli
     poll = get_poll(session, poll_id, lock=True)
     row = _count_row(session, poll)
     _not_finished(row)
+    manifest = _manifest(poll)
+    if manifest.ceremony is not None:
+        return _add_threshold_share(session, poll, row, manifest, share_data, actor)
     key = share_data.get("public_key") if isinstance(share_data, dict) else None
     trustee = None
     # Only a well-formed key is looked up: PostgreSQL refuses text holding a NUL byte.
@@ -274,6 +278,53 @@ def add_share(session: Session, poll_id: int, share_data: Any, actor: str = "cli
     )
     session.flush()
     audit.record(session, actor, "count.share", poll=poll_id, trustee=trustee.name, public_key=key)
+    return trustee.name
+
+
+def _add_threshold_share(
+    session: Session,
+    poll: Poll,
+    row: PollCount,
+    manifest: Manifest,
+    share_data: Any,
+    actor: str,
+) -> str:
+    """A ``tally-share/2`` (k of n, 14.5): checked against the trustee's verification key; a
+    wrong one is refused and another trustee's can be used. Returns the trustee's name."""
+    assert manifest.ceremony is not None and manifest.ceremony_result is not None
+    try:
+        index, _ = verify_threshold_share(
+            parse_json(row.aggregate), manifest.ceremony, manifest.ceremony_result, share_data
+        )
+    except TrusteeError as exc:
+        raise CountError(
+            400,
+            "bad_share",
+            f"Phần giải mã không hợp lệ, không được lưu (dùng phần của thành viên khác): {exc}",
+            f"The decryption share is not valid and was not stored (use another trustee's): {exc}",
+        ) from None
+    key = manifest.trustees[index - 1].public_key.hex()
+    trustee = session.scalars(
+        select(Trustee).where(Trustee.poll_id == poll.id, Trustee.public_key == key)
+    ).one()
+    if session.scalar(
+        select(CountShare.id).where(
+            CountShare.poll_id == poll.id, CountShare.trustee_id == trustee.id
+        )
+    ):
+        raise CountError(
+            409,
+            "share_exists",
+            f"Đã nhận phần giải mã của {trustee.name}.",
+            f"The share of {trustee.name} has already been received.",
+        )
+    session.add(
+        CountShare(
+            poll_id=poll.id, trustee_id=trustee.id, share=canonical_json(share_data).decode("utf-8")
+        )
+    )
+    session.flush()
+    audit.record(session, actor, "count.share", poll=poll.id, trustee=trustee.name, public_key=key)
     return trustee.name
 
 
@@ -350,6 +401,19 @@ def finish_count(
     ).all()
     received = {trustee_id for trustee_id, _ in have}
     missing = [t.name for t in poll.trustees if t.id not in received]
+    manifest = _manifest(poll)
+    if manifest.ceremony is not None:
+        k = manifest.ceremony.threshold
+        if len(received) < k:
+            raise CountError(
+                409,
+                "shares_missing",
+                f"Mới có {len(received)} phần giải mã, cần {k} (bất kỳ {k} trong"
+                f" {len(poll.trustees)} thành viên); chưa có kết quả nào được giải mã.",
+                f"Only {len(received)} decryption shares, {k} are needed (any {k} of the"
+                f" {len(poll.trustees)} trustees); nothing has been decrypted.",
+            )
+        missing = []
     if missing:
         names = ", ".join(missing)
         raise CountError(
@@ -358,7 +422,6 @@ def finish_count(
             f"Còn thiếu phần giải mã của: {names}.",
             f"Decryption shares are still missing from: {names}.",
         )
-    manifest = _manifest(poll)
     zone = ZoneInfo(timezone)
     # The ballots were verified by ``count start`` and the board cannot change after close:
     # rebuilding the file and matching its head to the aggregate's is enough here.

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ballot.db import write_lock
 from ballot.models import Ballot, Credential, Poll, PollCount
 from ballot.services import audit
+from ballot.services import ceremony as key_ceremony
 from ballot.services.attendance import append_entry
 from ballot.services.conference_file import REGIME_2025
 from ballot.services.conferences import lock_conference
@@ -413,6 +414,8 @@ def open_poll(
         (": sửa số có mặt trước khi mở", ": correct it before opening"),
     )
     conference = poll.conference
+    # The conference's key ceremony, if it holds one: any k of the trustees count (9.4).
+    ceremony = key_ceremony.for_poll(session, poll)
     subjects = [s.info() for s in poll.subjects]
     adopts = None
     if rules.is_adoption:
@@ -432,6 +435,7 @@ def open_poll(
         exclusions=poll.exclusions or (),
         outstanding_groups=poll.outstanding_groups or (),
         adopts=adopts,
+        ceremony=None if ceremony is None else ceremony.manifest_part,
     )
     try:
         manifest = parse_manifest(data)  # the same checks an auditor's verifier will make

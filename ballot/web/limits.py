@@ -74,6 +74,8 @@ RULES = (
             "counting.upload_share",
             "api.attendance_statement",
             "counting.upload_statement",
+            "api.ceremony_dealing",
+            "api.ceremony_check",
         ),
     ),
     Rule("BALLOT_RATELIMIT_CHECK", ("booth.check", "api.challenge_notice")),

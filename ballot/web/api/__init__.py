@@ -3,6 +3,7 @@
 - ``ballots``: cast a ballot, the manifest, a credential's status, the board, the audit bundle;
 - ``challenges``: the booth's check of a challenged ballot;
 - ``counting``: the aggregate and ballots for the trustees, and a trustee's share;
+- ``ceremony``: a conference's key ceremony (k of n): its transcript, the trustees' messages;
 - ``openapi``: the OpenAPI description (``tests/service/test_fuzz.py`` checks it covers every
   route and fuzzes the API against it).
 
@@ -18,6 +19,6 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from ballot.web.api import ballots, challenges, counting, openapi  # noqa: E402
+from ballot.web.api import ballots, ceremony, challenges, counting, openapi  # noqa: E402
 
-__all__ = ["ballots", "bp", "challenges", "counting", "openapi"]
+__all__ = ["ballots", "bp", "ceremony", "challenges", "counting", "openapi"]

@@ -163,9 +163,9 @@ SCHEMAS: dict[str, Any] = {
     "Share": {
         **_open_obj(
             {
-                "format": {"type": "string", "enum": ["tally-share/1"]},
+                "format": {"type": "string", "enum": ["tally-share/1", "tally-share/2"]},
                 "poll": HEX32,
-                "trustee": {"type": "string"},
+                "trustee": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
                 "public_key": HEX32,
                 "aggregate_sha256": HEX32,
                 "shares": {
@@ -178,11 +178,13 @@ SCHEMAS: dict[str, Any] = {
                     },
                 },
             },
-            ["format", "poll", "trustee", "public_key", "aggregate_sha256", "shares"],
+            ["format", "poll", "trustee", "aggregate_sha256", "shares"],
         ),
         "description": (
-            "A trustee's partial decryption (tally trustee decrypt), at most 1 MiB. Other fields"
-            " are not checked (docs/protocol.md 14.2) and are kept with the share."
+            "A trustee's partial decryption (tally trustee decrypt), at most 1 MiB:"
+            " tally-share/1 (every trustee decrypts, docs/protocol.md 14.2; other fields are not"
+            " checked) or, in a poll with a key ceremony, tally-share/2 (exactly its fields,"
+            " 14.5, with the trustee's index and verification key)."
         ),
     },
     "AttendanceStatement": {
@@ -226,6 +228,42 @@ SCHEMAS: dict[str, Any] = {
             "recorded": {"type": "integer", "minimum": 1},
             "challenges_left": {"type": "integer", "minimum": 0},
         }
+    ),
+    "CeremonyMessage": {
+        **_open_obj(
+            {
+                "format": {"type": "string", "enum": ["tally-dkg-deal/1", "tally-dkg-check/1"]},
+                "ceremony": HEX32,
+                "signature": {"type": "string", "pattern": "^[0-9a-f]{128}$"},
+            },
+            ["format", "ceremony", "signature"],
+        ),
+        "description": (
+            "A trustee's signed dealing (tally-dkg-deal/1) or check (tally-dkg-check/1) of the"
+            " key ceremony, exactly the fields of docs/protocol.md 9.4 (tally trustee deal,"
+            " tally trustee check, or the trustee page)."
+        ),
+    },
+    "Ceremony": _open_obj(
+        {
+            "conference": {"type": "integer"},
+            "ceremony": {"type": "object"},
+            "digest": HEX32,
+            "state": {"type": "string", "enum": ["dealing", "checking", "done", "failed"]},
+            "dealings": {"type": "array"},
+            "checks": {"type": "array"},
+            "failure": {"type": "string", "nullable": True},
+            "outcome": {"type": "object", "nullable": True},
+        },
+        ["conference", "ceremony", "digest", "state", "dealings", "checks"],
+    ),
+    "CeremonyAccepted": _open_obj(
+        {
+            "conference": {"type": "integer"},
+            "trustee": {"type": "integer", "minimum": 1},
+            "state": {"type": "string"},
+        },
+        ["conference", "trustee", "state"],
     ),
     "OpenAPI": {"type": "object", "required": ["openapi", "paths"]},
 }
@@ -273,8 +311,43 @@ def _json_body(schema: str, description: str) -> dict[str, Any]:
     }
 
 
+CONFERENCE_ID = {
+    "name": "conference_id",
+    "in": "path",
+    "required": True,
+    "description": "The conference's number.",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+}
+
+
+def _ceremony_post(kind: str, what: str) -> dict[str, Any]:
+    return {
+        "post": {
+            "operationId": f"ceremony_{kind}",
+            "summary": f"A trustee's signed {what} of the key ceremony (docs/protocol.md 9.4).",
+            "description": "Checked (form, ceremony, proof, signature); a refusal stores nothing.",
+            "parameters": [CONFERENCE_ID],
+            "requestBody": _json_body("CeremonyMessage", f"The {what}, at most 256 KiB."),
+            "responses": {
+                "201": _ok("Accepted.", "application/json", _ref("CeremonyAccepted")),
+                "400": _error(
+                    "`bad_ceremony_message`: not JSON, malformed, a proof or signature fails."
+                ),
+                "404": _error("`not_found`, `no_ceremony`."),
+                "409": _error(
+                    "`ceremony_step` (not this step now), `already_dealt`, `already_checked`."
+                ),
+                "413": _error("`too_large`."),
+                "429": RATE_LIMITED,
+                "503": DATABASE,
+            },
+        }
+    }
+
+
 def paths() -> dict[str, Any]:
     poll = "/api/polls/{poll_id}"
+    conference = "/api/conferences/{conference_id}"
     limit_kib = casting.MAX_BALLOT_BYTES // 1024
     return {
         "/api/openapi.json": {
@@ -471,6 +544,20 @@ def paths() -> dict[str, Any]:
                 },
             }
         },
+        f"{conference}/ceremony": {
+            "get": {
+                "operationId": "ceremony",
+                "summary": "The conference's key ceremony: trustees, k, state, messages, outcome.",
+                "parameters": [CONFERENCE_ID],
+                "responses": {
+                    "200": _ok("The ceremony.", "application/json", _ref("Ceremony")),
+                    "404": _error("`not_found`, `no_ceremony`."),
+                    "503": DATABASE,
+                },
+            }
+        },
+        f"{conference}/ceremony/dealings": _ceremony_post("dealing", "dealing"),
+        f"{conference}/ceremony/checks": _ceremony_post("check", "check"),
         f"{poll}/shares": {
             "post": {
                 "operationId": "add_share",
