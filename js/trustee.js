@@ -32,6 +32,14 @@ export {
   fromHex,
   trackingHash,
   trackingCode,
+  makeCeremony,
+  evaluateCeremony,
+  makeDealing,
+  makeCheck,
+  thresholdKey,
+  decryptThresholdShare,
+  parseTrusteePublic,
+  pointHex,
 } from "./tally/index.js";
 
 import { canonicalJson, pollFingerprint, sha256Hex, toHex } from "./tally/index.js";

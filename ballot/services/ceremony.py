@@ -374,6 +374,26 @@ def add_check(
     return trustee
 
 
+def add_message(
+    session: Session, conference_id: int, body: bytes | str | Any, actor: str = "web"
+) -> tuple[str, int]:
+    """A dealing or a check, told apart by its format (the trustee page's file upload)."""
+    data = _message(body)
+    kind = data.get("format") if isinstance(data, dict) else None
+    if kind == "tally-dkg-deal/1":
+        return "deal", add_dealing(session, conference_id, data, actor)
+    if kind == "tally-dkg-check/1":
+        return "check", add_check(session, conference_id, data, actor)
+    raise _refused(
+        400,
+        "bad_ceremony_message",
+        "Không phải phần chia (tally trustee deal) hay xác nhận (tally trustee check); không có"
+        " gì được lưu.",
+        "Neither a dealing (tally trustee deal) nor a check (tally trustee check); nothing was"
+        " stored.",
+    )
+
+
 def record_message(conference_id: int, kind: str, body: bytes) -> dict[str, Any]:
     """The API's door: one transaction, a refusal leaves nothing; the database down is a 503."""
     try:

@@ -248,3 +248,22 @@ def read_share_upload(form: ShareForm) -> Any:
             raise errors.csrf_refused()
         raise no_share_file()
     return parse_share(form.share.data.read())
+
+
+class CeremonyFileForm(FlaskForm):  # type: ignore[misc]
+    message = FileField("Tệp phần chia hoặc xác nhận", validators=[FileRequired()])
+
+
+def read_ceremony_upload(form: CeremonyFileForm) -> bytes:
+    """The uploaded dealing or check (``tally trustee deal`` / ``check``), as bytes."""
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            raise errors.csrf_refused()
+        raise ServiceError(
+            400,
+            "no_file",
+            "Chưa chọn tệp (kết quả của tally trustee deal hoặc tally trustee check).",
+            "No file was chosen (the output of tally trustee deal or tally trustee check).",
+        )
+    data: bytes = form.message.data.read(256 * 1024 + 1)
+    return data

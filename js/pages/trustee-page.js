@@ -16,9 +16,12 @@ import {
   aggregateFromBallots,
   canonicalJsonText,
   decryptShare,
+  decryptThresholdShare,
   openTrusteeKey,
   parseJson,
+  pollContext,
   readBoard,
+  thresholdKey,
 } from "../trustee.js";
 
 const section = document.getElementById("in-browser");
@@ -162,7 +165,21 @@ async function computeAndSend() {
   await paint();
   let share;
   try {
-    share = decryptShare(key, aggregate, manifest);
+    const ctx = pollContext(manifest);
+    if (ctx.ceremony) {
+      // Any k of n (docs/protocol.md 14.5): this trustee's share of the poll's secret, from the
+      // ceremony the manifest carries and the key file; the manifest must name this key.
+      const mine = ctx.trustees.find((t) => t.publicKeyHex === key.publicKeyHex);
+      if (!mine || mine.signingKeyHex !== key.signingKeyHex)
+        throw Object.assign(new Error("this key is not one of the poll's trustees"), {
+          code: "trustee-key",
+        });
+      const transcript = manifest.election.ceremony;
+      const held = thresholdKey(ctx.ceremony, transcript.dealings, transcript.checks, key);
+      share = decryptThresholdShare(held, aggregate);
+    } else {
+      share = decryptShare(key, aggregate, manifest);
+    }
   } catch (err) {
     // Not one of the poll's trustees, or (version 2) the manifest names another signing key.
     if (err && err.code === "trustee-key")
@@ -187,7 +204,7 @@ async function computeAndSend() {
   if (response.status === 201 && body) {
     box.className = "accepted";
     box.textContent = `${text("accepted")} ${body.trustee}`;
-    markReceived(share.public_key);
+    markReceived(key.publicKeyHex);
   } else {
     box.className = "refused";
     box.textContent = `${text("refused")} ${serverMessage(body, `HTTP ${response.status}`)}`;

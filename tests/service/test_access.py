@@ -33,7 +33,13 @@ from .conftest import OPERATOR, OpenPoll, csrf_token, prepare_poll, run
 from .test_fuzz import UNLIMITED, api_error, cast, finish_count, snapshot, start_count
 
 # Authorised by the ballot's signature, by the share's proofs; the challenge check changes nothing.
-CSRF_EXEMPT = {"api.cast_ballot", "api.share", "api.check_api"}
+CSRF_EXEMPT = {
+    "api.cast_ballot",
+    "api.share",
+    "api.check_api",
+    "api.ceremony_dealing",
+    "api.ceremony_check",
+}
 
 
 @pytest.fixture(autouse=True)

@@ -252,3 +252,74 @@ def test_committees_must_match_and_a_threshold_be_in_range(
     assert none.exit_code == 1 and "no key ceremony yet" in none.output
     assert conference.test_client().get("/api/conferences/1/ceremony").status_code == 404
     assert conference.test_client().get("/api/conferences/99/ceremony").status_code == 404
+
+
+def test_the_pages_start_show_and_take_a_file(
+    ceremony_app: Flask, operator_client: Any, tmp_path: Path
+) -> None:
+    """The operator's conference page shows the ceremony and links the committee's page; the
+    committee's page shows what to compare on paper and takes a tally trustee file (CSRF)."""
+    from .conftest import csrf_token
+
+    app = ceremony_app
+    conference = operator_client.get("/operator/conferences/1").get_data(as_text=True)
+    assert 'id="key-ceremony"' in conference and "Bất kỳ 3 trong 5 thành viên" in conference
+    assert "/trustee/conferences/1/ceremony" in conference
+    client = app.test_client()
+    page = client.get("/trustee/conferences/1/ceremony")
+    html = page.get_data(as_text=True)
+    setup = parse_ceremony(state(app)["ceremony"])
+    digest = setup.digest.hex()
+    assert page.status_code == 200 and digest[:4] in html and 'data-state="dealing"' in html
+    assert "tally trustee deal --key" in html
+    token = csrf_token(html)
+    dealing = make_dealing(setup, KEYS[0])
+    path = tmp_path / "d1.json"
+    path.write_text(json.dumps(dealing))
+    with path.open("rb") as handle:
+        sent = client.post(
+            "/trustee/conferences/1/ceremony",
+            data={"csrf_token": token, "message": (handle, "d1.json")},
+            content_type="multipart/form-data",
+        )
+    assert sent.status_code == 302
+    assert "Đã nhận phần chia" in client.get("/trustee/conferences/1/ceremony").get_data(
+        as_text=True
+    )
+    assert state(app)["dealings"][0] == dealing
+    # A file that is neither: refused on the page, nothing stored.
+    before = snapshot(app)
+    bad = tmp_path / "x.json"
+    bad.write_text('{"format": "tally-share/1"}')
+    with bad.open("rb") as handle:
+        refused = client.post(
+            "/trustee/conferences/1/ceremony",
+            data={"csrf_token": token, "message": (handle, "x.json")},
+            content_type="multipart/form-data",
+        )
+    assert refused.status_code == 400 and "Không phải phần chia" in refused.get_data(as_text=True)
+    assert snapshot(app) == before
+    # The files for the CLI.
+    assert client.get("/api/conferences/1/ceremony/ceremony.json").get_json() == setup.to_json()
+    assert client.get("/api/conferences/1/ceremony/dealings.json").status_code == 409
+
+
+def test_the_operator_starts_the_ceremony_from_the_conference_page(
+    conference: Flask, operator_client: Any, tmp_path: Path
+) -> None:
+    from .conftest import csrf_token
+
+    register(conference, tmp_path, 1, KEYS)
+    page = operator_client.get("/operator/conferences/1").get_data(as_text=True)
+    assert 'id="ceremony-start"' in page and '<option value="3" selected>' in page
+    token = csrf_token(page)
+    bad = operator_client.post(
+        "/operator/conferences/1/ceremony", data={"csrf_token": token, "threshold": "9"}
+    )
+    assert bad.status_code == 400 and "phải từ 1 đến 5" in bad.get_data(as_text=True)
+    assert snapshot(conference) is None
+    done = operator_client.post(
+        "/operator/conferences/1/ceremony", data={"csrf_token": token, "threshold": "4"}
+    )
+    assert done.status_code == 302
+    assert state(conference)["ceremony"]["threshold"] == 4

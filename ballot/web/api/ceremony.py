@@ -19,6 +19,27 @@ def ceremony(conference_id: int) -> Response:
     return jsonify(ceremony_of(db.get_session(), conference_id).to_json())
 
 
+@bp.get("/conferences/<id:conference_id>/ceremony/ceremony.json")
+def ceremony_file(conference_id: int) -> Response:
+    """The ``tally-ceremony/1`` file for ``tally trustee deal`` and ``check``."""
+    view = ceremony_of(db.get_session(), conference_id)
+    return jsonify(view.ceremony.to_json())
+
+
+@bp.get("/conferences/<id:conference_id>/ceremony/dealings.json")
+def dealings_file(conference_id: int) -> Response:
+    """The n dealings, once all are in, for ``tally trustee check --dealings``."""
+    view = ceremony_of(db.get_session(), conference_id)
+    if any(d is None for d in view.dealings):
+        raise ServiceError(
+            409,
+            "ceremony_step",
+            "Chưa đủ các phần chia của mọi thành viên.",
+            "Not every trustee's dealing is in yet.",
+        )
+    return jsonify(view.dealings)
+
+
 def _post(conference_id: int, kind: str) -> tuple[Response, int]:
     body = request.get_data(cache=False)
     if len(body) > MAX_MESSAGE_BYTES:

@@ -556,6 +556,31 @@ def paths() -> dict[str, Any]:
                 },
             }
         },
+        f"{conference}/ceremony/ceremony.json": {
+            "get": {
+                "operationId": "ceremony_file",
+                "summary": "The tally-ceremony/1 file (tally trustee deal, check).",
+                "parameters": [CONFERENCE_ID],
+                "responses": {
+                    "200": _ok("tally-ceremony/1.", "application/json", {"type": "object"}),
+                    "404": _error("`not_found`, `no_ceremony`."),
+                    "503": DATABASE,
+                },
+            }
+        },
+        f"{conference}/ceremony/dealings.json": {
+            "get": {
+                "operationId": "dealings_file",
+                "summary": "The n dealings once all are in (tally trustee check --dealings).",
+                "parameters": [CONFERENCE_ID],
+                "responses": {
+                    "200": _ok("The dealings.", "application/json", {"type": "array"}),
+                    "404": _error("`not_found`, `no_ceremony`."),
+                    "409": _error("`ceremony_step`: not every dealing is in."),
+                    "503": DATABASE,
+                },
+            }
+        },
         f"{conference}/ceremony/dealings": _ceremony_post("dealing", "dealing"),
         f"{conference}/ceremony/checks": _ceremony_post("check", "check"),
         f"{poll}/shares": {

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from ballot import db
 from ballot.models import Conference
+from ballot.services import ceremony as key_ceremony
 from ballot.services import conferences
 from ballot.services.conference_file import ConferenceFileError, import_conference_text
 from ballot.services.counting import conference_checks
@@ -29,6 +30,7 @@ from ballot.web.operator import bp
 from ballot.web.operator.pages import (
     page_error,
 )
+from tally.dkg import default_threshold
 
 # --- conferences ---------------------------------------------------------------------------------
 
@@ -102,9 +104,31 @@ def conference(conference_id: int) -> str:
     row = conferences.get_conference(session, conference_id)
     started = any(p.state != "draft" for p in row.polls)
     across = conference_checks(session, conference_id)
+    ceremony_row = key_ceremony.get_row(session, conference_id)
+    committee_size = max((len(p.trustees) for p in row.polls), default=0)
     return render_template(
-        "operator/conference.html", conference=row, started=started, across=across
+        "operator/conference.html",
+        conference=row,
+        started=started,
+        across=across,
+        ceremony=None if ceremony_row is None else key_ceremony.view(ceremony_row),
+        committee_size=committee_size,
+        default_threshold=default_threshold(committee_size) if committee_size else 0,
     )
+
+
+@bp.post("/conferences/<id:conference_id>/ceremony")
+@login_required
+def ceremony_start(conference_id: int) -> Any:
+    """Start the conference's key ceremony with the registered committee and the chosen k."""
+    raw = request.form.get("threshold", "")
+    threshold = int(raw) if raw.isdigit() and len(raw) < 4 else -1
+    with db.transaction() as tx:
+        key_ceremony.start_ceremony(tx, conference_id, threshold, actor=actor())
+    flash(
+        _("Đã bắt đầu lễ tạo khóa. Ban kiểm phiếu làm hai bước trên trang lễ tạo khóa."), "success"
+    )
+    return redirect(url_for("operator.conference", conference_id=conference_id))
 
 
 @bp.route("/conferences/<id:conference_id>/edit", methods=["GET", "POST"])
