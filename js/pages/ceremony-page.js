@@ -134,7 +134,10 @@ async function run() {
   if (response.status === 201 && body) {
     box.className = "accepted";
     box.id = "ceremony-accepted";
-    box.textContent = `${text("accepted")} ${body.state}`;
+    box.textContent = `${text("accepted")} ${text(`state-${body.state}`)}`;
+    const row = document.querySelector(`#ceremony-trustees tr[data-index="${body.trustee}"]`);
+    const cell = row && row.querySelector(state.state === "dealing" ? ".dealt" : ".checked");
+    if (cell) cell.textContent = `✔ ${text("received")}`;
   } else {
     box.className = "refused";
     box.textContent = `${text("refused")} ${serverMessage(body, `HTTP ${response.status}`)}`;
