@@ -245,13 +245,15 @@ def _strategies(operation: Any, polls: tuple[int, ...]) -> list[Any]:
     """Generated cases for one operation: valid and invalid, at any poll number and at ours."""
     found = []
     has_more = bool(list(operation.body)) or len(operation.path_parameters) > 1
+    param = "conference_id" if "{conference_id}" in operation.path else "poll_id"
+    ids = (1, 2) if param == "conference_id" else polls
     for mode in GenerationMode:
         found.append(operation.as_strategy(generation_mode=mode))
-        for poll_id in polls:
+        for value in ids:
             if mode.is_negative and not has_more:
                 continue  # nothing left to make invalid
             found.append(
-                operation.as_strategy(generation_mode=mode, path_parameters={"poll_id": poll_id})
+                operation.as_strategy(generation_mode=mode, path_parameters={param: value})
             )
     return found
 
@@ -268,6 +270,11 @@ POLL_OPERATIONS = {
     "POST /api/polls/{poll_id}/challenges",
     "GET /api/polls/{poll_id}/attendance",
     "POST /api/polls/{poll_id}/attendance-statement",
+    "GET /api/conferences/{conference_id}/ceremony",
+    "GET /api/conferences/{conference_id}/ceremony/ceremony.json",
+    "GET /api/conferences/{conference_id}/ceremony/dealings.json",
+    "POST /api/conferences/{conference_id}/ceremony/dealings",
+    "POST /api/conferences/{conference_id}/ceremony/checks",
 }
 
 
