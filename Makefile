@@ -77,6 +77,7 @@ bench: $(STAMP) assets bench-electionguard
 	$(BIN)/python bench/booth_browser.py
 	$(BIN)/python bench/count_finish.py --ballots 500 --subjects 15
 	$(BIN)/python bench/endpoints.py --repeat 20
+	$(BIN)/python bench/ceremony.py --throttle 4
 	timeout -s INT 600 $(BIN)/python bench/load_service.py --db sqlite
 	timeout -s INT 600 $(BIN)/python bench/load_service.py --db postgres --servers 2
 	timeout -s INT 300 $(BIN)/python bench/load_service.py --db postgres --servers 2 --mode burst --clients 100 --no-audit
