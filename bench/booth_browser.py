@@ -23,7 +23,7 @@ from playwright.sync_api import Route, sync_playwright
 
 from tally.ballots import verify_ballot
 from tally.credentials import Credential
-from tally.demo import demo_subjects
+from tally.demo import demo_credentials, demo_subjects
 from tally.manifest import make_manifest, parse_manifest
 from tally.rules import load_ruleset
 from tally.trustees import TrusteeKey
@@ -64,20 +64,23 @@ window.ready = true;
 </script>"""
 
 
-def _manifest(subjects: int, credential: Credential) -> dict[str, Any]:
+def _manifest(subjects: int) -> tuple[dict[str, Any], Credential]:
+    """A version-2 manifest of ``subjects`` subjects with one slip of the authority's list."""
     trustees = [TrusteeKey.generate(f"T{k}").public for k in range(3)]
-    return make_manifest(
+    uid, credential_list, credentials = demo_credentials(1)
+    manifest = make_manifest(
         poll_id="bench",
+        poll_uid=uid,
         title="Bench",
         conference={"title": "Bench"},
         subjects=demo_subjects(subjects),
         rules=load_ruleset("qd124-2023"),
         trustees=trustees,
-        credential_keys=[credential.public_key],
+        credential_list=credential_list,
         members=max(subjects, 60),
-        present=max(subjects, 60),
         signer_public_key=bytes(32),
     )
+    return manifest, credentials[0]
 
 
 def _serve(route: Route) -> None:
@@ -110,8 +113,7 @@ def main() -> int:
         cdp = page.context.new_cdp_session(page)
         cdp.send("Emulation.setCPUThrottlingRate", {"rate": args.throttle})
         for subjects in (15, 50):
-            credential = Credential.generate()
-            manifest = _manifest(subjects, credential)
+            manifest, credential = _manifest(subjects)
             ctx = parse_manifest(manifest).context
             choices = [i % 4 for i in range(subjects)]
             for where, call in (
