@@ -417,3 +417,22 @@ def test_tally_verify_rejects_a_tampered_share(threshold_bundle: dict[str, bytes
         if not c.ok
     }
     assert "fewer than the k = 3 needed" in failed["tally.shares"]
+
+
+def test_a_share_for_another_aggregate_of_the_same_key_is_refused() -> None:
+    """Two polls of one conference share the ceremony's key: a share of one poll's aggregate is
+    refused for the other's (poll fingerprint and aggregate hash)."""
+    c = ceremony(3, 2)
+    dealings, checks = transcript(c)
+    result = evaluate(c, dealings, checks)
+    first = aggregate_for(result.public_key)
+    other = make_aggregate(
+        bytes(range(1, 33)), "00" * 32, 7, [[encrypt(result.public_key, 1)] * 3] * 2
+    )
+    key = threshold_key(c, dealings, checks, KEYS[0])
+    share = decrypt_share(first, key)
+    with pytest.raises(TrusteeError, match="another poll"):
+        verify_share(other, c, result, share)
+    same_poll = make_aggregate(FINGERPRINT, "11" * 32, 7, [[encrypt(result.public_key, 1)] * 3] * 2)
+    with pytest.raises(TrusteeError, match="different aggregate"):
+        verify_share(same_poll, c, result, share)

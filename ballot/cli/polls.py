@@ -74,6 +74,20 @@ def poll_open(poll: int, acknowledge_unconfirmed_rules: bool) -> None:
             f"  Dấu vân tay khóa Ban Tổ chức / authority key fingerprint: {fp}"
             " (đối chiếu với dấu vân tay đã công bố / compare with the announced one)"
         )
+    election = manifest["election"]
+    n = len(election["trustees"])
+    if "ceremony" in election:
+        k = election["ceremony"]["threshold"]
+        click.echo(
+            f"  Kiểm phiếu / counting: bất kỳ {k} trong {n} thành viên Ban kiểm phiếu"
+            f" / any {k} of the {n} trustees (key ceremony {election['ceremony']['uid']})"
+        )
+    else:
+        click.echo(
+            f"  Kiểm phiếu / counting: cần cả {n} thành viên (không có lễ tạo khóa; ballot ceremony"
+            f" start cho bất kỳ k trong n) / all {n} trustees needed (no key ceremony; ballot"
+            " ceremony start for any k of n)"
+        )
 
 
 @poll_group.command("exclusions")
