@@ -7,6 +7,7 @@ Vietnamese first, English second. No script: the results' charts are inline SVG 
 - ``GET /polls/<id>/record``: the printable A4 counting record, rendered from the stored bundle's
   ``record.json`` (409 before ``count finish``).
 - ``GET /polls/<id>/results``: one bar chart per subject for a projector (409 before finish).
+- ``GET /``: the home page: every conference with its polls' public pages, and the operator login.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
 from ballot import db
-from ballot.models import Ballot, Poll, PollCount
+from ballot.models import Ballot, Conference, Poll, PollCount
 from ballot.services.attendance import attendance_entries
 from ballot.services.counting import stored_bundle
 from ballot.services.fields import KIND_NAMES
@@ -63,6 +64,19 @@ def normalise_code(text: str) -> str:
     """Upper case, spaces dropped, dashes put back every four characters."""
     bare = re.sub(r"[\s-]", "", text).upper()
     return "-".join(bare[i : i + 4] for i in range(0, len(bare), 4))
+
+
+@bp.get("/")
+def home() -> str:
+    """Every conference (newest first) with each poll's state and public pages."""
+    session = db.get_session()
+    conferences = session.scalars(
+        select(Conference).order_by(Conference.date.desc(), Conference.id.desc())
+    ).all()
+    counted = set(
+        session.scalars(select(PollCount.poll_id).where(PollCount.finished_at.is_not(None)))
+    )
+    return render_template("home.html", conferences=conferences, counted=counted, states=STATES)
 
 
 @bp.get("/polls/<id:poll_id>/board")

@@ -317,3 +317,22 @@ def test_record_order_puts_subordinate_organizations_last() -> None:
     # No link names an organization: the first on the ballot is taken as the main one.
     ordered = [ballot[i]["key"] for i in record_order(ballot, {})]
     assert ordered == ["db-huyen-a", "tap-the", "ubtv-01", "ubtv-02", "dang-bo-tinh", "db-huyen-b"]
+
+
+def test_the_home_page_lists_the_conferences_and_their_public_pages(
+    app: Flask, poll: OpenPoll
+) -> None:
+    """Issue 17: ``/`` (the address the README gives) is a page, not a 404: every conference
+    with its polls' state and public pages, and the operator login."""
+    client = app.test_client()
+    page = client.get("/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Hội nghị đánh giá, xếp loại chất lượng năm 2023" in html
+    assert 'href="/polls/1/board"' in html  # open: its board
+    assert 'href="/polls/2/board"' not in html  # a draft has no public page yet
+    assert 'href="/polls/1/results"' not in html  # not counted yet
+    assert 'href="/operator/login"' in html
+    client.get("/lang/en")
+    english = client.get("/").get_data(as_text=True)
+    assert "Public pages" in english and "open" in english
