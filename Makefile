@@ -9,7 +9,7 @@ NODE_STAMP := node_modules/.installed
 JS_BUILD   := ballot/static/build/booth-worker.js
 CATALOGUE  := ballot/translations/en/LC_MESSAGES/messages.mo
 
-.PHONY: demo demo-election test test-fast lint assets bench bench-electionguard translations clean
+.PHONY: demo demo-reset demo-election test test-fast lint assets bench bench-electionguard translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,10 +32,15 @@ $(CATALOGUE): ballot/translations/en/LC_MESSAGES/messages.po | $(STAMP)
 assets: $(JS_BUILD) $(CATALOGUE)
 
 # The 2026 sample conference (docs/examples/hoi-nghi-2026.toml; `ballot demo --sample 2023` for the
-# 2023 one) set up and served on 127.0.0.1:5000:
+# 2023 one) set up and served on 127.0.0.1:$(PORT) (make demo PORT=5080 for another port):
 # prints the operator, booth and board addresses and where the printable slips are.
+PORT ?= 5000
 demo: $(STAMP) assets
-	$(BIN)/ballot demo
+	$(BIN)/ballot demo --port $(PORT)
+
+# Remove the demo's database and files together (refused while its server runs).
+demo-reset: $(STAMP)
+	$(BIN)/ballot demo --reset
 
 # A complete synthetic poll (15 subjects, 60 voters, 3 trustees) through the counting core, then
 # the auditor's verifier on its bundle: no server needed.
@@ -86,4 +91,5 @@ bench-electionguard:
 	bench/setup-electionguard.sh || echo "ElectionGuard not installed: its figures are skipped"
 
 clean:
+	if [ -x $(BIN)/ballot ]; then $(BIN)/ballot demo --reset; fi
 	rm -rf $(VENV) .venv-eg out .pytest_cache .mypy_cache .ruff_cache node_modules ballot/static/build

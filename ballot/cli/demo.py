@@ -9,19 +9,26 @@ mode 0600), and every poll opened. A poll whose result another adopts (the Stand
 self-grade of the Đảng bộ tỉnh) is voted with simulated ballots and counted first, so that the
 adoption poll opens on its signed record.
 On a database that already holds a conference it changes nothing and only serves it.
+
+A busy port is refused with one bilingual line before anything is created. ``--reset`` removes the
+demo's SQLite database and its files (``out/demo``) together and exits, refusing while the demo's
+server runs (its ``server.pid``); the next ``ballot demo`` sets up afresh.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
+import socket
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from ballot import db
 from ballot.cli.common import url_host
@@ -179,9 +186,98 @@ def set_up(out: Path, base_url: str, signing_key: ServiceKey, example: Path = EX
     prepared.clear()
 
 
+MARKER = ".demo-database"  # in the out folder: the database URL the demo set up
+PIDFILE = "server.pid"  # in the out folder while the demo serves
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be served (a bilingual line), or None if it is free."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (
+                    f"cổng {port} đang được dùng: chọn cổng khác, ví dụ make demo PORT=5080 hoặc"
+                    f" ballot demo --port 5080; chưa tạo gì / port {port} is in use: choose"
+                    " another, e.g. make demo PORT=5080 or ballot demo --port 5080; nothing was"
+                    " created"
+                )
+            return (
+                f"không nghe được trên {host}:{port} ({exc.strerror}); chưa tạo gì / cannot listen"
+                f" on {host}:{port} ({exc.strerror}); nothing was created"
+            )
+    return None
+
+
+def _running(pidfile: Path) -> int | None:
+    try:
+        pid = int(pidfile.read_text(encoding="ascii").strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def reset(out_dir: Path) -> str:
+    """Remove the demo's database and files; a bilingual line saying what was done."""
+    pid = _running(out_dir / PIDFILE)
+    if pid is not None:
+        raise click.ClickException(
+            f"máy chủ của bản demo đang chạy (tiến trình {pid}): dừng nó (Ctrl+C) rồi làm lại;"
+            f" không xóa gì / the demo's server is running (process {pid}): stop it (Ctrl+C) and"
+            " try again; nothing was removed"
+        )
+    marker = out_dir / MARKER
+    configured = db.engine().url
+    if not marker.is_file():
+        if out_dir.exists():
+            _remove_tree(out_dir)
+            return f"Đã xóa tệp của bản demo / removed the demo's files: {out_dir}"
+        return "Không có bản demo để xóa / there is no demo to reset"
+    recorded = make_url(marker.read_text(encoding="utf-8").strip())
+    if recorded.get_backend_name() != "sqlite" or recorded.database is None:
+        raise click.ClickException(
+            "cơ sở dữ liệu của bản demo không phải SQLite: xóa nó bằng tay; không xóa gì / the"
+            " demo's database is not SQLite: drop it by hand; nothing was removed"
+        )
+    if recorded.render_as_string() != configured.render_as_string():
+        raise click.ClickException(
+            f"bản demo dùng cơ sở dữ liệu khác ({recorded.database}) với cấu hình hiện tại; không"
+            f" xóa gì / the demo used another database ({recorded.database}) than the one"
+            " configured now; nothing was removed"
+        )
+    db.engine().dispose()
+    database = Path(recorded.database)
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        path.unlink(missing_ok=True)
+    _remove_tree(out_dir)
+    return (
+        f"Đã xóa bản demo (cơ sở dữ liệu {database} và {out_dir}); make demo sẽ dựng lại"
+        f" / removed the demo (database {database} and {out_dir}); make demo sets it up afresh"
+    )
+
+
+def _remove_tree(folder: Path) -> None:
+    for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if path.is_dir() and not path.is_symlink():
+            path.rmdir()
+        else:
+            path.unlink()
+    folder.rmdir()
+
+
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--port",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="cổng / TCP port (make demo PORT=…)",
+)
 @click.option("--out", default=str(PROJECT_ROOT / "out" / "demo"), show_default=True)
 @click.option("--no-serve", is_flag=True, help="chỉ chuẩn bị, không chạy máy chủ / set up only")
 @click.option(
@@ -191,22 +287,56 @@ def set_up(out: Path, base_url: str, signing_key: ServiceKey, example: Path = EX
     show_default=True,
     help="hội nghị mẫu / the sample conference (2026: Quy định 366; 2023: Quy định 124)",
 )
+@click.option(
+    "--reset",
+    "do_reset",
+    is_flag=True,
+    help="xóa cơ sở dữ liệu và tệp của bản demo rồi thoát / remove the demo's database and files",
+)
 @click.pass_context
 @with_appcontext
 def demo_command(
-    ctx: click.Context, host: str, port: int, out: str, no_serve: bool, sample: str
+    ctx: click.Context,
+    host: str,
+    port: int,
+    out: str,
+    no_serve: bool,
+    sample: str,
+    do_reset: bool,
 ) -> None:
     """Hội nghị mẫu, sẵn sàng bỏ phiếu / the sample conference, ready to vote on, served."""
-    ctx.invoke(init_command)
     out_dir = Path(out)
+    if do_reset:
+        click.echo(reset(out_dir))
+        return
+    if not no_serve:
+        problem = port_problem(host, port)
+        if problem is not None:
+            raise click.ClickException(problem)
+    ctx.invoke(init_command)
     base_url = os.environ.get("BALLOT_BASE_URL") or f"http://{url_host(host)}:{port}"
     current_app.config["BASE_URL"] = base_url
     session = db.get_session()
     if session.scalar(select(func.count(Conference.id))) == 0:
         set_up(out_dir, base_url, load_signing_key(), SAMPLES[sample])
+        (out_dir / MARKER).write_text(
+            db.engine().url.render_as_string(hide_password=True) + "\n", encoding="utf-8"
+        )
+        (out_dir / "base-url.txt").write_text(base_url + "\n", encoding="utf-8")
         click.echo("Đã tạo hội nghị mẫu / the sample conference is set up")
     else:
         click.echo("Đã có hội nghị: giữ nguyên / a conference exists already: left unchanged")
+        printed = out_dir / "base-url.txt"
+        earlier = printed.read_text(encoding="utf-8").strip() if printed.is_file() else None
+        if earlier and earlier != base_url:
+            click.echo(
+                f"CHÚ Ý: phiếu in ghi địa chỉ {earlier}; mã QR chỉ chứa mã cuộc biểu quyết và mã"
+                f" thẻ nên vẫn dùng được; mở trang bỏ phiếu ở {base_url} (ballot demo --reset để"
+                f" dựng lại) / NOTE: the printed slips show {earlier}; their QR codes hold only"
+                f" the poll and the code, so they still work; open the booth at {base_url}"
+                " (ballot demo --reset to start afresh)",
+                err=True,
+            )
     with db.new_session() as fresh:  # a session that sees the set-up's commits
         polls = [(p.id, p.state, p.title) for p in fresh.scalars(select(Poll).order_by(Poll.id))]
         conferences = list(fresh.scalars(select(Conference.id).order_by(Conference.id)))
@@ -236,4 +366,10 @@ def demo_command(
     )
     click.echo("")
     if not no_serve:
-        ctx.invoke(serve_command, host=host, port=port, threads=8)
+        pidfile = out_dir / PIDFILE
+        out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        pidfile.write_text(f"{os.getpid()}\n", encoding="ascii")
+        try:
+            ctx.invoke(serve_command, host=host, port=port, threads=8)
+        finally:
+            pidfile.unlink(missing_ok=True)

@@ -80,9 +80,16 @@ def serve_command(host: str, port: int, threads: int) -> None:
     # (BALLOT_TRUSTED_PROXIES) they must reach the app, whose ProxyFix (ballot/web/proxy.py)
     # believes Proto and Host only; otherwise waitress keeps dropping them.
     trusting = bool(app.config["TRUSTED_PROXIES"])
-    server = create_server(
-        app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=not trusting
-    )
+    try:
+        server = create_server(
+            app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=not trusting
+        )
+    except OSError as exc:
+        raise click.ClickException(
+            f"không nghe được trên {host}:{port} ({exc.strerror}): cổng đang được dùng? Chọn"
+            f" --port khác / cannot listen on {host}:{port} ({exc.strerror}): is the port in"
+            " use? Choose another --port"
+        ) from None
     actual_port = getattr(server, "effective_port", port)
     base = f"http://{url_host(host)}:{actual_port}"
     click.echo(f"Máy chủ bỏ phiếu đang chạy / ballot server running ({threads} luồng / threads)")

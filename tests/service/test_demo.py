@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import stat
+import sys
 from pathlib import Path
 
 from flask import Flask
@@ -78,3 +79,108 @@ def test_demo_keeps_the_2023_sample(app: Flask, tmp_path: Path) -> None:
     with app.app_context():
         polls = db.get_session().query(Poll).order_by(Poll.id).all()
         assert [(p.state, p.rules_id) for p in polls] == [("open", "qd124-2023")] * 3
+
+
+def _conferences(app: Flask) -> int:
+    from sqlalchemy import func, select
+
+    from ballot.models import Conference
+
+    with app.app_context():
+        return int(db.get_session().scalar(select(func.count(Conference.id))) or 0)
+
+
+def test_a_busy_port_is_one_line_and_creates_nothing(app: Flask, tmp_path: Path) -> None:
+    """Issue 17: with the port taken, ``ballot demo`` says so in one bilingual line before it
+    creates the conference or the slips (no traceback)."""
+    import socket
+
+    out = tmp_path / "demo"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = app.test_cli_runner().invoke(args=["demo", "--port", str(port), "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert (
+        f"cổng {port} đang được dùng" in result.output and f"port {port} is in use" in result.output
+    )
+    assert "make demo PORT=" in result.output and "Traceback" not in result.output
+    assert _conferences(app) == 0 and not out.exists()
+
+
+def test_reset_removes_the_demo_and_the_next_demo_starts_afresh(app: Flask, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["demo", "--no-serve", "--out", str(out)]).exit_code == 0
+    assert _conferences(app) == 1
+    with app.app_context():
+        url = db.engine().url
+    result = runner.invoke(args=["demo", "--reset", "--out", str(out)])
+    if url.get_backend_name() != "sqlite":
+        assert result.exit_code == 1 and "not SQLite" in result.output
+        assert out.exists() and _conferences(app) == 1  # nothing removed
+        return
+    assert result.exit_code == 0, result.output
+    assert "make demo sets it up afresh" in result.output
+    assert not out.exists() and not Path(str(url.database)).exists()
+    again = runner.invoke(args=["demo", "--no-serve", "--out", str(out)])
+    assert again.exit_code == 0 and "the sample conference is set up" in again.output
+    assert _conferences(app) == 1
+    nothing = runner.invoke(args=["demo", "--reset", "--out", str(tmp_path / "none")])
+    assert nothing.exit_code == 0 and "no demo to reset" in nothing.output
+
+
+def test_reset_while_the_demo_serves_is_refused_and_loses_nothing(tmp_path: Path) -> None:
+    """A real ``ballot demo`` serving; ``ballot demo --reset`` from another shell is refused with
+    a bilingual line, and the database and files stay; after Ctrl+C the reset goes through."""
+    import subprocess
+
+    from tests.support.server import Server, free_port, request, server_env, stop_server, wait_until
+
+    database = tmp_path / "ballot.sqlite3"
+    env = server_env(tmp_path / "instance", f"sqlite:///{database}", tmp_path / "keys")
+    out = tmp_path / "demo"
+    port = free_port()
+    command = [*SERVE_CLI, "demo", "--port", str(port), "--out", str(out)]
+    log = tmp_path / "demo.log"
+    with log.open("wb") as handle:
+        process = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    server = Server(f"http://127.0.0.1:{port}", process, log)
+    try:
+        wait_until(server, lambda: _answers(server.base + "/"), seconds=120)
+        refused = subprocess.run(
+            [*SERVE_CLI, "demo", "--reset", "--out", str(out)],
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        message = refused.stderr.decode("utf-8")
+        assert refused.returncode == 1, message
+        assert "đang chạy" in message and "is running" in message
+        assert database.exists() and (out / "operator.txt").exists()
+        assert request(server.base + "/")[0] == 200
+    finally:
+        stop_server(server)
+    done = subprocess.run(
+        [*SERVE_CLI, "demo", "--reset", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode("utf-8")
+    assert not database.exists() and not out.exists()
+
+
+SERVE_CLI = [sys.executable, "-c", "from ballot.cli import main; main()"]
+
+
+def _answers(url: str) -> bool:
+    from tests.support.server import request
+
+    try:
+        return request(url, timeout=5)[0] == 200
+    except OSError:
+        return False
