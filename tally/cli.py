@@ -933,7 +933,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cr = sub.add_parser(
         "credentials",
-        help="phiếu xác thực, trên máy của Ban Tổ chức / the Board's slips, on its own laptop",
+        help="thẻ biểu quyết, trên máy của Ban Tổ chức / the Board's slips, on its own laptop",
     )
     crsub = cr.add_subparsers(dest="credentials_command", required=True)
     ck = crsub.add_parser("keygen", help="tạo khóa Ban Tổ chức / make the authority key")

@@ -98,7 +98,7 @@ def count_attest(poll: int, statementfile: Path) -> None:
     "--handed-out",
     type=click.IntRange(min=0),
     default=None,
-    help="số phiếu xác thực đã phát / slips handed out (mặc định / default: số có mặt / present)",
+    help="số thẻ biểu quyết đã phát / slips handed out (mặc định / default: số có mặt / present)",
 )
 @click.option("--lost", type=click.IntRange(min=0), default=0, help="số phiếu bị mất / slips lost")
 @with_appcontext

@@ -18,7 +18,7 @@ from ballot.services.errors import ServiceError
 
 @click.group("credentials")
 def credentials_group() -> None:
-    """Phiếu xác thực / credentials."""
+    """Thẻ biểu quyết / credentials."""
 
 
 @credentials_group.command("import")

@@ -65,7 +65,7 @@ def poll_open(poll: int, acknowledge_unconfirmed_rules: bool) -> None:
     click.echo(f"Đã mở / opened poll {poll}")
     click.echo(f"  Dấu vân tay / fingerprint: {fingerprint}")
     click.echo(
-        f"  Cam kết phiếu xác thực / credential commitment: {committed['commitment']}"
+        f"  Cam kết thẻ biểu quyết / credential commitment: {committed['commitment']}"
         f" ({committed['count']}, {committed.get('reserve', 0)} dự phòng / reserve)"
     )
     if "authority" in committed:
@@ -145,12 +145,12 @@ def poll_attendance(poll: int, present: int) -> None:
 @click.argument("poll", type=int)
 @with_appcontext
 def poll_close(poll: int) -> None:
-    """Đóng cuộc biểu quyết, hủy phiếu xác thực chưa dùng / close, voiding unused credentials."""
+    """Đóng cuộc biểu quyết, hủy thẻ biểu quyết chưa dùng / close, voiding unused credentials."""
     with step() as session:
         summary = close_poll(session, poll, actor=actor())
     click.echo(
         f"Đã đóng / closed poll {poll}: {summary['ballots']} phiếu / ballots,"
-        f" {summary['voided']} phiếu xác thực bị hủy / credentials voided"
+        f" {summary['voided']} thẻ biểu quyết bị hủy / credentials voided"
     )
     click.echo(f"  Đầu chuỗi bảng tin / board head: {summary['board_head']}")
 
@@ -224,14 +224,14 @@ def _echo_poll(poll_id: int) -> None:
         for t in poll.trustees:
             click.echo(f"    #{t.id} {t.name} ({key_fingerprint(bytes.fromhex(t.public_key))})")
         click.echo(
-            f"  Phiếu xác thực / credentials: {counts['issued']} phát hành / issued,"
+            f"  Thẻ biểu quyết / credentials: {counts['issued']} phát hành / issued,"
             f" {counts['used']} đã dùng / used, {counts['voided']} đã hủy / voided"
         )
         if poll.fingerprint:
             click.echo(f"  Dấu vân tay / fingerprint: {poll.fingerprint}")
         if poll.manifest:
             committed = json.loads(poll.manifest)["election"]["credentials"]["commitment"]
-            click.echo(f"  Cam kết phiếu xác thực / credential commitment: {committed}")
+            click.echo(f"  Cam kết thẻ biểu quyết / credential commitment: {committed}")
         if poll.state == "closed":
             click.echo(f"  Đầu chuỗi bảng tin / board head: {poll.board_head}")
 
@@ -240,7 +240,7 @@ def _echo_poll(poll_id: int) -> None:
 @click.argument("poll", type=int)
 @with_appcontext
 def poll_show(poll: int) -> None:
-    """Xem cuộc biểu quyết: đối tượng, Ban kiểm phiếu, phiếu xác thực / show a poll."""
+    """Xem cuộc biểu quyết: đối tượng, Ban kiểm phiếu, thẻ biểu quyết / show a poll."""
     try:
         _echo_poll(poll)
     except ServiceError as exc:

@@ -441,7 +441,7 @@ def finish_count(
             raise CountError(
                 400,
                 "bad_reconciliation",
-                f"Số phiếu xác thực không khớp: đã dùng ({cast}) + bị mất ({lost}) phải không"
+                f"Số thẻ biểu quyết không khớp: đã dùng ({cast}) + bị mất ({lost}) phải không"
                 f" quá số đã phát ({given}), và số đã phát không quá số phiếu trong danh sách"
                 f" ({listed}). Xin nhập lại số phiếu đã phát và số bị mất.",
                 f"{problem[0].upper()}{problem[1:]}: enter the slips handed out and lost again.",

@@ -48,7 +48,7 @@ def _refused(detail_vi: str, detail_en: str, status: int = 400) -> ServiceError:
     return ServiceError(
         status,
         "bad_credential_list",
-        f"Danh sách phiếu xác thực bị từ chối: {detail_vi}",
+        f"Danh sách thẻ biểu quyết bị từ chối: {detail_vi}",
         f"The credential list is refused: {detail_en}",
     )
 
@@ -82,7 +82,7 @@ def import_credentials(
     small-order key, another poll's uid, more slips than the members plus the reserve, a key
     already used by another poll."""
     poll = get_poll(session, poll_id, lock=True)
-    require_draft(poll, "nhập danh sách phiếu xác thực", "import the credential list")
+    require_draft(poll, "nhập danh sách thẻ biểu quyết", "import the credential list")
     try:
         listed = parse_credential_list(document, poll_uid=poll.uid)
     except AuthorityError as exc:

@@ -65,7 +65,7 @@ def unknown_credential() -> CastError:
     return CastError(
         403,
         "unknown_credential",
-        "Phiếu xác thực không thuộc cuộc biểu quyết này.",
+        "Thẻ biểu quyết không thuộc cuộc biểu quyết này.",
         "This credential is not valid for this poll.",
     )
 
@@ -74,7 +74,7 @@ def voided_credential() -> CastError:
     return CastError(
         403,
         "voided_credential",
-        "Phiếu xác thực này đã bị hủy.",
+        "Thẻ biểu quyết này đã bị hủy.",
         "This credential has been voided.",
     )
 
@@ -83,7 +83,7 @@ def used_credential() -> CastError:
     return CastError(
         409,
         "credential_used",
-        "Phiếu xác thực này đã được dùng để bỏ phiếu.",
+        "Thẻ biểu quyết này đã được dùng để bỏ phiếu.",
         "This credential has already been used to cast a ballot.",
     )
 
@@ -93,7 +93,7 @@ def challenged_ballot() -> CastError:
         409,
         "challenged_ballot",
         "Phiếu này đã được kiểm tra (lộ lựa chọn) nên không thể bỏ; hãy mã hóa lại phiếu. "
-        "Phiếu xác thực chưa bị dùng.",
+        "Thẻ biểu quyết chưa bị dùng.",
         "This ballot was challenged (its choices were revealed), so it cannot be cast; encrypt "
         "the ballot again. The credential is still unused.",
     )

@@ -377,7 +377,7 @@ def open_poll(
         raise ServiceError(
             409,
             "poll_not_ready",
-            "Cần ít nhất một thành viên Ban kiểm phiếu và danh sách phiếu xác thực của Ban Tổ"
+            "Cần ít nhất một thành viên Ban kiểm phiếu và danh sách thẻ biểu quyết của Ban Tổ"
             " chức trước khi mở.",
             "Register at least one trustee and import the authority's credential list before"
             " opening.",

@@ -217,7 +217,7 @@ class TrusteeForm(FlaskForm):  # type: ignore[misc]
 
 class CredentialListForm(FlaskForm):  # type: ignore[misc]
     file = FileField(
-        lazy_gettext("Danh sách phiếu xác thực của Ban Tổ chức (credentials.json)"),
+        lazy_gettext("Danh sách thẻ biểu quyết của Ban Tổ chức (credentials.json)"),
         validators=[
             FileRequired(message=lazy_gettext("Chọn tệp credentials.json do Ban Tổ chức tạo.")),
         ],

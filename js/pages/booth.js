@@ -190,10 +190,11 @@ async function begin(typed, scannedPoll) {
         : await findPoll(typed);
     } catch (e) {
       if (e.kind === "code") return fail(msg("bad-code"));
-      if (e.kind === "not-listed") return fail(msg("unknown"));
+      // A typed code that is well formed but listed nowhere: most likely a typo.
+      if (e.kind === "not-listed") return fail(msg(scannedPoll ? "unknown" : "unknown-typed"));
       return fail(e.message);
     }
-    if (!found) return fail(msg("unknown"));
+    if (!found) return fail(msg(scannedPoll ? "unknown" : "unknown-typed"));
     poll = found.p;
     manifest = found.m;
     $("booth-title").textContent = poll.title;
@@ -202,7 +203,7 @@ async function begin(typed, scannedPoll) {
     try {
       credential = await ask({ type: "credential", manifest, code });
     } catch (e) {
-      if (e.kind === "not-listed") return fail(msg("unknown"));
+      if (e.kind === "not-listed") return fail(msg(scannedPoll ? "unknown" : "unknown-typed"));
       return fail(e.kind === "code" ? msg("bad-code") : e.message);
     }
     const s = await fetchJson(poll.credential + credential.public_key);

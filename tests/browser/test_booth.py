@@ -137,7 +137,16 @@ def test_reused_slip_is_refused_and_nothing_changes(page: Any, served: Served) -
 def test_typed_code_and_bad_codes(page: Any, served: Served) -> None:
     _type_code(page, served, "NOT-A-REAL-CODE")
     page.locator("#screen-error").wait_for(state="visible")
-    assert "Mã thẻ không hợp lệ" in page.locator("#error-text").inner_text()
+    assert "Mã thẻ không đúng dạng" in page.locator("#error-text").inner_text()
+    page.locator("#restart").click()
+    page.locator("#screen-scan").wait_for(state="visible")
+
+    # Issue 17: one character of a real slip's code typed wrong says to check the code.
+    real = served.poll.codes[2]
+    typo = ("B" if real[0] != "B" else "C") + real[1:]
+    _type_code(page, served, typo)
+    page.locator("#screen-error").wait_for(state="visible")
+    assert "có thể gõ sai một ký tự" in page.locator("#error-text").inner_text()
     page.locator("#restart").click()
     page.locator("#screen-scan").wait_for(state="visible")
 

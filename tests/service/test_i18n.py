@@ -105,3 +105,31 @@ def test_next_is_only_a_same_origin_path(app: Flask) -> None:
         assert response.headers["Location"] == "/", (target, response.headers["Location"])
     kept = client.get("/lang/vi?next=/polls/1/board?code=ABCD")
     assert kept.headers["Location"] == "/polls/1/board?code=ABCD"
+
+
+def test_one_word_for_the_slip_everywhere() -> None:
+    """Issue 17: the one-time slip is the **thẻ** (thẻ biểu quyết) on every page, in every
+    message and document, as the booth says; "phiếu" is the ballot the voter fills in. Voters
+    read "phiếu xác thực" as a ballot, so it is used nowhere."""
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parents[2]
+    with (root / "ballot" / "translations" / "messages.pot").open("rb") as handle:
+        catalogue = read_po(handle)
+    ids = [m.id if isinstance(m.id, str) else " ".join(m.id) for m in catalogue if m.id]
+    assert ids and not [i for i in ids if "phiếu xác thực" in i.lower()]
+    sources = [
+        *root.glob("ballot/**/*.py"),
+        *root.glob("tally/**/*.py"),
+        *root.glob("templates/**/*.html"),
+        *root.glob("tally/templates/*.html"),
+        *root.glob("js/**/*.js"),
+        *root.glob("docs/*.md"),
+        root / "README.md",
+    ]
+    found = [
+        str(p.relative_to(root))
+        for p in sources
+        if "phiếu xác thực" in p.read_text(encoding="utf-8").lower()
+    ]
+    assert found == []

@@ -522,7 +522,7 @@ def test_trustees_slips_open_dashboard_close(
 
     # Opening before any credential exists is refused, and the poll stays a draft.
     refused = post(client, f"{poll_url}/open", token_from=f"{poll_url}/open")
-    assert refused.status_code == 409 and "phiếu xác thực" in text(refused)
+    assert refused.status_code == 409 and "thẻ biểu quyết" in text(refused)
 
     # The Board's list (minted offline, tally credentials mint) is imported; the server never
     # sees a secret. Refused, with nothing stored: another poll's list, a forged signature, more
@@ -670,7 +670,7 @@ def test_trustees_slips_open_dashboard_close(
         head = db.get_session().get_one(Poll, 2).board_head
     assert head and f'id="board-head">{head}<' in shown
     assert 'id="count-link"' in shown and 'id="close-poll"' not in shown
-    assert "3 phiếu xác thực chưa dùng" in shown  # the flash message
+    assert "3 thẻ biểu quyết chưa dùng" in shown  # the flash message
     assert client.get(f"{poll_url}/status").get_json() == {
         "state": "closed",
         "issued": 5,

@@ -394,7 +394,7 @@ def poll_open(poll_id: int) -> Any:
         return confirm(
             _("Mở cuộc biểu quyết"),
             _(
-                "Khi mở, danh sách đối tượng, bộ quy tắc, Ban kiểm phiếu và các phiếu xác thực"
+                "Khi mở, danh sách đối tượng, bộ quy tắc, Ban kiểm phiếu và các thẻ biểu quyết"
                 " được cố định và không thể sửa nữa."
             ),
             _("Mở cuộc biểu quyết"),
@@ -402,7 +402,7 @@ def poll_open(poll_id: int) -> Any:
             facts=[
                 (_("Số đối tượng"), len(poll_row.subjects)),
                 (_("Ban kiểm phiếu"), len(poll_row.trustees)),
-                (_("Phiếu xác thực trong danh sách"), counts["issued"]),
+                (_("Thẻ biểu quyết trong danh sách"), counts["issued"]),
                 (
                     _("Dấu vân tay khóa Ban Tổ chức (đối chiếu với dấu vân tay đã công bố)"),
                     listed.fingerprint if listed else "—",
@@ -444,7 +444,7 @@ def poll_close(poll_id: int) -> Any:
         return confirm(
             _("Đóng cuộc biểu quyết"),
             _(
-                "Khi đóng, không nhận thêm phiếu nào và mọi phiếu xác thực chưa dùng bị hủy."
+                "Khi đóng, không nhận thêm phiếu nào và mọi thẻ biểu quyết chưa dùng bị hủy."
                 " Không thể mở lại."
             ),
             _("Đóng cuộc biểu quyết"),
@@ -452,14 +452,14 @@ def poll_close(poll_id: int) -> Any:
             danger=True,
             facts=[
                 (_("Số phiếu đã bỏ"), status["cast"]),
-                (_("Phiếu xác thực đã phát hành"), status["issued"]),
+                (_("Thẻ biểu quyết đã phát hành"), status["issued"]),
             ],
         )
 
     def step(tx: Any) -> str:
         summary = polls.close_poll(tx, poll_id, actor=actor())
         message = _(
-            "Đã đóng cuộc biểu quyết: %(ballots)d phiếu; %(voided)d phiếu xác thực chưa dùng"
+            "Đã đóng cuộc biểu quyết: %(ballots)d phiếu; %(voided)d thẻ biểu quyết chưa dùng"
             " đã bị hủy.",
             ballots=summary["ballots"],
             voided=summary["voided"],
