@@ -259,8 +259,10 @@ def add_share(session: Session, poll_id: int, share_data: Any, actor: str = "cli
         raise CountError(
             409,
             "share_exists",
-            f"Đã nhận phần giải mã của {trustee.name}.",
-            f"The share of {trustee.name} has already been received.",
+            f"Phần giải mã của {trustee.name} đã được nhận trước đó; tệp này không được nhận lần nữa,"
+            " không có gì thay đổi.",
+            f"{trustee.name}'s share was received before; this file was not taken again, nothing"
+            " changed.",
         )
     try:
         verify_share(parse_json(row.aggregate), TrusteePublic.from_json(trustee.public), share_data)
@@ -315,8 +317,10 @@ def _add_threshold_share(
         raise CountError(
             409,
             "share_exists",
-            f"Đã nhận phần giải mã của {trustee.name}.",
-            f"The share of {trustee.name} has already been received.",
+            f"Phần giải mã của {trustee.name} đã được nhận trước đó; tệp này không được nhận lần nữa,"
+            " không có gì thay đổi.",
+            f"{trustee.name}'s share was received before; this file was not taken again, nothing"
+            " changed.",
         )
     session.add(
         CountShare(

@@ -371,7 +371,9 @@ def test_refusals_are_shown_and_change_nothing(
     assert upload(operator_client, f"{COUNT}/shares", json.dumps(good).encode(), token).status_code
     response = upload(operator_client, f"{COUNT}/shares", json.dumps(good).encode(), token)
     assert response.status_code == 409
-    bilingual(response, "Đã nhận phần giải mã", "already been received")
+    # Issue 17: a re-uploaded share must not read like a success.
+    bilingual(response, "không được nhận lần nữa", "was not taken again")
+    assert "Đã nhận phần giải mã hợp lệ" not in text(response)
 
     # Unknown polls.
     assert operator_client.get("/operator/polls/99/count").status_code == 404
