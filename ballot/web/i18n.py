@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
 from flask import Blueprint, Flask, current_app, redirect, request, session
 from flask_babel import Babel
 from werkzeug.wrappers import Response
@@ -91,9 +92,21 @@ def local_time(moment: dt.datetime | str | None, with_seconds: bool = False) -> 
     return moment.astimezone(zone).strftime("%d/%m/%Y %H:%M" + (":%S" if with_seconds else ""))
 
 
+def hex_groups(value: object) -> Markup:
+    """A hex value people read aloud, compare or type (a board head, a fingerprint), in groups of
+    four separated by spaces, each group kept on one line: it wraps only between groups. Copied
+    text keeps the spaces, which every place that takes such a value ignores."""
+    text = str(value or "")
+    if not text or not all(c in "0123456789abcdef" for c in text):
+        return Markup.escape(text or "—")
+    groups = [text[i : i + 4] for i in range(0, len(text), 4)]
+    return Markup(" ").join(Markup('<span class="g">{}</span>').format(g) for g in groups)
+
+
 def init_app(app: Flask) -> None:
     compile_catalogues(Path(app.root_path) / "translations")
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["hex_groups"] = hex_groups
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     babel.init_app(app, locale_selector=select_locale)
