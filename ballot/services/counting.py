@@ -259,8 +259,8 @@ def add_share(session: Session, poll_id: int, share_data: Any, actor: str = "cli
         raise CountError(
             409,
             "share_exists",
-            f"Phần giải mã của {trustee.name} đã được nhận trước đó; tệp này không được nhận lần nữa,"
-            " không có gì thay đổi.",
+            f"Phần giải mã của {trustee.name} đã được nhận trước đó; tệp này không được nhận"
+            " lần nữa, không có gì thay đổi.",
             f"{trustee.name}'s share was received before; this file was not taken again, nothing"
             " changed.",
         )
@@ -317,8 +317,8 @@ def _add_threshold_share(
         raise CountError(
             409,
             "share_exists",
-            f"Phần giải mã của {trustee.name} đã được nhận trước đó; tệp này không được nhận lần nữa,"
-            " không có gì thay đổi.",
+            f"Phần giải mã của {trustee.name} đã được nhận trước đó; tệp này không được nhận"
+            " lần nữa, không có gì thay đổi.",
             f"{trustee.name}'s share was received before; this file was not taken again, nothing"
             " changed.",
         )
