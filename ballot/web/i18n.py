@@ -14,9 +14,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from markupsafe import Markup
 from flask import Blueprint, Flask, current_app, redirect, request, session
 from flask_babel import Babel
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 LANGUAGES = ("vi", "en")
