@@ -72,6 +72,7 @@ CHECK_FORMAT = "tally-dkg-check/1"
 SHARE_FORMAT_V2 = "tally-share/2"
 TAG_CONSTANT = "tally/v2/dkg-constant"
 TAG_COMPLAINT = "tally/v2/dkg-complaint"
+TAG_EPHEMERAL = "tally/v2/dkg-ephemeral"
 TAG_THRESHOLD = "tally/v2/threshold-decryption"
 DEAL_SIGNATURE = b"tally/v2/dkg-deal\x00"
 CHECK_SIGNATURE = b"tally/v2/dkg-check\x00"
@@ -260,8 +261,20 @@ def make_dealing(ceremony: Ceremony, key: TrusteeKey) -> dict[str, Any]:
         r = key.derive(h0 + f"r/{j}".encode("ascii"))
         e = base_mul(r)
         aes, iv = _share_key(recipient.public_key * r, h0, i, j, e)
+        # The dealer proves it knows r: a complaint's Z = x_j·E then tells it nothing it did not
+        # know (r·Y_j), so no dealing can make a trustee compute x_j·P for a point of its choice.
+        known = prove_schnorr(
+            r,
+            TAG_EPHEMERAL,
+            h0 + u32(i) + u32(j),
+            nonce=key.derive(h0 + f"r/{j}/w".encode("ascii")),
+        )
         shares.append(
-            {"e": e.hex(), "ct": AESGCM(aes).encrypt(iv, encode_scalar(value), None).hex()}
+            {
+                "e": e.hex(),
+                "ct": AESGCM(aes).encrypt(iv, encode_scalar(value), None).hex(),
+                "proof": known.to_json(),
+            }
         )
     assert len(shares) == n
     message: dict[str, Any] = {
@@ -319,12 +332,18 @@ def parse_dealing(ceremony: Ceremony, data: Any) -> Dealing:
         points = tuple(Point.from_hex(c) for c in commitments)
         proof = SchnorrProof.from_json(data["proof"])
         opened: list[tuple[Point, bytes]] = []
-        for share in shares:
-            if not isinstance(share, dict) or set(share) != {"e", "ct"}:
-                raise CeremonyError(f"{what}: a share has exactly the fields e and ct")
+        for j, share in enumerate(shares, start=1):
+            if not isinstance(share, dict) or set(share) != {"e", "ct", "proof"}:
+                raise CeremonyError(f"{what}: a share has exactly the fields e, ct and proof")
             e = Point.from_hex(share["e"])
             if e.is_identity:
                 raise CeremonyError(f"{what}: a share's ephemeral key is the identity")
+            known = SchnorrProof.from_json(share["proof"])
+            if not verify_schnorr(e, known, TAG_EPHEMERAL, ceremony.digest + u32(i) + u32(j)):
+                raise CeremonyError(
+                    f"{what}: the proof of the ephemeral key of the share for trustee {j}"
+                    " does not verify"
+                )
             opened.append((e, hex_bytes(share["ct"], _CT_BYTES, "share ciphertext")))
     except (GroupError, ProofError) as exc:
         raise CeremonyError(f"{what}: {exc}") from None
@@ -360,12 +379,12 @@ def make_check(
         expected = evaluate_commitments(dealing.commitments, j)
         if value is None or base_mul(value) != expected:
             context = h0 + u32(dealing.dealer) + u32(j)
-            proof = key.prove_dh(
-                e, TAG_COMPLAINT, context, nonce=key.derive(h0 + f"c/{dealing.dealer}".encode())
-            )
-            complaints.append(
-                {"dealer": dealing.dealer, "z": key.dh(e).hex(), "proof": proof.to_json()}
-            )
+            z = key.dh(e)
+            # The nonce is derived from the whole statement (E and Z), never from the dealer
+            # alone: two complaints with one nonce and two E would give the key away.
+            label = h0 + b"c/" + u32(dealing.dealer) + e.encode() + z.encode()
+            proof = key.prove_dh(e, TAG_COMPLAINT, context, nonce=key.derive(label))
+            complaints.append({"dealer": dealing.dealer, "z": z.hex(), "proof": proof.to_json()})
     message: dict[str, Any] = {
         "format": CHECK_FORMAT,
         "ceremony": h0.hex(),

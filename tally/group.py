@@ -12,6 +12,7 @@ identity is handled here explicitly rather than by every caller.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 from nacl import bindings as _sodium
@@ -171,12 +172,15 @@ def u32(n: int) -> bytes:
     return n.to_bytes(4, "big")
 
 
+_LOWER_HEX = re.compile(r"[0-9a-f]*")
+
+
 def hex_bytes(text: object, size: int, what: str) -> bytes:
+    """Exactly ``2·size`` lowercase hex digits (``bytes.fromhex`` alone would also skip spaces)."""
     if not isinstance(text, str) or len(text) != 2 * size:
         raise GroupError(f"a {what} must be {2 * size} hex characters")
     if text != text.lower():
         raise GroupError(f"a {what} must be lowercase hex")
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        raise GroupError(f"a {what} must be hex") from None
+    if _LOWER_HEX.fullmatch(text) is None:
+        raise GroupError(f"a {what} must be hex")
+    return bytes.fromhex(text)

@@ -147,11 +147,11 @@ def test_default_threshold_is_a_majority() -> None:
 
 
 def bad_share_dealing(c: Ceremony, dealer: int, victim: int) -> dict[str, Any]:
-    """Dealer sends ``victim`` the encrypted share meant for another trustee (signed: the
-    dealer is the one cheating)."""
+    """Dealer sends ``victim`` a share that does not open (its ciphertext changed; the
+    ephemeral key and its proof are the dealer's own), signed: the dealer is the one cheating."""
     dealing = make_dealing(c, KEYS[dealer - 1])
-    other = victim % c.n  # the next trustee's, 0-based
-    dealing["shares"][victim - 1] = dealing["shares"][other]
+    ct = dealing["shares"][victim - 1]["ct"]
+    dealing["shares"][victim - 1]["ct"] = ct[:-2] + ("00" if ct[-2:] != "00" else "01")
     return resign(dealing, KEYS[dealer - 1], DEAL_SIGNATURE)
 
 
@@ -230,11 +230,15 @@ def test_a_dealing_under_another_trustees_index_or_key_is_refused() -> None:
     c = ceremony(3, 2)
     dealings, checks = transcript(c)
     moved = resign({**dealings[0], "dealer": 2}, KEYS[0], DEAL_SIGNATURE)
-    with pytest.raises(CeremonyError, match=r"dealing of trustee 2.*proof of knowledge"):
+    with pytest.raises(
+        CeremonyError, match=r"dealing of trustee 2.*(proof of knowledge|ephemeral key)"
+    ):
         evaluate(c, [moved, dealings[1], dealings[2]], checks)
     # Trustee 2 signs trustee 1's dealing as its own: the proof is bound to index 1.
     stolen = resign({**dealings[0], "dealer": 2}, KEYS[1], DEAL_SIGNATURE)
-    with pytest.raises(CeremonyError, match=r"dealing of trustee 2.*proof of knowledge"):
+    with pytest.raises(
+        CeremonyError, match=r"dealing of trustee 2.*(proof of knowledge|ephemeral key)"
+    ):
         evaluate(c, [dealings[0], stolen, dealings[2]], checks)
     unsigned = {**dealings[2], "signature": dealings[1]["signature"]}
     with pytest.raises(CeremonyError, match="signature of Thành viên 3 does not verify"):
@@ -269,10 +273,8 @@ def test_a_check_of_other_dealings_is_refused() -> None:
     other = ceremony(3, 2, uid=c.uid)
     assert other.digest == c.digest
     regenerated = copy.deepcopy(dealings)
-    regenerated[2]["shares"][0], regenerated[2]["shares"][1] = (
-        regenerated[2]["shares"][1],
-        regenerated[2]["shares"][0],
-    )
+    ct = regenerated[2]["shares"][0]["ct"]
+    regenerated[2]["shares"][0]["ct"] = ct[:-2] + ("00" if ct[-2:] != "00" else "01")
     regenerated[2] = resign(regenerated[2], KEYS[2], DEAL_SIGNATURE)
     with pytest.raises(CeremonyError, match="names other dealings"):
         evaluate(c, regenerated, checks)
@@ -284,6 +286,9 @@ MALFORMED: dict[str, Callable[[dict[str, Any]], None]] = {
     "share-missing": lambda d: d["shares"].pop(),
     "share-extra-field": lambda d: d["shares"][0].__setitem__("x", 1),
     "share-short-ciphertext": lambda d: d["shares"][0].__setitem__("ct", "00" * 40),
+    # 96 characters that bytes.fromhex alone would read as 32 bytes (found in review).
+    "share-ciphertext-with-spaces": lambda d: d["shares"][0].__setitem__("ct", "ab " * 32),
+    "share-without-proof": lambda d: d["shares"][0].pop("proof"),
     "identity-ephemeral": lambda d: d["shares"][0].__setitem__("e", "01" + "00" * 31),
     "extra-field": lambda d: d.__setitem__("note", "x"),
     "dealer-not-an-index": lambda d: d.__setitem__("dealer", "1"),
@@ -436,3 +441,58 @@ def test_a_share_for_another_aggregate_of_the_same_key_is_refused() -> None:
     same_poll = make_aggregate(FINGERPRINT, "11" * 32, 7, [[encrypt(result.public_key, 1)] * 3] * 2)
     with pytest.raises(TrusteeError, match="different aggregate"):
         verify_share(same_poll, c, result, share)
+
+
+def test_a_dealing_cannot_borrow_an_ephemeral_key_it_does_not_know() -> None:
+    """Attack found in review: a dealer that puts another dealer's E (or a ballot's a) in its
+    dealing would turn the recipient's complaint Z = x_j·E into an oracle opening that share.
+    Every E carries a proof that its dealer knows r, bound to (H0, dealer, recipient)."""
+    c = ceremony(3, 2)
+    dealings, checks = transcript(c)
+    thief = copy.deepcopy(dealings[2])
+    thief["shares"][0] = {
+        **thief["shares"][0],
+        **{k: dealings[1]["shares"][0][k] for k in ("e", "proof")},
+    }
+    thief = resign(thief, KEYS[2], DEAL_SIGNATURE)
+    with pytest.raises(
+        CeremonyError, match="ephemeral key of the share for trustee 1 does not verify"
+    ):
+        evaluate(c, [dealings[0], dealings[1], thief], checks)
+    # A point whose discrete log the dealer does not know (e.g. a ballot's a) cannot be proven.
+    foreign = copy.deepcopy(dealings[2])
+    foreign["shares"][0]["e"] = base_mul(random_scalar()).hex()
+    foreign = resign(foreign, KEYS[2], DEAL_SIGNATURE)
+    with pytest.raises(CeremonyError, match="ephemeral key"):
+        evaluate(c, [dealings[0], dealings[1], foreign], checks)
+
+
+def test_two_complaints_against_two_versions_of_a_dealing_do_not_give_the_key_away() -> None:
+    """Attack found in review: a server that shows trustee 1 two versions of dealer 2's dealing
+    (each with a bad share under a different E) gets two complaints; with one nonce for both,
+    (s1 − s2)/(c1 − c2) would be trustee 1's secret. The nonce is derived from E and Z too."""
+    from tally.dkg import TAG_EPHEMERAL
+    from tally.group import L as ORDER
+    from tally.group import u32
+    from tally.proofs import prove_schnorr
+
+    c = ceremony(3, 2)
+    h0 = c.digest
+    honest = [make_dealing(c, key) for key in KEYS[:3]]
+    proofs = []
+    for factor in (1, 2):
+        variant = copy.deepcopy(honest[1])
+        r = KEYS[1].derive(h0 + b"r/1") * factor % ORDER
+        variant["shares"][0] = {
+            "e": base_mul(r).hex(),
+            "ct": "00" * 48,
+            "proof": prove_schnorr(r, TAG_EPHEMERAL, h0 + u32(2) + u32(1)).to_json(),
+        }
+        variant = resign(variant, KEYS[1], DEAL_SIGNATURE)
+        check = make_check(c, KEYS[0], [honest[0], variant, honest[2]])
+        proofs.append(check["complaints"][0]["proof"])
+    values = [[int.from_bytes(bytes.fromhex(p[k]), "little") for k in ("c", "s")] for p in proofs]
+    (c1, s1), (c2, s2) = values
+    assert c1 != c2
+    guess = (s1 - s2) * pow(c1 - c2, -1, ORDER) % ORDER
+    assert base_mul(guess) != KEYS[0].public.public_key

@@ -71,11 +71,17 @@ def ceremony_group() -> None:
     default=None,
     help="k: số thành viên đủ để kiểm phiếu (mặc định quá bán) / any k count (default: a majority)",
 )
+@click.option(
+    "--restart",
+    is_flag=True,
+    help="làm lại lễ đang dở hoặc đã xong (khi chưa mở cuộc nào) / start again a stalled or"
+    " finished ceremony (while no poll has opened)",
+)
 @with_appcontext
-def ceremony_start(conference: int, threshold: int | None) -> None:
+def ceremony_start(conference: int, threshold: int | None, restart: bool) -> None:
     """Bắt đầu lễ tạo khóa / start the key ceremony with the registered counting committee."""
     with step() as session:
-        view = start_ceremony(session, conference, threshold, actor=actor())
+        view = start_ceremony(session, conference, threshold, actor=actor(), restart=restart)
     show(view)
     click.echo(
         "  Tiếp theo / next: ballot ceremony files HOI_NGHI --out-dir DIR; tally trustee deal"

@@ -68,12 +68,19 @@ class CeremonyView:
                     str(m): vk.hex() for m, vk in self.outcome.verification_keys.items()
                 },
             }
+        # While dealing, who has dealt is public but not what: nobody (a last dealer above
+        # all) sees the others' dealings before every trustee has committed to theirs.
+        dealings = (
+            [None if d is None else {"dealer": d["dealer"]} for d in self.dealings]
+            if self.state == "dealing"
+            else self.dealings
+        )
         return {
             "conference": self.conference_id,
             "ceremony": self.ceremony.to_json(),
             "digest": self.ceremony.digest.hex(),
             "state": self.state,
-            "dealings": self.dealings,
+            "dealings": dealings,
             "checks": self.checks,
             "failure": self.failure,
             "outcome": outcome,
@@ -161,20 +168,41 @@ def committee(session: Session, conference_id: int) -> list[dict[str, Any]]:
 
 
 def start_ceremony(
-    session: Session, conference_id: int, threshold: int | None, actor: str = "cli"
+    session: Session,
+    conference_id: int,
+    threshold: int | None,
+    actor: str = "cli",
+    *,
+    restart: bool = False,
 ) -> CeremonyView:
-    """Fix the trustees and k (a majority by default) and open the dealing step. A failed
-    ceremony is replaced; any other refuses a second start."""
+    """Fix the trustees and k (a majority by default) and open the dealing step. Only while
+    every poll of the conference is a draft: a poll opened with every trustee's key (n of n)
+    would share the trustees' keys with the ceremony. A failed ceremony is replaced; a stalled
+    or finished one only with ``restart`` (audited), while no poll has opened with it."""
     row = get_row(session, conference_id, lock=True)
     if session.get(Conference, conference_id) is None:
         raise NotFound(f"hội nghị số {conference_id}", f"conference {conference_id}")
-    if row is not None and row.state != "failed":
+    # The polls' rows locked too (PostgreSQL), so that no poll opens while this starts.
+    states = session.scalars(
+        select(Poll.state).where(Poll.conference_id == conference_id).with_for_update()
+    ).all()
+    if any(state != "draft" for state in states):
+        raise _refused(
+            409,
+            "conference_started",
+            "Đã có cuộc biểu quyết của hội nghị được mở: lễ tạo khóa chỉ làm trước khi mở cuộc"
+            " đầu tiên.",
+            "A poll of the conference has been opened: the key ceremony is held before the"
+            " first poll opens.",
+        )
+    if row is not None and row.state != "failed" and not restart:
         raise _refused(
             409,
             "ceremony_exists",
-            "Hội nghị đã có lễ tạo khóa (chỉ làm lại được khi lễ trước không thành).",
-            "The conference already has a key ceremony (it can be set up again only after"
-            " one that failed).",
+            "Hội nghị đã có lễ tạo khóa. Làm lại (ví dụ khi một thành viên không làm tiếp được):"
+            " ballot ceremony start --restart, hoặc nút “Làm lại lễ tạo khóa”.",
+            "The conference already has a key ceremony. To start again (a member cannot go on,"
+            " say): ballot ceremony start --restart, or the “start again” button.",
         )
     trustees = committee(session, conference_id)
     n = len(trustees)

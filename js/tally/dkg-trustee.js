@@ -27,6 +27,7 @@ import {
   SHARE_FORMAT_V2,
   TAG_COMPLAINT,
   TAG_CONSTANT,
+  TAG_EPHEMERAL,
   TAG_THRESHOLD,
   dealingsDigest,
   evaluateCeremony,
@@ -66,7 +67,18 @@ export function makeDealing(ceremony, trusteeKey) {
     const r = trusteeDerive(trusteeKey, label(h0, `r/${j}`));
     const E = mulG(r);
     const { key, iv } = shareKey(mul(recipient.publicKey, r), h0, i, j, E);
-    return { e: pointHex(E), ct: toHex(gcm(key, iv).encrypt(encodeScalar(value))) };
+    // The dealer proves it knows r, so a complaint's Z = x_j·E tells it nothing new (9.4).
+    const { proof: known } = proveSchnorr(
+      r,
+      TAG_EPHEMERAL,
+      concatBytes(h0, u32(i), u32(j)),
+      trusteeDerive(trusteeKey, label(h0, `r/${j}/w`)),
+    );
+    return {
+      e: pointHex(E),
+      ct: toHex(gcm(key, iv).encrypt(encodeScalar(value))),
+      proof: csProofToJson(known),
+    };
   });
   return signedMessage(trusteeKey, DEAL_SIGNATURE, {
     format: DEAL_FORMAT,
@@ -89,7 +101,9 @@ export function makeCheck(ceremony, trusteeKey, dealings) {
     const value = openShare(Z, h0, dealing.dealer, j, E, ct);
     if (value === null || !mulG(value).equals(evaluateCommitments(dealing.commitments, j))) {
       const context = concatBytes(h0, u32(dealing.dealer), u32(j));
-      const w = trusteeDerive(trusteeKey, label(h0, `c/${dealing.dealer}`));
+      // The nonce is derived from the whole statement (E and Z), never from the dealer alone.
+      const nonceLabel = concatBytes(h0, utf8("c/"), u32(dealing.dealer), E.toBytes(), Z.toBytes());
+      const w = trusteeDerive(trusteeKey, nonceLabel);
       const proof = trusteeProveDh(trusteeKey, E, TAG_COMPLAINT, context, w);
       complaints.push({ dealer: dealing.dealer, z: pointHex(Z), proof: csProofToJson(proof) });
     }

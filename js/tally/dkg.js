@@ -34,6 +34,7 @@ export const CHECK_FORMAT = "tally-dkg-check/1";
 export const SHARE_FORMAT_V2 = "tally-share/2";
 export const TAG_CONSTANT = "tally/v2/dkg-constant";
 export const TAG_COMPLAINT = "tally/v2/dkg-complaint";
+export const TAG_EPHEMERAL = "tally/v2/dkg-ephemeral";
 export const TAG_THRESHOLD = "tally/v2/threshold-decryption";
 export const DEAL_SIGNATURE = "tally/v2/dkg-deal\0";
 export const CHECK_SIGNATURE = "tally/v2/dkg-check\0";
@@ -171,10 +172,16 @@ export function parseDealing(ceremony, data) {
   try {
     commitments = data.commitments.map((c) => pointFromHex(c));
     proof = csProofFromJson(data.proof);
-    shares = data.shares.map((share) => {
-      if (!sameFields(share, ["e", "ct"])) err(`${what}: a share has exactly the fields e and ct`);
+    shares = data.shares.map((share, index) => {
+      const j = index + 1;
+      if (!sameFields(share, ["e", "ct", "proof"]))
+        err(`${what}: a share has exactly the fields e, ct and proof`);
       const E = pointFromHex(share.e);
       if (E.is0()) err(`${what}: a share's ephemeral key is the identity`);
+      const known = csProofFromJson(share.proof);
+      const context = concatBytes(ceremony.digest, u32(i), u32(j));
+      if (!verifySchnorr(E, known, TAG_EPHEMERAL, context))
+        err(`${what}: the proof of the ephemeral key of the share for trustee ${j} does not verify`);
       return { E, ct: fromHex(share.ct, 48, "share ciphertext") };
     });
   } catch (e) {

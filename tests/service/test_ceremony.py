@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ballot import db
-from ballot.models import KeyCeremony, Poll
+from ballot.models import AuditEvent, KeyCeremony, Poll
 from tally.ballots import encrypt_ballot
 from tally.bundle import read_bundle
 from tally.canonical import canonical_json
@@ -177,7 +177,7 @@ def test_out_of_place_messages_are_refused_and_store_nothing(
     assert post(app, "dealings", dealings[0]).status_code == 201
     assert snapshot(app) == after_one
     forged = copy.deepcopy(dealings[0])
-    forged["shares"][1] = forged["shares"][2]
+    forged["shares"][1]["ct"] = "00" * 48
     body = {k: v for k, v in forged.items() if k != "signature"}
     forged["signature"] = KEYS[0].sign(DEAL_SIGNATURE + canonical_json(body)).hex()
     twice = post(app, "dealings", forged)
@@ -198,7 +198,7 @@ def test_a_bad_share_in_the_ceremony_names_the_dealer(ceremony_app: Flask) -> No
     setup = parse_ceremony(state(app)["ceremony"])
     dealings = [make_dealing(setup, key) for key in KEYS]
     cheat = copy.deepcopy(dealings[3])
-    cheat["shares"][0] = cheat["shares"][1]
+    cheat["shares"][0]["ct"] = "00" * 48
     body = {k: v for k, v in cheat.items() if k != "signature"}
     cheat["signature"] = KEYS[3].sign(DEAL_SIGNATURE + canonical_json(body)).hex()
     dealings[3] = cheat
@@ -225,7 +225,7 @@ def test_n_of_n_without_a_fault_tolerance_fails_with_the_name(
     setup = parse_ceremony(state(conference)["ceremony"])
     dealings = [make_dealing(setup, key) for key in KEYS[:3]]
     cheat = copy.deepcopy(dealings[0])
-    cheat["shares"][2] = cheat["shares"][1]
+    cheat["shares"][2]["ct"] = "00" * 48
     body = {k: v for k, v in cheat.items() if k != "signature"}
     cheat["signature"] = KEYS[0].sign(DEAL_SIGNATURE + canonical_json(body)).hex()
     dealings[0] = cheat
@@ -286,7 +286,11 @@ def test_the_pages_start_show_and_take_a_file(
     assert "Đã nhận phần chia" in client.get("/trustee/conferences/1/ceremony").get_data(
         as_text=True
     )
-    assert state(app)["dealings"][0] == dealing
+    # While dealing, who has dealt is shown, not what (no last dealer sees the others').
+    assert state(app)["dealings"] == [{"dealer": 1}, None, None, None, None]
+    with app.app_context():
+        row = db.get_session().scalar(select(KeyCeremony))
+        assert row is not None and json.loads(row.dealings)[0] == dealing
     # A file that is neither: refused on the page, nothing stored.
     before = snapshot(app)
     bad = tmp_path / "x.json"
@@ -323,3 +327,36 @@ def test_the_operator_starts_the_ceremony_from_the_conference_page(
     )
     assert done.status_code == 302
     assert state(conference)["ceremony"]["threshold"] == 4
+
+
+def test_a_stalled_ceremony_starts_again_and_none_starts_once_a_poll_is_open(
+    ceremony_app: Flask, tmp_path: Path
+) -> None:
+    """Found in review: a trustee who never deals left the ceremony stuck with no way out. It
+    can be started again (audited) while no poll of the conference has opened; once one has,
+    no ceremony starts (its n-of-n key shares the trustees' keys)."""
+    app = ceremony_app
+    setup = parse_ceremony(state(app)["ceremony"])
+    assert post(app, "dealings", make_dealing(setup, KEYS[0])).status_code == 201
+    stuck = app.test_cli_runner().invoke(args=["ceremony", "start", "1"])
+    assert stuck.exit_code == 1 and "--restart" in stuck.output
+    output = run(app, "ceremony", "start", "1", "--threshold", "2", "--restart")
+    assert "any 2 of 5 trustees" in output
+    fresh = state(app)
+    assert fresh["ceremony"]["uid"] != setup.uid and fresh["dealings"] == [None] * 5
+    with app.app_context():
+        actions = [
+            e.action for e in db.get_session().scalars(select(AuditEvent).order_by(AuditEvent.id))
+        ]
+    assert actions.count("ceremony.restart") == 1
+    # Poll 2 opens n of n (its own trustees, no ceremony for them): no ceremony starts after.
+    other = [TrusteeKey.generate(f"Khác {m}") for m in (1, 2)]
+    run(app, "ceremony", "start", "1", "--restart")
+    with app.app_context():
+        db.get_session().execute(delete(KeyCeremony))
+        db.get_session().commit()
+    register(app, tmp_path, 2, other)
+    board_mint(app, tmp_path, 2, 3)
+    run(app, "poll", "open", "2", "--acknowledge-unconfirmed-rules")
+    late = app.test_cli_runner().invoke(args=["ceremony", "start", "1"])
+    assert late.exit_code == 1 and "before the first poll opens" in late.output

@@ -1013,7 +1013,7 @@ def vec_challenge(ctx: PollContext) -> dict[str, Any]:
 
 def vec_ceremony() -> dict[str, Any]:
     """A key ceremony of three trustees, k = 2 (docs/protocol.md 9.4), in which trustee 3 sends
-    trustee 1 the share meant for trustee 2 and is left out by trustee 1's complaint; then both
+    trustee 1 a share that does not open and is left out by trustee 1's complaint; then both
     qualified trustees' partial decryptions (14.5) of a fixed aggregate and the counts."""
     from tally.canonical import canonical_json as cj
     from tally.dkg import (
@@ -1038,7 +1038,11 @@ def vec_ceremony() -> dict[str, Any]:
     setup = Ceremony(fixed_bytes("ceremony/uid", 16).hex(), 2, tuple(k.public for k in keys))
     dealings = [make_dealing(setup, key) for key in keys]
     bad = dict(dealings[2])
-    bad["shares"] = [dealings[2]["shares"][1], *dealings[2]["shares"][1:]]
+    ct = dealings[2]["shares"][0]["ct"]
+    bad["shares"] = [
+        {**dealings[2]["shares"][0], "ct": ct[:-2] + ("00" if ct[-2:] != "00" else "01")},
+        *dealings[2]["shares"][1:],
+    ]
     body = {k: v for k, v in bad.items() if k != "signature"}
     bad["signature"] = keys[2].sign(DEAL_SIGNATURE + cj(body)).hex()
     dealings[2] = bad
@@ -1070,8 +1074,9 @@ def vec_ceremony() -> dict[str, Any]:
     combined, used = combine(aggregate, partials, 2, 3)
     assert combined == counts
     return {
-        "description": "A key ceremony (9.4): three trustees, k = 2; trustee 3 deals trustee 1 the"
-        " share meant for trustee 2, trustee 1 complains and trustee 3 is faulty. Every secret"
+        "description": "A key ceremony (9.4): three trustees, k = 2; trustee 3 deals trustee 1 a"
+        " share whose ciphertext's last byte is changed, trustee 1 complains and trustee 3 is"
+        " faulty. Every secret"
         " of a dealing and a check is derived from the trustee's key (9.4), so the messages are"
         " the same bytes from any implementation; the shares (14.5) use the nonces"
         " fixed_scalar('ceremony/share/<m>/<i>/<j>/w').",

@@ -123,8 +123,9 @@ def ceremony_start(conference_id: int) -> Any:
     """Start the conference's key ceremony with the registered committee and the chosen k."""
     raw = request.form.get("threshold", "")
     threshold = int(raw) if raw.isdigit() and len(raw) < 4 else -1
+    restart = request.form.get("restart") == "1"
     with db.transaction() as tx:
-        key_ceremony.start_ceremony(tx, conference_id, threshold, actor=actor())
+        key_ceremony.start_ceremony(tx, conference_id, threshold, actor=actor(), restart=restart)
     flash(
         _("Đã bắt đầu lễ tạo khóa. Ban kiểm phiếu làm hai bước trên trang lễ tạo khóa."), "success"
     )
