@@ -782,7 +782,7 @@ def cmd_credentials_mint(args: argparse.Namespace) -> int:
         raise
 
     print(
-        f"Đã tạo {count} phiếu + {reserve} phiếu dự phòng cho cuộc biểu quyết {poll_uid}"
+        f"Đã tạo {count} phiếu + {reserve} thẻ dự phòng cho cuộc biểu quyết {poll_uid}"
         f" / minted {count} slips + {reserve} reserve for poll {poll_uid}"
     )
     print(f"Danh sách công khai đã ký / signed public list:        {list_path}")
@@ -946,7 +946,7 @@ def build_parser() -> argparse.ArgumentParser:
     cm.add_argument("--poll-uid", required=True, help="mã cuộc biểu quyết / the poll's uid")
     cm.add_argument("--count", required=True, type=_whole, help="số phiếu / number of slips")
     cm.add_argument(
-        "--reserve", required=True, type=_whole, help="số phiếu dự phòng / reserve slips (0: none)"
+        "--reserve", required=True, type=_whole, help="số thẻ dự phòng / reserve slips (0: none)"
     )
     cm.add_argument("--key", required=True, metavar="KEYFILE")
     cm.add_argument(

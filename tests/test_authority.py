@@ -114,7 +114,7 @@ def test_keygen_then_mint_writes_a_list_the_server_accepts_and_a_sheet_of_every_
     for path in (list_path, sheet_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert str(path) in stdout
-    assert "40 slips + 5 reserve" in stdout and "40 phiếu + 5 phiếu dự phòng" in stdout
+    assert "40 slips + 5 reserve" in stdout and "40 phiếu + 5 thẻ dự phòng" in stdout
     assert fingerprint in stdout
     assert "ballot credentials import POLL credentials.json" in stdout and "delete it" in stdout
 
@@ -133,7 +133,7 @@ def test_keygen_then_mint_writes_a_list_the_server_accepts_and_a_sheet_of_every_
     # The booth page is printed once a page (5 of slips, 1 of reserve slips), never per slip.
     assert sheet.count("Trang bỏ phiếu / booth page:") == sheet.count(BOOTH) == 6
     assert sheet.count('class="slip reserve"') == 5
-    assert sheet.count("PHIẾU DỰ PHÒNG / RESERVE") >= 5
+    assert sheet.count("THẺ DỰ PHÒNG / RESERVE") >= 5
     assert fingerprint in sheet and uid in sheet and "Dấu vân tay khóa Ban Tổ chức" in sheet
     assert "Ban Thường vụ &lt;Tỉnh ủy&gt; &amp; co" in sheet and "<Tỉnh ủy>" not in sheet
     # The printed order says nothing about the list's order (sorted by key): 1 in 40! otherwise.

@@ -34,7 +34,7 @@ def credentials_import(poll: int, listfile: Path) -> None:
     with step() as session:
         listed = import_credentials(session, poll, document, actor=actor())
     click.echo(
-        f"Đã nhập {listed.count} phiếu và {listed.reserve} phiếu dự phòng / imported"
+        f"Đã nhập {listed.count} phiếu và {listed.reserve} thẻ dự phòng / imported"
         f" {listed.count} slips and {listed.reserve} reserve for poll {poll}"
     )
     click.echo(

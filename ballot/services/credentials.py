@@ -89,7 +89,7 @@ def import_credentials(
         raise _refused(_vi(str(exc)), str(exc)) from None
     if listed.count > poll.members:
         raise _refused(
-            f"{listed.count} phiếu (chưa kể {listed.reserve} phiếu dự phòng) nhiều hơn"
+            f"{listed.count} phiếu (chưa kể {listed.reserve} thẻ dự phòng) nhiều hơn"
             f" {poll.members} ủy viên của cuộc biểu quyết",
             f"{listed.count} slips (besides {listed.reserve} reserve) are more than the"
             f" poll's {poll.members} members",
@@ -97,7 +97,7 @@ def import_credentials(
         )
     if listed.reserve > poll.members:
         raise _refused(
-            f"{listed.reserve} phiếu dự phòng nhiều hơn {poll.members} ủy viên",
+            f"{listed.reserve} thẻ dự phòng nhiều hơn {poll.members} ủy viên",
             f"{listed.reserve} reserve slips are more than the poll's {poll.members} members",
             409,
         )

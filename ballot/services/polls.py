@@ -139,7 +139,7 @@ def update_poll(
                 409,
                 "members_below_list",
                 f"Danh sách của Ban Tổ chức đã nhập có {listed['count']} phiếu và"
-                f" {listed['reserve']} phiếu dự phòng: số ủy viên không thể ít hơn. Nhập lại"
+                f" {listed['reserve']} thẻ dự phòng: số ủy viên không thể ít hơn. Nhập lại"
                 " danh sách mới trước.",
                 f"The imported list has {listed['count']} slips and {listed['reserve']}"
                 " reserve: the members cannot be fewer. Import a new list first.",

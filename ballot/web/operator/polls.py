@@ -351,7 +351,7 @@ def credentials_import(poll_id: int) -> Any:
         return _poll_page(poll_id, error=exc, list_form=form)
     flash(
         _(
-            "Đã nhập danh sách: %(count)d phiếu và %(reserve)d phiếu dự phòng; dấu vân tay khóa"
+            "Đã nhập danh sách: %(count)d phiếu và %(reserve)d thẻ dự phòng; dấu vân tay khóa"
             " Ban Tổ chức %(fp)s (đối chiếu với dấu vân tay Ban Tổ chức đã công bố).",
             count=listed.count,
             reserve=listed.reserve,
