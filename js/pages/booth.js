@@ -431,11 +431,15 @@ async function challenge() {
   choiceRows($("challenge-rows").tBodies[0]);
   $("challenge-text").textContent = revealed.qr_text;
   // Shown, not linked: a page opened from here would outlive the booth's reset on the tablet.
-  $("challenge-check").textContent = new URL(poll.check, location.href).href;
+  // A second, small QR code carries the checker's address to the voter's own phone.
+  const checker = new URL(poll.check, location.href).href;
+  $("challenge-check").textContent = checker;
   try {
     $("challenge-qr").replaceChildren(await qrSvg(revealed.qr_text));
+    $("checker-qr").replaceChildren(await qrSvg(checker));
   } catch {
     $("challenge-qr").replaceChildren();
+    $("checker-qr").replaceChildren();
   }
   revealed = null;
   worker.terminate();
@@ -447,6 +451,7 @@ function clearChallenge() {
   $("challenge-text").textContent = "";
   $("challenge-commitment").textContent = "";
   $("challenge-qr").replaceChildren();
+  $("checker-qr").replaceChildren();
   $("challenge-rows").tBodies[0].replaceChildren();
 }
 

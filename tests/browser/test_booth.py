@@ -186,6 +186,9 @@ def test_challenge_reveals_nothing_to_the_server_and_is_never_cast(
     assert page.locator("#challenge-commitment").inner_text().strip() == shown
     assert page.locator("#challenge-rows tr").count() == 15
     assert page.locator("#challenge-qr svg").count() == 1
+    # Issue 17: the checker's address as a second QR code for the voter's phone.
+    assert page.locator("#checker-qr svg").count() == 1
+    assert page.locator("#challenge-check").inner_text().endswith("/polls/1/check")
     qr_text = page.locator("#challenge-text").text_content()
     assert qr_text.startswith("TALLY-CHALLENGE/2:")
     _, fingerprint, seed, choice_chars, commitment = qr_text.split(":")
