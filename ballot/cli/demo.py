@@ -319,10 +319,9 @@ def demo_command(
     session = db.get_session()
     if session.scalar(select(func.count(Conference.id))) == 0:
         set_up(out_dir, base_url, load_signing_key(), SAMPLES[sample])
-        (out_dir / MARKER).write_text(
-            db.engine().url.render_as_string(hide_password=True) + "\n", encoding="utf-8"
-        )
-        (out_dir / "base-url.txt").write_text(base_url + "\n", encoding="utf-8")
+        # Not secrets, but in the demo's private folder every file is 0600 like the others.
+        _write_secret(out_dir / MARKER, db.engine().url.render_as_string(hide_password=True) + "\n")
+        _write_secret(out_dir / "base-url.txt", base_url + "\n")
         click.echo("Đã tạo hội nghị mẫu / the sample conference is set up")
     else:
         click.echo("Đã có hội nghị: giữ nguyên / a conference exists already: left unchanged")

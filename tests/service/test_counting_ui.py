@@ -23,7 +23,7 @@ from tally.canonical import canonical_json, parse_json
 from tally.counting import board_aggregate
 from tally.manifest import parse_manifest
 from tally.verify import check_board, verify_bundle
-from tests.support.html import shown_hex
+from tests.support.pages import shown_hex
 
 from .conftest import OPERATOR, OpenPoll, csrf_token, run
 from .test_counting import cast_and_close, expected_counts, stored

@@ -36,7 +36,7 @@ from tally.manifest import Manifest, parse_manifest
 from tally.record import ServiceKey, verify_record_signature
 from tally.rules import decide
 from tally.trustees import TrusteeKey
-from tests.support.html import shown_hex
+from tests.support.pages import shown_hex
 from tests.support.server import Server, free_port, server_env, start_server, stop_server
 
 from .conftest import CODE_RE, EXAMPLE, OPERATOR, csrf_token

@@ -27,7 +27,7 @@ from tally.ballots import encrypt_ballot
 from tally.credentials import commitment
 from tally.record import key_fingerprint
 from tally.trustees import TrusteeKey
-from tests.support.html import shown_hex
+from tests.support.pages import shown_hex
 
 from .conftest import EXAMPLE, OpenPoll, csrf_token, run
 

@@ -18,7 +18,7 @@ from tally.bundle import bundle_bytes, read_bundle
 from tally.canonical import canonical_json, parse_json
 from tally.rules import UNDETERMINED_VI
 from tally.verify import verify_bundle
-from tests.support.html import shown_hex
+from tests.support.pages import shown_hex
 
 from .conftest import OpenPoll, prepare_poll, run
 from .test_counting import Counting, cast_and_close, expected_counts
