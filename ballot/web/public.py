@@ -302,6 +302,58 @@ def record_en(poll_id: int) -> str:
     return render_template("record_en.html", **_record_view(poll_id))
 
 
+# How the grade follows from the counts, in one line (docs/rules.md, "Decision", "Adoption").
+RULE_LINES: dict[str, tuple[str, str]] = {
+    "majority_then_cumulative": (
+        "Mức xếp loại là mức cao nhất có trên một nửa số phiếu (mẫu số); nếu không mức nào đạt,"
+        " cộng dồn số phiếu từ mức cao nhất xuống, mức xếp loại là mức mà tổng cộng dồn vượt quá"
+        " một nửa.",
+        "The grade is the best grade with more than half the votes (the denominator); if none has,"
+        " votes are added from the best grade down, and the grade is the one where the sum passes"
+        " half.",
+    ),
+    "adoption_majority": (
+        "Thông qua khi số phiếu tán thành nhiều hơn một nửa mẫu số.",
+        "Adopted when the votes for are more than half the denominator.",
+    ),
+}
+SCREEN_ROWS = 8  # subjects on one projector screen at 1920x1080
+SCREEN_SECONDS = 20  # each screen shows this long before the next
+
+
+@bp.get("/polls/<id:poll_id>/results/screen")
+def results_screen(poll_id: int) -> str:
+    """The projector's summary: the conference, the poll, one table (subject, grade, counts) of
+    at most SCREEN_ROWS subjects a screen, the screens in turn, and one line saying how the
+    grade follows from the counts."""
+    poll, rec, files = _counted(poll_id)
+    grades = _grades(files)
+    subjects = _subjects(rec, grades, files)
+    screens = max(1, -(-len(subjects) // SCREEN_ROWS))
+    raw = request.args.get("screen", "1")
+    screen = int(raw) if raw.isdigit() and len(raw) < 4 and 1 <= int(raw) <= screens else 1
+    rule = parse_json(files["manifest.json"])["election"]["rules"].get(
+        "decision_rule", "majority_then_cumulative"
+    )
+    conference = rec["conference"]
+    return render_template(
+        "results_screen.html",
+        poll=poll,
+        record=rec,
+        grades=grades,
+        rows=subjects[(screen - 1) * SCREEN_ROWS : screen * SCREEN_ROWS],
+        first=(screen - 1) * SCREEN_ROWS,
+        screen=screen,
+        screens=screens,
+        seconds=SCREEN_SECONDS,
+        rule_line=RULE_LINES.get(rule, (rule, rule)),
+        conference_title=conference.get("title", ""),
+        conference_date=vi_date_line(
+            conference.get("place_name") or conference.get("place", ""), conference.get("date", "")
+        ),
+    )
+
+
 @bp.get("/polls/<id:poll_id>/results")
 def results(poll_id: int) -> str:
     poll, rec, files = _counted(poll_id)
