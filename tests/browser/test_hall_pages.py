@@ -53,3 +53,31 @@ def test_the_projector_summary_fits_one_screen(
             page.screenshot(path=str(SHOTS / f"{label}-{name}.png"), full_page=True)
             assert page.evaluate(OVERFLOW) == [], (path, name)
     context.close()
+
+
+PRINT_GEOMETRY = """() => {
+  const px = (mm) => mm * 96 / 25.4;
+  const width = px(190);  // A4 less the 10 mm margins of the print stylesheet
+  const problems = [];
+  for (const el of document.querySelectorAll("main *")) {
+    const r = el.getBoundingClientRect();
+    if (r.width > width + 1) problems.push(`${el.tagName}.${el.className} is ${Math.round(r.width)} px`);
+  }
+  return problems;
+}"""
+
+
+def test_the_record_prints_inside_the_a4_margins(
+    browser: Any, served: Served, tmp_path: Path
+) -> None:
+    """The record's print stylesheet: printed in Chromium on A4, nothing is wider than the page
+    inside its margins; the PDF is kept in /tmp/shots to look at."""
+    finish(served.poll, tmp_path / "out")
+    context = browser.new_context(viewport={"width": 718, "height": 1047})  # 190 x 277 mm
+    page = context.new_page()
+    page.goto(served.url("/polls/1/record"))
+    page.emulate_media(media="print")
+    assert page.evaluate(PRINT_GEOMETRY) == []
+    SHOTS.mkdir(exist_ok=True)
+    page.pdf(path=str(SHOTS / "record-a4.pdf"), format="A4", print_background=True)
+    context.close()
