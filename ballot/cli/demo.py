@@ -2,9 +2,10 @@
 
 On an empty database it runs the same steps an Organization Board would (each through the real
 service functions, each in the audit log): an operator account, the sample conference from
-``docs/examples/hoi-nghi-2026.toml`` (``--sample 2023``: the 2023 one), three trustees per poll
-(their encrypted key files go to ``out/demo/trustees/`` with the demo passphrase beside them, so
-the counting can be tried), one slip per voter of each poll (printable sheets in ``out/demo/``,
+``docs/examples/hoi-nghi-2026.toml`` (``--sample 2023``: the 2023 one), one counting committee of
+three trustees for every poll (their encrypted key files go to ``out/demo/trustees/`` with the demo
+passphrase beside them, so the counting can be tried) and its key ceremony, any 2 of the 3
+counting (docs/protocol.md 9.4), one slip per voter of each poll (printable sheets in ``out/demo/``,
 mode 0600), and every poll opened. A poll whose result another adopts (the Standing Committee's
 self-grade of the Đảng bộ tỉnh) is voted with simulated ballots and counted first, so that the
 adoption poll opens on its signed record.
@@ -38,6 +39,7 @@ from ballot.keys import load_signing_key
 from ballot.models import Conference, Poll
 from ballot.services.attendance import add_statement, attendance_jsonl, ballots_cast
 from ballot.services.casting import cast
+from ballot.services.ceremony import add_check, add_dealing, start_ceremony
 from ballot.services.conference_file import import_conference
 from ballot.services.counting import add_share, finish_count, start_count
 from ballot.services.credentials import demo_mint
@@ -48,6 +50,8 @@ from tally.attendance import check_attendance, sign_statement
 from tally.ballots import encrypt_ballot
 from tally.canonical import canonical_json
 from tally.credentials import Credential
+from tally.dkg import decrypt_share as decrypt_threshold
+from tally.dkg import make_check, make_dealing, threshold_key
 from tally.keyfile import write_private
 from tally.manifest import parse_manifest
 from tally.record import ServiceKey
@@ -73,22 +77,45 @@ def _write_secret(path: Path, text: str) -> None:
     write_private(path, text)
 
 
-def _prepare(
-    poll_id: int, out: Path, base_url: str, passphrase: str, signing_key: ServiceKey
-) -> tuple[list[TrusteeKey], list[Credential]]:
-    """Trustees, the slips (one per member present) and the poll opened; returns the trustees'
-    keys and the slips' credentials, which only a demo keeps."""
-    trustee_dir = out / "trustees"
+def _committee(out: Path, passphrase: str) -> list[TrusteeKey]:
+    """The conference's counting committee: three keys, saved encrypted under the demo's
+    passphrase so the counting can be tried (a real trustee makes theirs on their own device)."""
     keys = []
+    for k, (name, _post) in enumerate(TRUSTEES, start=1):
+        key = TrusteeKey.generate(name)
+        path = out / "trustees" / f"trustee-{k}.key.json"
+        path.unlink(missing_ok=True)
+        key.save(path, passphrase)
+        keys.append(key)
+    return keys
+
+
+def _register(poll_id: int, keys: list[TrusteeKey]) -> None:
     with db.transaction() as session:
-        for k, (name, post) in enumerate(TRUSTEES, start=1):
-            key = TrusteeKey.generate(name)
-            path = trustee_dir / f"poll-{poll_id}-trustee-{k}.key.json"
-            path.unlink(missing_ok=True)
-            key.save(path, passphrase)
+        for key, (_name, post) in zip(keys, TRUSTEES, strict=True):
             add_trustee(session, poll_id, key.public.to_json(), actor=ACTOR, post=post)
-            keys.append(key)
-        poll = session.get_one(Poll, poll_id)
+
+
+def _ceremony(conference_id: int, keys: list[TrusteeKey]) -> None:
+    """DEMO SHORTCUT: the key ceremony (any 2 of the 3 count) with every trustee's step taken
+    here; on the day each trustee deals and checks on their own device."""
+    with db.transaction() as session:
+        view = start_ceremony(session, conference_id, None, actor=ACTOR)
+    dealings = [make_dealing(view.ceremony, key) for key in keys]
+    for dealing in dealings:
+        with db.transaction() as session:
+            add_dealing(session, conference_id, dealing, actor=ACTOR)
+    for key in keys:
+        with db.transaction() as session:
+            add_check(session, conference_id, make_check(view.ceremony, key, dealings), actor=ACTOR)
+
+
+def _prepare(poll_id: int, out: Path, base_url: str, signing_key: ServiceKey) -> list[Credential]:
+    """The slips (one per member present) and the poll opened; returns the slips' credentials,
+    which only a demo keeps."""
+    with db.transaction() as session:
+        poll = db.write_lock(session, poll_id)  # a writer's transaction from its first statement
+        assert poll is not None
         # DEMO SHORTCUT: the server plays the Organization Board with a throw-away
         # authority key. A real conference mints offline (tally credentials mint).
         fingerprint, minted = demo_mint(session, poll_id, poll.present, actor=ACTOR)
@@ -104,7 +131,7 @@ def _prepare(
         del sheet
         # The demo acknowledges the template rule set, as an operator would (audited).
         open_poll(session, poll_id, signing_key.public_key, actor=ACTOR, acknowledge_rules=True)
-    return keys, minted
+    return minted
 
 
 def _vote_and_count(
@@ -112,8 +139,8 @@ def _vote_and_count(
 ) -> None:
     """DEMO SHORTCUT: the Standing Committee's self-grade of the Đảng bộ tỉnh is voted with the
     demo's own slips (simulated choices: mostly the proposed grade), closed, attested by the
-    committee's head and counted with every trustee's share, as on the day; then the adoption
-    poll can open on its signed result."""
+    committee's head and counted with two of the three trustees' shares (any 2 of 3); then the
+    adoption poll can open on its signed result."""
     with db.transaction() as session:
         poll = session.get_one(Poll, poll_id)
         manifest = parse_manifest(json.loads(poll.manifest or "{}"))
@@ -150,9 +177,13 @@ def _vote_and_count(
     with db.transaction() as session:
         files = start_count(session, poll_id, actor=ACTOR)
     aggregate = json.loads(files.aggregate)
-    for key in keys:
+    ceremony, transcript = manifest.ceremony, manifest.data["election"]["ceremony"]
+    assert ceremony is not None
+    # Any 2 of the 3 count: the committee's head and its second member decrypt.
+    for key in keys[: ceremony.threshold]:
+        held = threshold_key(ceremony, transcript["dealings"], transcript["checks"], key)
         with db.transaction() as session:
-            add_share(session, poll_id, key.decrypt_share(aggregate), actor=ACTOR)
+            add_share(session, poll_id, decrypt_threshold(aggregate, held), actor=ACTOR)
     with db.transaction() as session:
         finish_count(
             session, poll_id, signing_key, actor=ACTOR, timezone=current_app.config["TIMEZONE"]
@@ -168,21 +199,26 @@ def set_up(out: Path, base_url: str, signing_key: ServiceKey, example: Path = EX
         create_operator(session, "bantochuc", password, actor=ACTOR)
     with db.transaction() as session:
         conference = import_conference(session, example, actor=ACTOR)
+        conference_id = conference.id
         polls = [(poll.id, poll.adopts_id) for poll in conference.polls]
     _write_secret(out / "operator.txt", f"bantochuc\n{password}\n")
     _write_secret(out / "trustees" / "passphrase.txt", passphrase + "\n")
+    # One counting committee for the conference, and its key ceremony before any poll opens.
+    keys = _committee(out, passphrase)
+    for poll_id, _adopts in polls:
+        _register(poll_id, keys)
+    _ceremony(conference_id, keys)
     adopted = {a for _p, a in polls if a is not None}
-    prepared: dict[int, tuple[list[TrusteeKey], list[Credential]]] = {}
+    prepared: dict[int, list[Credential]] = {}
     for poll_id, adopts in polls:
         if adopts is None:
-            prepared[poll_id] = _prepare(poll_id, out, base_url, passphrase, signing_key)
+            prepared[poll_id] = _prepare(poll_id, out, base_url, signing_key)
     # The adopted result is counted first (43-HD Mục 3: the BCH adopts the BTV's grade).
     for poll_id in sorted(adopted):
-        keys, slips = prepared[poll_id]
-        _vote_and_count(poll_id, keys, slips, signing_key)
+        _vote_and_count(poll_id, keys, prepared[poll_id], signing_key)
     for poll_id, adopts in polls:
         if adopts is not None:
-            _prepare(poll_id, out, base_url, passphrase, signing_key)
+            _prepare(poll_id, out, base_url, signing_key)
     prepared.clear()
 
 

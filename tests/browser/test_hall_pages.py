@@ -61,7 +61,8 @@ PRINT_GEOMETRY = """() => {
   const problems = [];
   for (const el of document.querySelectorAll("main *")) {
     const r = el.getBoundingClientRect();
-    if (r.width > width + 1) problems.push(`${el.tagName}.${el.className} is ${Math.round(r.width)} px`);
+    if (r.width > width + 1)
+      problems.push(`${el.tagName}.${el.className} is ${Math.round(r.width)} px`);
   }
   return problems;
 }"""

@@ -262,6 +262,9 @@ def test_the_pages_start_show_and_take_a_file(
     from .conftest import csrf_token
 
     app = ceremony_app
+    # Until the ceremony is done, opening a poll says every trustee would have to decrypt.
+    opening = operator_client.get("/operator/polls/1/open").get_data(as_text=True)
+    assert "cả 5 thành viên phải giải mã" in opening
     conference = operator_client.get("/operator/conferences/1").get_data(as_text=True)
     assert 'id="key-ceremony"' in conference and "Bất kỳ 3 trong 5 thành viên" in conference
     assert "/trustee/conferences/1/ceremony" in conference

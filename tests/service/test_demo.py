@@ -55,9 +55,12 @@ def test_demo_sets_up_the_sample_conference(app: Flask, tmp_path: Path) -> None:
         )
         assert manifest.authority is not None and manifest.reserve == 0
         assert key_fingerprint(manifest.authority) in sheet
-        keys = sorted((out / "trustees").glob(f"poll-{poll_id}-trustee-*.key.json"))
+        # One committee for the conference and its key ceremony: any 2 of the 3 count.
+        assert manifest.ceremony is not None and manifest.threshold == 2
+        keys = sorted((out / "trustees").glob("trustee-*.key.json"))
         assert len(keys) == 3
-        assert TrusteeKey.load(keys[0], passphrase).public.name  # the passphrase opens the keys
+        opened = TrusteeKey.load(keys[0], passphrase)  # the passphrase opens the keys
+        assert opened.public.public_key in {t.public_key for t in manifest.trustees}
     # A slip of the printed sheet votes.
     manifest = parse_manifest(client.get("/api/polls/2/manifest").get_json())
     code = CODE_RE.findall((out / "slips-poll-2.html").read_text(encoding="utf-8"))[0]

@@ -80,8 +80,8 @@ def test_init_creates_private_keys_whatever_the_umask(
     assert _mode(out) == 0o700 and _mode(out / "trustees") == 0o700
     written = sorted(p for p in out.rglob("*") if p.is_file())
     sheets = [p for p in written if p.name.startswith("slips-poll-")]
-    # + operator, passphrase; 4x3 keys; the demo's database marker and the address it printed
-    assert len(sheets) == 4 and len(written) == 4 + 2 + 12 + 2
+    # + operator, passphrase; the committee's 3 keys; the database marker and the address
+    assert len(sheets) == 4 and len(written) == 4 + 2 + 3 + 2
     assert {p.name: _mode(p) for p in written} == {p.name: 0o600 for p in written}
     with app.app_context():
         db.engine().dispose()

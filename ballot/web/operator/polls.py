@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from ballot import db
 from ballot.keys import signing_key
 from ballot.models import Conference, Poll
+from ballot.services import ceremony as key_ceremony
 from ballot.services import conferences, credentials, errors, polls, subjects, trustees
 from ballot.services.attendance import attendance_entries, record_attendance
 from ballot.services.errors import ServiceError
@@ -382,6 +383,22 @@ def attendance(poll_id: int) -> Any:
 # --- open, close ---------------------------------------------------------------------------------
 
 
+def _counting_fact(session: Any, poll_row: Any) -> str:
+    """Who must decrypt: any k of n with the conference's key ceremony, else every trustee."""
+    row = key_ceremony.get_row(session, poll_row.conference_id)
+    n = len(poll_row.trustees)
+    if row is not None and row.state == "done":
+        text = _("bất kỳ %(k)d trong %(n)d thành viên (lễ tạo khóa)", k=row.threshold, n=n)
+        return str(text)
+    return str(
+        _(
+            "cả %(n)d thành viên phải giải mã: một người vắng là không kiểm phiếu được. Nên làm"
+            " lễ tạo khóa ở trang hội nghị trước khi mở (bất kỳ k trong n).",
+            n=n,
+        )
+    )
+
+
 @bp.route(f"{POLL}/open", methods=["GET", "POST"])
 @login_required
 def poll_open(poll_id: int) -> Any:
@@ -412,6 +429,7 @@ def poll_open(poll_id: int) -> Any:
                     f"{poll_row.present} / {poll_row.members}",
                 ),
                 (_("Bộ quy tắc"), f"{rules.id} ({rules.version})"),
+                (_("Kiểm phiếu"), _counting_fact(session, poll_row)),
             ],
             notice=polls.rules_notice(poll_row),
             acknowledge=not rules.is_confirmed and poll_row.rules_acknowledged != rules.digest,
