@@ -25,6 +25,8 @@ from tally.ballots import encrypt_ballot
 from tally.bundle import bundle_bytes, read_bundle
 from tally.canonical import canonical_json
 from tally.credentials import Credential
+from tally.dkg import decrypt_share as decrypt_threshold
+from tally.dkg import threshold_key
 from tally.manifest import parse_manifest
 from tally.record import result_codes
 from tally.trustees import TrusteeKey
@@ -173,14 +175,20 @@ def test_the_adoption_poll_is_voted_counted_and_linked_both_ways(
     passphrase = (out / "trustees" / "passphrase.txt").read_text(encoding="utf-8").strip()
     keys = [
         TrusteeKey.load(path, passphrase)
-        for path in sorted((out / "trustees").glob("poll-4-trustee-*.key.json"))
+        for path in sorted((out / "trustees").glob("trustee-*.key.json"))
     ]
     attest(app, 4, keys[0], tmp_path)
     run(app, "count", "start", "4")
-    aggregate = app.test_client().get("/api/polls/4/aggregate").get_json()
-    for n, key in enumerate(keys):
+    client = app.test_client()
+    aggregate = client.get("/api/polls/4/aggregate").get_json()
+    # The demo's committee holds the conference's key ceremony: any 2 of its 3 count.
+    manifest = parse_manifest(client.get("/api/polls/4/manifest").get_json())
+    assert manifest.ceremony is not None and manifest.threshold == 2
+    transcript = manifest.data["election"]["ceremony"]
+    for n, key in enumerate(keys[:2]):
+        held = threshold_key(manifest.ceremony, transcript["dealings"], transcript["checks"], key)
         path = tmp_path / f"share-{n}.json"
-        path.write_text(json.dumps(key.decrypt_share(aggregate)), encoding="utf-8")
+        path.write_text(json.dumps(decrypt_threshold(aggregate, held)), encoding="utf-8")
         run(app, "count", "share", "4", str(path))
     run(app, "count", "finish", "4")
     data = bundle(app, 4)
