@@ -16,6 +16,7 @@ from ballot.services.conference_file import ConferenceFileError, import_conferen
 from ballot.services.conferences import create_conference, get_conference, update_conference
 from ballot.services.counting import conference_checks
 from ballot.services.fields import CONFERENCE
+from ballot.services.summary import conference_summary, summary_xlsx
 
 
 @click.group("conference")
@@ -40,6 +41,25 @@ def conference_import(file: Path) -> None:
     click.echo(f"Hội nghị / conference {conference.id}: {conference.title}")
     for poll_id, title, subjects in polls:
         click.echo(f"  cuộc biểu quyết / poll {poll_id}: {title} ({subjects} đối tượng / subjects)")
+
+
+@conference_group.command("summary")
+@click.argument("conference", type=int)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="tệp XLSX / the XLSX workbook to write",
+)
+@with_appcontext
+def conference_summary_command(conference: int, out: Path) -> None:
+    """Bảng tổng hợp kết quả các cuộc đã kiểm phiếu (XLSX) / the Board's summary (XLSX)."""
+    with step() as session:
+        summary = conference_summary(session, conference)
+    out.write_bytes(summary_xlsx(summary))
+    click.echo(f"Đã ghi bảng tổng hợp / summary written: {out} ({len(summary.rows)} dòng / rows)")
+    for title in summary.not_counted:
+        click.echo(f"  Chưa kiểm phiếu / not counted yet: {title}")
 
 
 @conference_group.command("checks")

@@ -472,3 +472,40 @@ def test_the_poll_page_sets_exclusions_outstanding_groups_and_the_adopted_poll(
         assert db.get_session().get_one(Poll, 4).adopts_id == 2
     shown = client.get("/operator/polls/4?lang=en").get_data(as_text=True)
     assert 'id="adopts"' in shown
+
+
+def test_the_boards_summary_workbook_holds_exactly_the_signed_records(
+    app: Flask, tmp_path: Path
+) -> None:
+    """Issue 18 (the summary, first part): ``ballot conference summary`` writes an XLSX whose
+    every data cell, reopened with openpyxl, is what the counted poll's signed record says;
+    polls not counted are listed, and with nothing counted no file is written."""
+    from openpyxl import load_workbook
+
+    from ballot.services.summary import HEADER
+
+    demo(app, tmp_path / "demo")  # conference 1: poll 1 counted, polls 2-4 open
+    run(app, "conference", "import", str(ROOT / "docs" / "examples" / "hoi-nghi-2026.toml"))
+    empty = tmp_path / "none.xlsx"
+    refused = app.test_cli_runner().invoke(args=["conference", "summary", "2", "--out", str(empty)])
+    assert refused.exit_code == 1 and "Chưa có cuộc biểu quyết nào" in refused.output
+    assert "nothing to sum up" in refused.output and not empty.exists()
+    workbook = tmp_path / "tong-hop.xlsx"
+    output = run(app, "conference", "summary", "1", "--out", str(workbook))
+    assert "not counted yet" in output
+    sheet = load_workbook(workbook).active
+    assert sheet is not None
+    values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    files = read_bundle(app.test_client().get("/api/polls/1/bundle").data)
+    record = json.loads(files["record.json"])
+    codes = [g["code"] for g in json.loads(files["manifest.json"])["election"]["rules"]["grades"]]
+    assert str(values[0][0]).endswith(record["conference"]["title"])
+    assert values[3][: len(HEADER) + len(codes) + 2] == [*HEADER, *codes, "Để trống", "Cảnh báo"]
+    data = values[4 : 4 + len(record["subjects"])]
+    for row, subject in zip(data, record["subjects"], strict=True):
+        assert row[:4] == [1, record["poll"]["title"], data.index(row) + 1, subject["name"]]
+        assert (row[5] or None) == (subject["grade"] or None)
+        assert row[7 : 7 + len(codes)] == subject["counts"]
+        assert row[7 + len(codes)] == subject["blank"]
+    assert values[4 + len(record["subjects"])] == [None] * len(values[3])  # then the notes
+    assert any(r[0] == "Chưa kiểm phiếu:" for r in values)
