@@ -44,7 +44,6 @@ from tally.canonical import canonical_json, sha256_hex
 from tally.credentials import verify_signature
 from tally.group import (
     IDENTITY,
-    G,
     GroupError,
     L,
     Point,
@@ -64,7 +63,13 @@ from tally.proofs import (
     verify_dleq,
     verify_schnorr,
 )
-from tally.trustees import TrusteeError, TrusteeKey, TrusteePublic, parse_aggregate
+from tally.trustees import (
+    TrusteeError,
+    TrusteeKey,
+    TrusteePublic,
+    count_table,
+    parse_aggregate,
+)
 
 CEREMONY_FORMAT = "tally-ceremony/1"
 DEAL_FORMAT = "tally-dkg-deal/1"
@@ -651,11 +656,7 @@ def combine(
     used = tuple(sorted(partials)[:threshold])
     weights = lagrange_at_zero(used)
     _, cts = parse_aggregate(aggregate)
-    table: dict[Point, int] = {}
-    p = IDENTITY
-    for count in range(max_count + 1):
-        table[p] = count
-        p = p + G
+    table = count_table(max_count)
     counts = []
     for i, row in enumerate(cts):
         out = []

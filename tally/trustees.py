@@ -372,16 +372,23 @@ def verify_share(
     return out
 
 
-def combine(
-    aggregate: dict[str, Any], partials: Sequence[Sequence[Sequence[Point]]], max_count: int
-) -> list[list[int]]:
-    """Add the trustees' partial decryptions and read each count from a small table of m·G."""
-    _, cts = parse_aggregate(aggregate)
+def count_table(max_count: int) -> dict[Point, int]:
+    """``m·G -> m`` for ``0 <= m <= max_count`` (the identity for 0): where a decrypted count is
+    read (14.3, 14.5)."""
     table: dict[Point, int] = {}
     p = IDENTITY
     for m in range(max_count + 1):
         table[p] = m
         p = p + G
+    return table
+
+
+def combine(
+    aggregate: dict[str, Any], partials: Sequence[Sequence[Sequence[Point]]], max_count: int
+) -> list[list[int]]:
+    """Add the trustees' partial decryptions and read each count from a small table of m·G."""
+    _, cts = parse_aggregate(aggregate)
+    table = count_table(max_count)
     counts = []
     for i, row in enumerate(cts):
         out = []

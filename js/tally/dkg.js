@@ -11,7 +11,6 @@ import { gcm } from "@noble/ciphers/aes.js";
 import { canonicalJson, isPlainObject, sha256Hex } from "./canonical.js";
 import { verifySignature } from "./credentials.js";
 import {
-  G,
   IDENTITY,
   L,
   concatBytes,
@@ -26,6 +25,7 @@ import {
   u32,
   utf8,
 } from "./group.js";
+import { countTable } from "./elgamal.js";
 import { csProofFromJson, verifyDleq, verifySchnorr } from "./proofs.js";
 
 export const CEREMONY_FORMAT = "tally-ceremony/1";
@@ -380,12 +380,7 @@ export function combineThreshold(cts, partials, threshold, maxCount) {
     fail("share", `only ${partials.size} trustees' shares, fewer than the k = ${threshold} needed`);
   const used = [...partials.keys()].sort((a, b) => a - b).slice(0, threshold);
   const weights = lagrangeAtZero(used);
-  const table = new Map();
-  let P = IDENTITY;
-  for (let c = 0; c <= maxCount; c++) {
-    table.set(pointHex(P), c);
-    P = P.add(G);
-  }
+  const table = countTable(maxCount);
   const counts = cts.map((row, i) =>
     row.map((ct, j) => {
       let M = ct.b;

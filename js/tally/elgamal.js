@@ -2,7 +2,7 @@
 // the homomorphic sum, and ciphertexts to and from JSON.
 
 import { isPlainObject } from "./canonical.js";
-import { IDENTITY, encodeAll, fail, mul, mulG, pointFromHex, toHex } from "./group.js";
+import { G, IDENTITY, encodeAll, fail, mul, mulG, pointFromHex, pointHex, toHex } from "./group.js";
 
 /** Enc(Y, m; r) = (r·G, r·Y + m·G). */
 export function encrypt(Y, m, r) {
@@ -24,4 +24,15 @@ export function ciphertextToJson(ct) {
 export function ciphertextFromJson(data) {
   if (!isPlainObject(data)) fail("ciphertext", "a ciphertext must be an object");
   return { a: pointFromHex(data.a), b: pointFromHex(data.b) };
+}
+
+/** hex(m·G) -> m for 0 <= m <= maxCount (the identity for 0): where a decrypted count is read. */
+export function countTable(maxCount) {
+  const table = new Map();
+  let P = IDENTITY;
+  for (let m = 0; m <= maxCount; m++) {
+    table.set(pointHex(P), m);
+    P = P.add(G);
+  }
+  return table;
 }

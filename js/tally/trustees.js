@@ -9,10 +9,9 @@ import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { scryptAsync } from "@noble/hashes/scrypt.js";
 import { gcm } from "@noble/ciphers/aes.js";
 import { canonicalJson, isPlainObject, parseJson, sha256Hex } from "./canonical.js";
-import { ciphertextFromJson, ciphertextToJson } from "./elgamal.js";
+import { ciphertextFromJson, ciphertextToJson, countTable } from "./elgamal.js";
 import {
   G,
-  IDENTITY,
   L,
   TallyError,
   bytes32,
@@ -353,12 +352,7 @@ export function verifyShare(aggregate, trusteePublic, share) {
  */
 export function combineShares(aggregate, partials, maxCount) {
   const { cts } = parseAggregate(aggregate);
-  const table = new Map();
-  let P = IDENTITY;
-  for (let m = 0; m <= maxCount; m++) {
-    table.set(pointHex(P), m);
-    P = P.add(G);
-  }
+  const table = countTable(maxCount);
   return cts.map((row, i) =>
     row.map((ct, j) => {
       let M = ct.b;

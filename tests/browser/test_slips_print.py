@@ -11,11 +11,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tally.authority import new_poll_uid
 from tally.credentials import Credential
 from tally.slips import render_slips
+from tests.conftest import need
 
 SHOTS = Path("/tmp/shots")
 # A4 at CSS's 96 px per inch.
@@ -79,8 +78,9 @@ def test_the_slip_sheet_fits_a4(browser: Any, tmp_path: Path) -> None:
     SHOTS.mkdir(exist_ok=True)
     shutil.copy(pdf, SHOTS / "slips-a4.pdf")
     context.close()
-    if shutil.which("pdfinfo") is None:
-        pytest.skip("pdfinfo (poppler-utils) not installed: the page count is not checked")
+    need(
+        shutil.which("pdfinfo") is not None, "pdfinfo not installed (apt-get install poppler-utils)"
+    )
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
     pages = int(re.search(r"Pages:\s+(\d+)", info.stdout).group(1))  # type: ignore[union-attr]
     assert pages == out["pages"] == 3  # 8 slips a page (13 = 8 + 5); the reserve on its own page
