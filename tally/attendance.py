@@ -241,7 +241,12 @@ def parse_statement(
 
 
 def statement_problems(
-    statement: Statement, attendance: Attendance, *, board_head: str, electronic_ballots: int
+    statement: Statement,
+    attendance: Attendance,
+    *,
+    board_head: str,
+    electronic_ballots: int,
+    paper_ballots: int = 0,
 ) -> list[str]:
     """Where the signed figures differ from the chain and the board (empty when they agree).
 
@@ -262,6 +267,9 @@ def statement_problems(
             f"electronic ballots: signed {statement.electronic_ballots},"
             f" the board has {electronic_ballots}"
         )
-    if statement.paper_ballots != 0:
-        problems.append("paper ballots are not part of this protocol version yet (must be 0)")
+    if statement.paper_ballots != paper_ballots:
+        problems.append(
+            f"paper ballots: signed {statement.paper_ballots}, the counting committee entered"
+            f" {paper_ballots}"
+        )
     return problems

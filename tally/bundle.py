@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 
 MEMBERS = (
@@ -22,15 +23,29 @@ MEMBERS_V2 = (*MEMBERS[:5], *ATTENDANCE_MEMBERS, *MEMBERS[5:])
 # The files whose SHA-256 the record lists (the record cannot list itself or its signature).
 HASHED_MEMBERS = MEMBERS[:5]
 HASHED_MEMBERS_V2 = MEMBERS_V2[:7]
+# A version-2 poll in which members voted on paper adds the slips voided for paper and the paper
+# ballots the counting committee entered (docs/protocol.md 13.3): eleven members.
+PAPER_MEMBERS = ("voids.jsonl", "paper.jsonl")
+MEMBERS_PAPER = (*MEMBERS_V2[:7], *PAPER_MEMBERS, *MEMBERS[5:])
+HASHED_MEMBERS_PAPER = MEMBERS_PAPER[:9]
+
+
+def _members(names: Iterable[str]) -> tuple[str, ...]:
+    present = set(names)
+    if present & set(PAPER_MEMBERS):
+        return MEMBERS_PAPER
+    return MEMBERS_V2 if present & set(ATTENDANCE_MEMBERS) else MEMBERS
 
 
 def members_of(files: dict[str, bytes]) -> tuple[str, ...]:
-    """The member list a set of files follows: version 2's when it has the attendance files."""
-    return MEMBERS_V2 if ATTENDANCE_MEMBERS[0] in files else MEMBERS
+    """The member list a set of files follows: version 2's when it has the attendance files,
+    with the paper fallback's when it has either paper file."""
+    return _members(files)
 
 
 def hashed_members(files: dict[str, bytes]) -> tuple[str, ...]:
-    return HASHED_MEMBERS_V2 if ATTENDANCE_MEMBERS[0] in files else HASHED_MEMBERS
+    members = members_of(files)
+    return members[: len(members) - 2]  # all but record.json and record.sig
 
 
 # A 15-subject ballot is ~30 KB; 1 GiB leaves room for tens of thousands of ballots while
@@ -63,7 +78,8 @@ def write_bundle(path: Path, files: dict[str, bytes]) -> None:
 
 def read_bundle(source: Path | bytes) -> dict[str, bytes]:
     """Read every member; refuse missing, extra, duplicated or oversized members. A bundle has
-    exactly version 1's seven members, or those and the two attendance files (nine)."""
+    exactly version 1's seven members, or those and the two attendance files (nine), or those
+    and the two paper files (eleven)."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -72,7 +88,7 @@ def read_bundle(source: Path | bytes) -> dict[str, bytes]:
         names = [i.filename for i in zf.infolist()]
         if len(names) != len(set(names)):
             raise BundleError("a member appears twice in the ZIP")
-        expected = MEMBERS_V2 if any(n in ATTENDANCE_MEMBERS for n in names) else MEMBERS
+        expected = _members(names)
         missing = [n for n in expected if n not in names]
         extra = [n for n in names if n not in expected]
         if missing or extra:

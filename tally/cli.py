@@ -18,10 +18,12 @@ from typing import Any
 from tally import bench
 from tally.attendance import AttendanceError, check_attendance, sign_statement
 from tally.authority import MAX_CREDENTIALS, AuthorityError, AuthorityKey, is_poll_uid, mint
+from tally.ballots import VerifiedBallot
 from tally.bundle import BundleError, bundle_bytes, read_bundle
 from tally.canonical import canonical_json, parse_json
 from tally.challenge import ChallengeError, check_challenge_file, parse_challenge_text
 from tally.counting import CountingError, board_aggregate
+from tally.credentials import Credential, CredentialError
 from tally.dkg import (
     Ceremony,
     CeremonyError,
@@ -32,6 +34,14 @@ from tally.dkg import (
 )
 from tally.dkg import decrypt_share as decrypt_threshold
 from tally.manifest import Manifest, ManifestError, counted_poll, parse_manifest
+from tally.paper import (
+    PaperError,
+    check_papers,
+    check_voids,
+    make_paper_ballot,
+    make_void,
+    paper_problems,
+)
 from tally.record import KeyFileError, ServiceKey, key_fingerprint
 from tally.results import conference_warnings, render_conference_warning
 from tally.rules import (
@@ -277,7 +287,9 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 def cmd_decrypt(args: argparse.Namespace) -> int:
     aggregate = _read_json(Path(args.aggregate), "tệp tổng", "aggregate file")
-    manifest = _check_aggregate_against_board(aggregate, Path(args.manifest), Path(args.ballots))
+    manifest = _check_aggregate_against_board(
+        aggregate, Path(args.manifest), Path(args.ballots), args
+    )
     # Any prefix of a real board is itself a valid board: only the head published at close tells
     # the whole board from a prefix that would single out the first voters' ballots.
     if aggregate.get("board_head") != args.expected_head.strip().lower():
@@ -306,6 +318,90 @@ def cmd_decrypt(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.write_text(json.dumps(share, indent=2) + "\n", encoding="utf-8")
     print(f"Phần giải mã / decryption share: {out}")
+    return 0
+
+
+def _choices_from(mapping: Any, manifest: Manifest) -> list[int | None]:
+    """A paper ballot's choices ``{subject key: grade code or null}`` as grade indexes, every
+    subject once; a blank only where the rule set allows it."""
+    keys = [s.key for s in manifest.subjects]
+    codes = [g.code for g in manifest.rules.grades]
+    if not isinstance(mapping, dict) or sorted(mapping) != sorted(keys):
+        raise UsageError(
+            "tệp lựa chọn phải có đúng mọi đối tượng của phiếu: " + ", ".join(keys),
+            "the choices file must name exactly every subject of the ballot: " + ", ".join(keys),
+        )
+    choices: list[int | None] = []
+    for key in keys:
+        code = mapping[key]
+        if code is None and manifest.rules.allow_blank:
+            choices.append(None)
+        elif isinstance(code, str) and code in codes:
+            choices.append(codes.index(code))
+        else:
+            raise UsageError(
+                f"{key}: {code!r} không phải mức của phiếu ({', '.join(codes)})",
+                f"{key}: {code!r} is not a grade of the ballot ({', '.join(codes)})",
+            )
+    return choices
+
+
+def cmd_paper_ballot(args: argparse.Namespace) -> int:
+    try:
+        manifest = parse_manifest(
+            _read_json(Path(args.manifest), "manifest", "manifest"), shipped_rules=True
+        )
+    except ManifestError as exc:
+        raise UsageError(f"manifest không hợp lệ: {exc}", f"invalid manifest: {exc}") from None
+    if manifest.version < 2 or manifest.poll_uid is None:
+        raise UsageError(
+            "phiếu giấy cần manifest phiên bản 2", "paper ballots need a version-2 manifest"
+        )
+    choices = _choices_from(
+        _read_json(Path(args.choices_file), "tệp lựa chọn", "choices"), manifest
+    )
+    try:
+        key = TrusteeKey.from_encrypted_json(
+            _read_json(Path(args.key), "tệp khóa", "key file"), _passphrase(args, confirm=False)
+        )
+        _require_trustee(key, manifest)
+        document = make_paper_ballot(
+            manifest.context, key, poll_uid=manifest.poll_uid, choices=choices
+        )
+    except (TrusteeError, PaperError) as exc:
+        raise UsageError(f"không ký được: {exc}", f"cannot sign: {exc}") from None
+    out = Path(args.out)
+    out.write_bytes(canonical_json(document) + b"\n")
+    print(
+        "Phiếu giấy đã mã hóa và ký (tệp không chứa lựa chọn; xóa tệp lựa chọn) / paper ballot"
+        f" encrypted and signed (the file holds no choice; delete the choices file): {out}"
+    )
+    return 0
+
+
+def cmd_credentials_void(args: argparse.Namespace) -> int:
+    try:
+        manifest = parse_manifest(
+            _read_json(Path(args.manifest), "manifest", "manifest"), shipped_rules=True
+        )
+    except ManifestError as exc:
+        raise UsageError(f"manifest không hợp lệ: {exc}", f"invalid manifest: {exc}") from None
+    if manifest.version < 2 or manifest.poll_uid is None:
+        raise UsageError("hủy thẻ cần manifest phiên bản 2", "voiding needs a version-2 manifest")
+    code = getpass.getpass("Mã trên thẻ biểu quyết / the slip's code: ")
+    try:
+        credential = Credential.from_code(code)
+    except CredentialError as exc:
+        raise UsageError(f"mã thẻ không đúng: {exc}", f"bad slip code: {exc}") from None
+    if credential.public_key not in manifest.credentials:
+        raise UsageError(
+            "thẻ này không có trong danh sách của cuộc biểu quyết",
+            "this slip is not on the poll's credential list",
+        )
+    document = make_void(credential, fingerprint=manifest.fingerprint, poll_uid=manifest.poll_uid)
+    out = Path(args.out)
+    out.write_bytes(canonical_json(document) + b"\n")
+    print(f"Đã ký lệnh hủy thẻ để bỏ phiếu giấy / void statement signed: {out}")
     return 0
 
 
@@ -412,6 +508,7 @@ def cmd_attest(args: argparse.Namespace) -> int:
             "THE BOARD DOES NOT VERIFY, not signing: " + "; ".join(c.detail_en for c in failed),
         )
     head = str(board_aggregate(manifest, verified)["board_head"])
+    paper = _paper_files(args, manifest, verified)
     if head != args.expected_head.strip().lower():
         raise UsageError(
             "đầu chuỗi bảng tin khác đầu chuỗi đã công bố khi đóng: không ký",
@@ -446,29 +543,62 @@ def cmd_attest(args: argparse.Namespace) -> int:
             attendance=chain,
             board_head=head,
             electronic_ballots=len(verified),
+            paper_ballots=len(paper),
             present=args.present,
         )
     except (TrusteeError, AttendanceError) as exc:
         raise UsageError(f"không ký được: {exc}", f"cannot sign: {exc}") from None
     out = Path(args.out)
     out.write_text(json.dumps(statement, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if len(verified) > args.present:
+    if len(verified) + len(paper) > args.present:
         print(
-            f"CHÚ Ý: {len(verified)} phiếu, nhiều hơn số có mặt {args.present}: kết quả sẽ"
-            f" không có giá trị / WARNING: {len(verified)} ballots, more than the"
+            f"CHÚ Ý: {len(verified) + len(paper)} phiếu, nhiều hơn số có mặt {args.present}: kết"
+            f" quả sẽ không có giá trị / WARNING: {len(verified) + len(paper)} ballots, more than"
+            " the"
             f" {args.present} present: the result will be void",
             file=sys.stderr,
         )
     print(
-        f"Có mặt {args.present}, {len(verified)} phiếu điện tử, đầu chuỗi bảng tin {head}"
-        f" / present {args.present}, {len(verified)} electronic ballots, board head {head}"
+        f"Có mặt {args.present}, {len(verified)} phiếu điện tử, {len(paper)} phiếu giấy, đầu chuỗi"
+        f" bảng tin {head} / present {args.present}, {len(verified)} electronic ballots,"
+        f" {len(paper)} paper ballots, board head {head}"
     )
     print(f"Xác nhận số có mặt (đã ký) / signed attendance statement: {out}")
     return 0
 
 
+def _paper_files(
+    args: argparse.Namespace, manifest: Manifest, verified: list[VerifiedBallot]
+) -> list[VerifiedBallot]:
+    """The paper ballots of ``--voids`` and ``--paper`` (both or neither), every check of 13.3
+    made; refused, with nothing signed or decrypted, if any fails."""
+    voids_path, paper_path = getattr(args, "voids", None), getattr(args, "paper", None)
+    if voids_path is None and paper_path is None:
+        return []
+    if voids_path is None or paper_path is None:
+        raise UsageError(
+            "phiếu giấy cần cả --voids và --paper", "paper ballots need both --voids and --paper"
+        )
+    try:
+        voided = check_voids(Path(voids_path).read_bytes(), manifest=manifest)
+        papers = check_papers(Path(paper_path).read_bytes(), manifest=manifest)
+    except (PaperError, OSError) as exc:
+        raise UsageError(f"PHIẾU GIẤY KHÔNG HỢP LỆ: {exc}", f"PAPER BALLOTS: {exc}") from None
+    problems = paper_problems(voided, papers, frozenset(b.credential for b in verified))
+    if problems:
+        raise UsageError(
+            "PHIẾU GIẤY KHÔNG KHỚP: " + "; ".join(problems),
+            "THE PAPER BALLOTS DO NOT RECONCILE: " + "; ".join(problems),
+        )
+    print(
+        f"{len(papers)} phiếu giấy hợp lệ ({len(voided)} thẻ hủy để bỏ phiếu giấy) / {len(papers)}"
+        f" valid paper ballots ({len(voided)} slips voided for paper)"
+    )
+    return [p.ballot for p in papers]
+
+
 def _check_aggregate_against_board(
-    aggregate: Any, manifest_path: Path, ballots_path: Path
+    aggregate: Any, manifest_path: Path, ballots_path: Path, args: argparse.Namespace
 ) -> Manifest:
     """Refuse to decrypt unless the aggregate is exactly the sum of a valid board's ballots."""
     try:
@@ -487,7 +617,8 @@ def _check_aggregate_against_board(
             "BẢNG TIN KHÔNG HỢP LỆ, không giải mã: " + "; ".join(c.detail_vi for c in failed),
             "THE BOARD DOES NOT VERIFY, not decrypting: " + "; ".join(c.detail_en for c in failed),
         )
-    if canonical_json(board_aggregate(manifest, verified)) != canonical_json(aggregate):
+    paper = _paper_files(args, manifest, verified)
+    if canonical_json(board_aggregate(manifest, verified, paper)) != canonical_json(aggregate):
         raise UsageError(
             "TỔNG KHÔNG KHỚP BẢNG TIN: không giải mã",
             "THE AGGREGATE DOES NOT MATCH THE BOARD: not decrypting",
@@ -886,6 +1017,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="đầu chuỗi bảng tin công bố khi đóng (lấy từ màn chiếu, không từ máy chủ) /"
         " board head published at close (from the projector, not from the server)",
     )
+    d.add_argument("--voids", help="voids.jsonl: thẻ hủy để bỏ phiếu giấy / slips voided for paper")
+    d.add_argument("--paper", help="paper.jsonl: phiếu giấy đã nhập / the paper ballots entered")
     d.add_argument("--passphrase-file")
     d.set_defaults(func=cmd_decrypt)
     dl = tsub.add_parser(
@@ -927,9 +1060,26 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="số có mặt Ban kiểm phiếu đếm được / members present as the committee counted",
     )
+    a.add_argument("--voids", help="voids.jsonl: thẻ hủy để bỏ phiếu giấy / slips voided for paper")
+    a.add_argument("--paper", help="paper.jsonl: phiếu giấy đã nhập / the paper ballots entered")
     a.add_argument("--out", required=True)
     a.add_argument("--passphrase-file")
     a.set_defaults(func=cmd_attest)
+    pb = tsub.add_parser(
+        "paper-ballot",
+        help="nhập một phiếu giấy (mã hóa, ký) sau khi đóng / enter one paper ballot after close",
+    )
+    pb.add_argument("--key", required=True)
+    pb.add_argument("--manifest", required=True, help="manifest.json của cuộc biểu quyết")
+    pb.add_argument(
+        "--choices-file",
+        required=True,
+        help="tệp JSON {mã đối tượng: mã mức hoặc null} theo phiếu giấy / JSON file {subject key:"
+        " grade code or null} as on the paper ballot (never on the command line)",
+    )
+    pb.add_argument("--out", required=True)
+    pb.add_argument("--passphrase-file")
+    pb.set_defaults(func=cmd_paper_ballot)
 
     cr = sub.add_parser(
         "credentials",
@@ -958,6 +1108,14 @@ def build_parser() -> argparse.ArgumentParser:
     cm.add_argument("--title", help="tên cuộc biểu quyết in trên phiếu / poll title on the sheet")
     cm.add_argument("--passphrase-file")
     cm.set_defaults(func=cmd_credentials_mint)
+    cv = crsub.add_parser(
+        "void",
+        help="hủy một thẻ để đồng chí đó bỏ phiếu giấy (ký bằng khóa của thẻ) / void a slip for"
+        " a paper ballot (signed with the slip's key)",
+    )
+    cv.add_argument("--manifest", required=True, help="manifest.json của cuộc biểu quyết")
+    cv.add_argument("--out", required=True)
+    cv.set_defaults(func=cmd_credentials_void)
 
     c = sub.add_parser(
         "check-challenge", help="kiểm tra phiếu kiểm tra (Benaloh) / check a challenged ballot"

@@ -26,6 +26,7 @@ from tally.bundle import hashed_members
 from tally.canonical import canonical_json, parse_json, sha256_hex
 from tally.elgamal import ZERO, Ciphertext
 from tally.manifest import Manifest, ManifestError, parse_manifest
+from tally.paper import PaperError, check_papers, check_voids, paper_problems
 from tally.record import ServiceKey, make_record, signature_file
 from tally.results import RESULT_FORMATS, evaluate_poll, void_result, warnings_v1
 from tally.rules import is_shipped
@@ -89,12 +90,17 @@ def aggregate_for(
     )
 
 
-def board_aggregate(manifest: Manifest, ballots: Sequence[VerifiedBallot]) -> dict[str, Any]:
-    """The aggregate recomputed from the board's ballots alone (head included)."""
+def board_aggregate(
+    manifest: Manifest,
+    ballots: Sequence[VerifiedBallot],
+    paper: Sequence[VerifiedBallot] = (),
+) -> dict[str, Any]:
+    """The aggregate recomputed from the board's ballots (head included) and the paper ballots
+    the counting committee entered (13.3): one sum, so no paper tally exists on its own."""
     head = genesis(manifest.fingerprint)
     for ballot in ballots:
         head = next_head(head, ballot.tracking_hash)
-    return aggregate_for(manifest, head.hex(), ballots)
+    return aggregate_for(manifest, head.hex(), [*ballots, *paper])
 
 
 def decrypt_counts(
@@ -289,8 +295,14 @@ def finish(
     handed_out: int | None = None,
     lost: int = 0,
     document: dict[str, Any] | None = None,
+    voids_jsonl: bytes | None = None,
+    paper_jsonl: bytes | None = None,
 ) -> dict[str, bytes]:
     """Combine, grade and sign: return every member of the audit bundle.
+
+    ``voids_jsonl`` and ``paper_jsonl`` (version 2, 13.3): the slips voided for paper and the
+    paper ballots the counting committee entered, both given or neither; the aggregate then
+    sums the board's and the paper ballots, and the record shows the reconciliation.
 
     ``document`` (protocol version 2): the counting committee's posts and when the count
     started, for the record in party-document form (``tally.record.make_document``).
@@ -317,22 +329,42 @@ def finish(
     except TrusteeError as exc:
         raise CountingError(str(exc)) from None
     cast = int(aggregate["ballot_count"])
+    electronic = ballots_jsonl.count(b"\n")
     present: int | None = None
     chain_present: int | None = None
     extra_files: dict[str, bytes] = {}
+    paper: dict[str, int] | None = None
+    if (voids_jsonl is None) != (paper_jsonl is None):
+        raise CountingError("the paper fallback needs both voids.jsonl and paper.jsonl")
+    if voids_jsonl is not None and paper_jsonl is not None:
+        if manifest.version < 2:
+            raise CountingError("paper ballots need a version-2 manifest")
+        paper = _paper_reconciliation(manifest, ballots_jsonl, voids_jsonl, paper_jsonl)
+    if cast != electronic + (paper["ballots"] if paper else 0):
+        raise CountingError(
+            f"the aggregate counts {cast} ballots, the board {electronic}"
+            + (f" and the paper ballots {paper['ballots']}" if paper else "")
+        )
     if manifest.version >= 2:
         if protocol < 2:
             raise CountingError("a version-2 manifest is counted with protocol version 2")
         if attendance_jsonl is None or attendance is None:
             raise CountingError("a version-2 poll needs its attendance chain and statement")
         statement, chain = check_statement(
-            manifest, attendance_jsonl, attendance, str(aggregate["board_head"]), cast
+            manifest,
+            attendance_jsonl,
+            attendance,
+            str(aggregate["board_head"]),
+            electronic,
+            paper["ballots"] if paper else 0,
         )
         present, chain_present = statement.present, chain.present
         extra_files = {
             "attendance.jsonl": attendance_jsonl,
             "attendance.json": canonical_json(attendance),
         }
+        if voids_jsonl is not None and paper_jsonl is not None:
+            extra_files.update({"voids.jsonl": voids_jsonl, "paper.jsonl": paper_jsonl})
     try:
         result = poll_result(
             manifest, counts, blanks, cast, external_grades, protocol=protocol, present=present
@@ -353,7 +385,7 @@ def finish(
     minted = len(manifest.credentials)
     slips = {"handed_out": minted if handed_out is None else handed_out, "lost": lost}
     if manifest.version >= 2:
-        problem = slips_problem(minted, cast, slips["handed_out"], lost)
+        problem = slips_problem(minted, electronic, slips["handed_out"], lost)
         if problem:
             raise CountingError(problem)
     record = make_record(
@@ -372,11 +404,29 @@ def finish(
         chain_present=chain_present,
         document=document,
         decryption=decryption_summary(manifest, shares),
+        electronic=electronic,
+        paper=paper,
     )
     record_bytes = canonical_json(record)
     files["record.json"] = record_bytes
     files["record.sig"] = signature_file(signer.sign(record_bytes))
     return files
+
+
+def _paper_reconciliation(
+    manifest: Manifest, ballots_jsonl: bytes, voids_jsonl: bytes, paper_jsonl: bytes
+) -> dict[str, int]:
+    """Check the paper files in full (13.3) and return the record's ``paper`` figures."""
+    try:
+        voided = check_voids(voids_jsonl, manifest=manifest)
+        papers = check_papers(paper_jsonl, manifest=manifest)
+    except PaperError as exc:
+        raise CountingError(str(exc)) from None
+    board = frozenset(bytes.fromhex(e["ballot"]["credential"]) for e in load_jsonl(ballots_jsonl))
+    problems = paper_problems(voided, papers, board)
+    if problems:
+        raise CountingError("the paper ballots do not reconcile: " + "; ".join(problems))
+    return {"voided_slips": len(voided), "ballots": len(papers)}
 
 
 def check_statement(
@@ -385,6 +435,7 @@ def check_statement(
     attendance: Any,
     board_head: str,
     electronic_ballots: int,
+    paper_ballots: int = 0,
 ) -> tuple[Statement, Attendance]:
     """The attendance chain and the trustee's statement agree with each other and the board
     (docs/protocol.md §13.2), or CountingError says where not."""
@@ -401,7 +452,11 @@ def check_statement(
     except AttendanceError as exc:
         raise CountingError(str(exc)) from None
     problems = statement_problems(
-        statement, chain, board_head=board_head, electronic_ballots=electronic_ballots
+        statement,
+        chain,
+        board_head=board_head,
+        electronic_ballots=electronic_ballots,
+        paper_ballots=paper_ballots,
     )
     if problems:
         raise CountingError("the attendance statement does not match: " + "; ".join(problems))

@@ -68,6 +68,7 @@ def demo_attendance(
     board_head: str,
     ballots: int,
     present: int | None = None,
+    paper_ballots: int = 0,
 ) -> tuple[bytes, dict[str, Any]]:
     """An attendance chain (one entry at opening: ``present``, the ballots if not given) and
     the trustee's signed statement of the closed poll, as the service and a trustee make them."""
@@ -84,6 +85,7 @@ def demo_attendance(
         attendance=chain,
         board_head=board_head,
         electronic_ballots=ballots,
+        paper_ballots=paper_ballots,
     )
     return jsonl, statement
 

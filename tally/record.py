@@ -204,9 +204,13 @@ def make_record(
     chain_present: int | None = None,
     document: dict[str, Any] | None = None,
     decryption: dict[str, Any] | None = None,
+    electronic: int | None = None,
+    paper: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Assemble the record from the manifest and the result; ``files`` maps name -> SHA-256.
-    ``decryption``: who decrypted, for a poll with a key ceremony (k of n).
+    ``decryption``: who decrypted, for a poll with a key ceremony (k of n). ``electronic``:
+    the board's ballots, the slips used (``ballots_cast`` when not given); ``paper``: the paper
+    fallback's ``{"voided_slips", "ballots"}`` (13.3), shown as the record's ``paper``.
 
     ``protocol`` 1 writes version 1's record (for the verifier of old bundles). ``document``:
     ``make_document``'s inputs (``posts``, ``counting_started_at``) for a version-2 manifest;
@@ -215,6 +219,7 @@ def make_record(
         raise ValueError(f"unknown protocol version {protocol!r}")
     election = manifest["election"]
     minted = election["credentials"]["count"]
+    used = ballots_cast if electronic is None else electronic
     rules = election["rules"]
     signer = bytes.fromhex(manifest["signer"]["public_key"])
     rules_fields = {"id": rules["id"], "version": rules["version"], "basis": rules["basis"]}
@@ -239,8 +244,8 @@ def make_record(
         "credentials": {
             "commitment": election["credentials"]["commitment"],
             "minted": minted,
-            "used": ballots_cast,
-            "unused": minted - ballots_cast,
+            "used": used,
+            "unused": minted - used,
             "voided": voided,
         },
         "ballots_cast": ballots_cast,
@@ -285,7 +290,7 @@ def make_record(
             reserve=election["credentials"]["reserve"],
             handed_out=slips["handed_out"],
             lost=slips["lost"],
-            sealed=minted - ballots_cast - slips["lost"],
+            sealed=minted - used - slips["lost"],
         )
         record["attendance_statement"] = {
             "present": attendance["present"],
@@ -294,6 +299,14 @@ def make_record(
             "head": attendance["attendance_head"],
             "signed_by": attendance["trustee"],
             "signing_key_fingerprint": key_fingerprint(bytes.fromhex(attendance["signing_key"])),
+        }
+    if paper is not None:
+        # The paper fallback (13.3): slips voided for paper and paper ballots entered, which
+        # should be equal; electronic + paper = ballots_cast.
+        record["paper"] = {
+            "voided_slips": paper["voided_slips"],
+            "ballots": paper["ballots"],
+            "electronic": used,
         }
     if decryption is not None:
         record["decryption"] = decryption

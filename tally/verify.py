@@ -40,6 +40,7 @@ from tally.counting import (
     slips_problem,
 )
 from tally.manifest import Manifest, ManifestError, parse_manifest
+from tally.paper import PaperError, check_papers, check_voids, paper_problems
 from tally.record import (
     key_fingerprint,
     make_record,
@@ -181,6 +182,11 @@ def verify_bundle(
 
     board_report, verified = check_board(manifest, files["ballots.jsonl"], workers)
     report.checks += board_report.checks
+    paper: PaperCheck | None = None
+    if "paper.jsonl" in files:
+        paper = check_paper(report, manifest, files, verified)
+        if paper is None:
+            verified = None  # the paper ballots are part of the one aggregate
     audit = check_jsonl(files["audit.jsonl"], audit_chain(manifest.data))
     problems = [*_line_problems(files["audit.jsonl"], audit_line=True), *audit.problems]
     report.add(
@@ -196,6 +202,7 @@ def verify_bundle(
     statement, chain_present = None, None
     if manifest.version >= 2:
         statement, chain_present = _check_attendance(report, manifest, files)
+
     tally_doc = _load_json(report, "tally.json", files["tally.json"])
     if tally_doc is _NOT_JSON:
         tally_doc = None
@@ -203,7 +210,9 @@ def verify_bundle(
         _check_tally_fields(report, tally_doc)
     counts_ok = False
     if verified is not None and tally_doc is not None:
-        counts_ok = _check_tally(report, manifest, verified, tally_doc)
+        counts_ok = _check_tally(
+            report, manifest, verified, tally_doc, paper.ballots if paper is not None else ()
+        )
     else:
         report.skip("tally", "ballots.jsonl / tally.json")
 
@@ -267,8 +276,70 @@ def verify_bundle(
         protocol,
         statement,
         chain_present,
+        paper,
     )
     return report
+
+
+@dataclass(frozen=True)
+class PaperCheck:
+    """The paper fallback of a bundle, every check passed (13.3)."""
+
+    voided: int
+    ballots: tuple[VerifiedBallot, ...]
+    signers: tuple[str, ...]
+
+
+def check_paper(
+    report: Report,
+    manifest: Manifest,
+    files: dict[str, bytes],
+    verified: list[VerifiedBallot] | None,
+) -> PaperCheck | None:
+    """``paper.voids`` and ``paper.ballots`` (13.3, 18): every void signed by its listed slip,
+    every paper ballot valid and signed by a trustee of the manifest, no voided slip on the
+    board, no more paper ballots than slips voided for paper."""
+    try:
+        voided = check_voids(files["voids.jsonl"], manifest=manifest)
+        report.add(
+            "paper.voids",
+            True,
+            f"{len(voided)} thẻ hủy để bỏ phiếu giấy, mỗi thẻ tự ký bằng khóa của mình và có"
+            " trong danh sách",
+            f"{len(voided)} slips voided for paper, each signed with its own listed key",
+        )
+    except PaperError as exc:
+        report.add("paper.voids", False, f"thẻ hủy để bỏ phiếu giấy: {exc}", str(exc))
+        report.skip("paper.ballots", "voids.jsonl")
+        return None
+    try:
+        papers = check_papers(files["paper.jsonl"], manifest=manifest)
+    except PaperError as exc:
+        report.add("paper.ballots", False, f"phiếu giấy: {exc}", str(exc))
+        return None
+    if verified is None:
+        report.skip("paper.ballots", "ballots.jsonl")
+        return None
+    problems = paper_problems(voided, papers, frozenset(b.credential for b in verified))
+    signers = tuple(sorted({p.trustee.name for p in papers}))
+    who = ", ".join(signers) or "—"
+    report.add(
+        "paper.ballots",
+        not problems,
+        f"{len(papers)} phiếu giấy ({len(voided)} thẻ hủy để bỏ phiếu giấy): chứng minh đúng,"
+        f" do thành viên Ban kiểm phiếu ký ({who}). NỘI DUNG CÁC PHIẾU GIẤY DO BAN KIỂM PHIẾU"
+        " XÁC NHẬN khi nhập; đối chiếu với phiếu giấy được niêm phong"
+        if not problems
+        else "phiếu giấy: " + "; ".join(problems),
+        f"{len(papers)} paper ballots ({len(voided)} slips voided for paper): proofs valid,"
+        f" signed by trustees ({who}). THEIR CONTENT IS ATTESTED BY THE COUNTING COMMITTEE, who"
+        " entered them; compare with the sealed paper ballots"
+        if not problems
+        else "paper ballots: " + "; ".join(problems),
+    )
+    if problems:
+        return None
+    return PaperCheck(len(voided), tuple(p.ballot for p in papers), signers)
 
 
 def _check_attendance(
@@ -311,7 +382,11 @@ def _check_attendance(
         report.skip("attendance.statement", "attendance.jsonl / ballots.jsonl")
         return statement, chain.present if chain else None
     problems = statement_problems(
-        statement, chain, board_head=board[0], electronic_ballots=board[1]
+        statement,
+        chain,
+        board_head=board[0],
+        electronic_ballots=board[1],
+        paper_ballots=files.get("paper.jsonl", b"").count(b"\n"),
     )
     fp = key_fingerprint(statement.trustee.signing_key or b"")
     report.add(
@@ -726,11 +801,15 @@ def _check_ballots(
 
 
 def _check_tally(
-    report: Report, manifest: Manifest, verified: list[VerifiedBallot], tally_doc: Any
+    report: Report,
+    manifest: Manifest,
+    verified: list[VerifiedBallot],
+    tally_doc: Any,
+    paper: Sequence[VerifiedBallot] = (),
 ) -> bool:
     try:
         aggregate = tally_doc["aggregate"]
-        expected = board_aggregate(manifest, verified)
+        expected = board_aggregate(manifest, verified, paper)
         same = canonical_json(expected) == canonical_json(aggregate)
     except (KeyError, TypeError) as exc:
         report.add(
@@ -740,10 +819,14 @@ def _check_tally(
     if not report.add(
         "tally.aggregate",
         same,
-        "tổng mã hóa bằng tổng các phiếu trên bảng tin, khớp đầu chuỗi"
+        "tổng mã hóa bằng tổng các phiếu trên bảng tin"
+        + (f" và {len(paper)} phiếu giấy" if paper else "")
+        + ", khớp đầu chuỗi"
         if same
         else "tally.json: tổng mã hóa khác tổng các phiếu (hoặc đầu chuỗi / số phiếu khác)",
-        "the aggregate is the sum of the board's ballots and matches its head"
+        "the aggregate is the sum of the board's ballots"
+        + (f" and {len(paper)} paper ballots" if paper else "")
+        + " and matches its head"
         if same
         else "tally.json: the aggregate is not the sum of the ballots (or head / count differ)",
     ):
@@ -805,6 +888,7 @@ def _check_record(
     protocol: int,
     statement: Statement | None = None,
     chain_present: int | None = None,
+    paper: PaperCheck | None = None,
 ) -> None:
     record = _load_json(report, "record.json", files["record.json"])
     if not isinstance(record, dict):
@@ -827,9 +911,15 @@ def _check_record(
     )
     if manifest.version >= 2 and (statement is None or chain_present is None):
         report.skip("record.content", "attendance.json / attendance.jsonl")
+    elif "paper.jsonl" in files and paper is None:
+        report.skip("record.content", "voids.jsonl / paper.jsonl")
     elif isinstance(result, dict) and isinstance(tally_doc, dict):
         try:
             credentials = record.get("credentials", {})
+            # The slips used: the aggregate's ballots less the paper ballots (13.3).
+            electronic = int(tally_doc["aggregate"]["ballot_count"]) - (
+                len(paper.ballots) if paper is not None else 0
+            )
             expected = make_record(
                 manifest=manifest.data,
                 fingerprint=manifest.fingerprint,
@@ -848,6 +938,10 @@ def _check_record(
                 chain_present=chain_present,
                 document=_document_inputs(record) if manifest.version >= 2 else None,
                 decryption=decryption_summary(manifest, tally_doc["shares"]),
+                electronic=electronic,
+                paper=None
+                if paper is None
+                else {"voided_slips": paper.voided, "ballots": len(paper.ballots)},
             )
             diff = _differences(expected, record)
             voided = record["credentials"]["voided"]
@@ -855,7 +949,7 @@ def _check_record(
                 diff.append("credentials.voided")
             if manifest.version >= 2 and slips_problem(
                 len(manifest.credentials),
-                int(tally_doc["aggregate"]["ballot_count"]),
+                electronic,
                 credentials.get("handed_out"),
                 credentials.get("lost"),
             ):

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tally.ballots import encrypt_ballot, tracking_hash
+from tally.ballots import encrypt_ballot, tracking_hash, verify_ballot
 from tally.bundle import hashed_members
 from tally.canonical import canonical_json, sha256_hex
 from tally.counting import aggregate_for, board_file, finish
@@ -32,6 +32,7 @@ from tally.demo import (
 )
 from tally.group import Point, base_mul, random_scalar
 from tally.manifest import Manifest, make_manifest, make_manifest_v1, parse_manifest
+from tally.paper import paper_jsonl
 from tally.record import ServiceKey
 from tally.results import SubjectInfo
 from tally.rules import RuleSet, load_ruleset
@@ -105,8 +106,15 @@ class PollKit:
     choices: list[list[int | None]]
     ballots: list[dict[str, Any]]
 
-    def bundle_files(self, ballots: Sequence[dict[str, Any]] | None = None) -> dict[str, bytes]:
-        """Run the real counting path (board, aggregate, shares, result, signed record)."""
+    def bundle_files(
+        self,
+        ballots: Sequence[dict[str, Any]] | None = None,
+        *,
+        voids: Sequence[dict[str, Any]] | None = None,
+        paper: Sequence[dict[str, Any]] = (),
+    ) -> dict[str, bytes]:
+        """Run the real counting path (board, aggregate, shares, result, signed record);
+        ``voids`` and ``paper``: the paper fallback's statements (13.3)."""
         ballots = list(self.ballots if ballots is None else ballots)
         checked = verify_ballots(self.manifest.context, ballots, workers=1)
         accepted = [vb for vb, _ in checked if vb is not None]
@@ -114,11 +122,20 @@ class PollKit:
         jsonl, head = board_file(
             self.manifest.fingerprint, ((b, tracking_hash(b)) for b in ballots)
         )
-        aggregate = aggregate_for(self.manifest, head, accepted)
+        papers = [verify_ballot(self.manifest.context, p["ballot"]) for p in paper]
+        aggregate = aggregate_for(self.manifest, head, [*accepted, *papers])
         shares = [k.decrypt_share(aggregate) for k in self.trustees]
         attendance_lines, statement = demo_attendance(
-            self.manifest, self.trustees[0], board_head=head, ballots=len(ballots), present=6
+            self.manifest,
+            self.trustees[0],
+            board_head=head,
+            ballots=len(ballots),
+            present=6,
+            paper_ballots=len(paper),
         )
+        extra: dict[str, Any] = {}
+        if voids is not None:
+            extra = {"voids_jsonl": paper_jsonl(voids), "paper_jsonl": paper_jsonl(paper)}
         return finish(
             self.manifest_data,
             jsonl,
@@ -130,6 +147,7 @@ class PollKit:
             audit_jsonl=demo_audit_log(self.manifest_data, len(ballots)),
             attendance_jsonl=attendance_lines,
             attendance=statement,
+            **extra,
         )
 
 
