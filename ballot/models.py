@@ -104,7 +104,12 @@ class Poll(Base):
     rules_acknowledged: Mapped[str | None] = mapped_column(String(64), default=None)
 
     conference: Mapped[Conference] = relationship(back_populates="polls")
+    # A later round (issue 18): the poll whose undetermined subjects this poll votes again.
+    previous_round_id: Mapped[int | None] = mapped_column(ForeignKey("poll.id"), default=None)
     adopts: Mapped[Poll | None] = relationship(remote_side="Poll.id", foreign_keys=[adopts_id])
+    previous_round: Mapped[Poll | None] = relationship(
+        remote_side="Poll.id", foreign_keys=[previous_round_id]
+    )
     subjects: Mapped[list[Subject]] = relationship(
         back_populates="poll", order_by="Subject.position"
     )
@@ -180,6 +185,31 @@ class Credential(Base):
     # How many ballots this slip has challenged at the booth (bounded): a count, with no time and
     # nothing of the challenged ballots.
     challenges: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class SlipVoid(Base):
+    """A slip voided so that its holder votes on paper (docs/protocol.md 13.3): the statement the
+    slip's own key signed on the operator's device. No time, no name: the slip has no ballot."""
+
+    __tablename__ = "slip_void"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), index=True)
+    credential: Mapped[str] = mapped_column(String(64), unique=True)  # the voided slip's key
+    statement: Mapped[str] = mapped_column(Text)  # canonical JSON, tally-void/1
+
+
+class PaperBallot(Base):
+    """A paper ballot the counting committee entered after close (13.3): encrypted under the
+    poll's key with a one-time credential, signed by a trustee. No choice, no time, no order
+    of entry (the bundle sorts them)."""
+
+    __tablename__ = "paper_ballot"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), index=True)
+    credential: Mapped[str] = mapped_column(String(64), unique=True)  # the one-time key
+    statement: Mapped[str] = mapped_column(Text)  # canonical JSON, tally-paper-ballot/1
 
 
 class AttendanceEntry(Base):

@@ -27,6 +27,9 @@ import {
   toHex,
   trackingCode,
   trackingHash,
+  makePaperBallot,
+  makeVoid,
+  readPaper,
   verifyBallot,
   verifyShare,
   verifySignature,
@@ -57,8 +60,19 @@ async function run(req) {
       }
     case "challenge":
       return { ok: checkChallenge(req.manifest, req.ballot, req.choices, req.randomness) };
-    case "aggregate":
-      return { aggregate: aggregateFromBallots(req.manifest, req.ballots) };
+    case "aggregate": {
+      let paper = [];
+      if (req.paper !== undefined)
+        paper = readPaper(req.manifest, req.voids, req.paper, req.ballots.map((b) => b.credential))
+          .ballots;
+      return { aggregate: aggregateFromBallots(req.manifest, req.ballots, { paper }) };
+    }
+    case "void":
+      return { void: makeVoid(req.manifest, req.code) };
+    case "paper_ballot": {
+      const key = await openTrusteeKey(req.key_file, req.passphrase);
+      return { paper: makePaperBallot(req.manifest, key, req.choices) };
+    }
     case "decrypt": {
       const key = await openTrusteeKey(req.key_file, req.passphrase);
       return { share: decryptShare(key, req.aggregate, req.manifest) };

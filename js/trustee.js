@@ -40,6 +40,9 @@ export {
   decryptThresholdShare,
   parseTrusteePublic,
   pointHex,
+  makePaperBallot,
+  makeVoid,
+  readPaper,
 } from "./tally/index.js";
 
 import { canonicalJson, pollFingerprint, sha256Hex, toHex } from "./tally/index.js";

@@ -528,3 +528,67 @@ def test_node_signature_verification_agrees_with_tally_on_edge_cases() -> None:
     assert answer["results"] == python
     assert python[:7] == [True, False, True, True, True, False, False]
     assert True in python[7:] and False in python[7:]  # the torsion cases go both ways
+
+
+@needs_node
+def test_node_paper_fallback_agrees_with_tally() -> None:
+    # The operator's device voids a slip in node and a trustee enters a paper ballot in node:
+    # tally accepts both; node reads tally's paper files and sums them into the same aggregate;
+    # node refuses what tally refuses (a paper ballot beyond the slips voided).
+    from tally.paper import (
+        check_papers,
+        check_voids,
+        make_paper_ballot,
+        make_void,
+        paper_jsonl,
+    )
+
+    poll = live_poll(3, True, 2)
+    assert poll.manifest.poll_uid is not None
+    ballot = encrypt_ballot_with_randomness(poll.manifest.context, poll.credentials[0], [0, 1, 2])[
+        0
+    ]
+    void_js = node({"op": "void", "manifest": poll.data, "code": poll.credentials[1].code})["void"]
+    passphrase = "mật khẩu"
+    key_file = poll.trustees[2].to_encrypted_json(passphrase)
+    request = {"op": "paper_ballot", "manifest": poll.data, "key_file": key_file}
+    paper_js = node({**request, "passphrase": passphrase, "choices": [3, None, 1]})["paper"]
+    void_py = make_void(
+        poll.credentials[2], fingerprint=poll.manifest.fingerprint, poll_uid=poll.manifest.poll_uid
+    )
+    paper_py = make_paper_ballot(
+        poll.manifest.context,
+        poll.trustees[0],
+        poll_uid=poll.manifest.poll_uid,
+        choices=[1, 1, None],
+    )
+    voids, papers = paper_jsonl([void_js, void_py]), paper_jsonl([paper_js, paper_py])
+    assert len(check_voids(voids, manifest=poll.manifest)) == 2
+    checked = check_papers(papers, manifest=poll.manifest)
+    assert sorted(p.trustee.name for p in checked) == sorted(
+        [poll.trustees[0].public.name, poll.trustees[2].public.name]
+    )
+    answer = node(
+        {
+            "op": "aggregate",
+            "manifest": poll.data,
+            "ballots": [ballot],
+            "voids": voids.decode(),
+            "paper": papers.decode(),
+        }
+    )
+    verified = [verify_ballot(poll.manifest.context, ballot)]
+    expected = board_aggregate(poll.manifest, verified, [p.ballot for p in checked])
+    assert canonical_json(answer["aggregate"]) == canonical_json(expected)
+    one_void = paper_jsonl([void_js])
+    refused = node(
+        {
+            "op": "aggregate",
+            "manifest": poll.data,
+            "ballots": [ballot],
+            "voids": one_void.decode(),
+            "paper": papers.decode(),
+        },
+        ok=False,
+    )
+    assert "more than the 1 slips voided" in refused["error"]

@@ -23,6 +23,7 @@ from ballot.services import audit
 from ballot.services.attendance import attendance_jsonl, ballots_cast
 from ballot.services.casting import poll_manifest
 from ballot.services.errors import ServiceError
+from ballot.services.paper import checked_paper, paper_files, paper_status
 from ballot.services.polls import get_poll
 from tally.bundle import bundle_bytes, read_bundle
 from tally.canonical import CanonicalError, canonical_json, parse_json, sha256_hex
@@ -59,13 +60,18 @@ class TrusteeFiles:
     aggregate: bytes
     board_head: str
     ballot_count: int
+    # The paper fallback's voids.jsonl and paper.jsonl (13.3), when slips were voided for paper.
+    paper: tuple[bytes, bytes] | None = None
 
     def files(self) -> dict[str, bytes]:
-        return {
+        files = {
             "manifest.json": self.manifest,
             "ballots.jsonl": self.ballots,
             "aggregate.json": self.aggregate,
         }
+        if self.paper is not None:
+            files.update({"voids.jsonl": self.paper[0], "paper.jsonl": self.paper[1]})
+        return files
 
 
 def _require_closed(poll: Poll) -> None:
@@ -171,6 +177,7 @@ def _require_statement(session: Session, poll: Poll, manifest: Manifest) -> dict
             statement,
             poll.board_head,
             ballots_cast(session, poll.id),
+            paper_status(session, poll.id).entered,
         )
     except CountingError as exc:
         raise CountError(
@@ -197,7 +204,9 @@ def start_count(session: Session, poll_id: int, actor: str = "cli") -> TrusteeFi
     if manifest.version >= 2:
         _require_statement(session, poll, manifest)
     ballots_jsonl, verified = _board(session, poll, manifest)
-    aggregate = board_aggregate(manifest, verified)
+    board = frozenset(b.credential for b in verified)
+    paper, paper_ballots = checked_paper(session, poll_id, manifest, board)
+    aggregate = board_aggregate(manifest, verified, paper_ballots)
     if aggregate["board_head"] != poll.board_head:  # board_file checked it too
         raise CountError(
             500,
@@ -214,6 +223,7 @@ def start_count(session: Session, poll_id: int, actor: str = "cli") -> TrusteeFi
         "count.start",
         poll=poll_id,
         ballots=len(verified),
+        paper_ballots=len(paper_ballots),
         board_head=poll.board_head,
     )
     assert poll.manifest is not None and poll.board_head is not None
@@ -222,7 +232,8 @@ def start_count(session: Session, poll_id: int, actor: str = "cli") -> TrusteeFi
         ballots=ballots_jsonl,
         aggregate=text,
         board_head=poll.board_head,
-        ballot_count=len(verified),
+        ballot_count=len(verified) + len(paper_ballots),
+        paper=paper,
     )
 
 
@@ -435,6 +446,10 @@ def finish_count(
     )
     assert poll.manifest is not None
     attendance: dict[str, Any] = {}
+    paper = paper_files(session, poll_id)
+    paper_args: dict[str, Any] = (
+        {} if paper is None else {"voids_jsonl": paper[0], "paper_jsonl": paper[1]}
+    )
     if manifest.version >= 2:
         statement = _require_statement(session, poll, manifest)
         cast = ballots_cast(session, poll_id)
@@ -476,6 +491,7 @@ def finish_count(
             if manifest.version >= 2
             else None,
             **attendance,
+            **paper_args,
         )
     except CountingError as exc:
         raise CountError(
@@ -553,6 +569,7 @@ def published_files(session: Session, poll_id: int) -> TrusteeFiles:
         aggregate=row.aggregate.encode("utf-8"),
         board_head=poll.board_head,
         ballot_count=int(parse_json(row.aggregate)["ballot_count"]),
+        paper=paper_files(session, poll_id),
     )
 
 
@@ -569,6 +586,9 @@ def closed_files(session: Session, poll_id: int) -> dict[str, bytes]:
         "ballots.jsonl": ballots_jsonl,
         "attendance.jsonl": attendance_jsonl(session, poll_id),
     }
+    paper = paper_files(session, poll_id)
+    if paper is not None:
+        files.update({"voids.jsonl": paper[0], "paper.jsonl": paper[1]})
     row = session.scalars(select(PollCount).where(PollCount.poll_id == poll_id)).one_or_none()
     if row is not None:
         files["aggregate.json"] = row.aggregate.encode("utf-8")

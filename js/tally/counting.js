@@ -16,9 +16,11 @@ import { makeAggregate } from "./trustees.js";
  * the authority's signed credential_list.keys), none twice (checks 4-5 of 18.).
  * @param {object} manifest
  * @param {object[]} ballots
- * @param {{verify?: boolean, onProgress?: (p:{done:number,total:number})=>void}} [options]
+ * `paper`: the paper ballots the counting committee entered (13.3), already checked by readPaper
+ * (js/tally/paper.js): added to the one sum and to ballot_count, never to the head.
+ * @param {{verify?: boolean, paper?: object[], onProgress?: (p:{done:number,total:number})=>void}} [options]
  */
-export function aggregateFromBallots(manifest, ballots, { verify = true, onProgress } = {}) {
+export function aggregateFromBallots(manifest, ballots, { verify = true, paper = [], onProgress } = {}) {
   const ctx = pollContext(manifest);
   const listed = new Set(ctx.credentials);
   const seen = new Set();
@@ -46,5 +48,8 @@ export function aggregateFromBallots(manifest, ballots, { verify = true, onProgr
     head = boardNext(head, trackingHash(ballot));
     if (onProgress) onProgress({ done: n + 1, total: ballots.length });
   });
-  return makeAggregate(ctx.fingerprint, toHex(head), ballots.length, sums);
+  for (const p of paper)
+    for (let i = 0; i < ctx.subjects; i++)
+      for (let j = 0; j < ctx.grades; j++) sums[i][j] = addCiphertexts(sums[i][j], p.ciphertexts[i][j]);
+  return makeAggregate(ctx.fingerprint, toHex(head), ballots.length + paper.length, sums);
 }
