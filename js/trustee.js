@@ -43,6 +43,7 @@ export {
   makePaperBallot,
   makeVoid,
   readPaper,
+  Credential,
 } from "./tally/index.js";
 
 import { canonicalJson, pollFingerprint, sha256Hex, toHex } from "./tally/index.js";

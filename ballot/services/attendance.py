@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ballot.db import write_lock
-from ballot.models import AttendanceEntry, Ballot, Poll, PollCount
+from ballot.models import AttendanceEntry, Ballot, PaperBallot, Poll, PollCount
 from ballot.services import audit
 from ballot.services.casting import poll_manifest
 from ballot.services.errors import NotFound, ServiceError
@@ -59,6 +59,11 @@ def append_entry(session: Session, poll: Poll, present: int, actor: str) -> dict
 
 def ballots_cast(session: Session, poll_id: int) -> int:
     return int(session.scalar(select(func.count()).where(Ballot.poll_id == poll_id)) or 0)
+
+
+def paper_ballots(session: Session, poll_id: int) -> int:
+    """The paper ballots the counting committee entered (13.3)."""
+    return int(session.scalar(select(func.count()).where(PaperBallot.poll_id == poll_id)) or 0)
 
 
 def record_attendance(
@@ -195,6 +200,7 @@ def add_statement(
             document,
             poll.board_head,
             ballots_cast(session, poll_id),
+            paper_ballots(session, poll_id),
         )
     except CountingError as exc:
         message = str(exc)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from ballot.models import Credential, PaperBallot, Poll, PollCount, SlipVoid
 from ballot.services import audit
-from ballot.services.attendance import ballots_cast
+from ballot.services.attendance import ballots_cast, paper_ballots
 from ballot.services.casting import poll_manifest, refuse_unusable, slip_row
 from ballot.services.errors import ServiceError
 from ballot.services.polls import get_poll
@@ -76,8 +76,8 @@ def paper_status(session: Session, poll_id: int) -> PaperStatus:
 
 def _status(session: Session, poll: Poll) -> PaperStatus:
     voided = session.scalar(select(func.count()).where(SlipVoid.poll_id == poll.id)) or 0
-    entered = session.scalar(select(func.count()).where(PaperBallot.poll_id == poll.id)) or 0
-    return PaperStatus(int(voided), int(entered), ballots_cast(session, poll.id), poll.present)
+    entered = paper_ballots(session, poll.id)
+    return PaperStatus(int(voided), entered, ballots_cast(session, poll.id), poll.present)
 
 
 def parse_upload(data: bytes | str, limit: int, what_vi: str, what_en: str) -> Any:
@@ -219,6 +219,10 @@ def add_paper_ballot(
     session.add(
         PaperBallot(poll_id=poll_id, credential=key, statement=canonical_json(document).decode())
     )
+    cleared = poll.attendance_statement is not None
+    # A statement signed before this paper ballot counts one fewer: it no longer matches, and a
+    # trustee signs the figures again (the count cannot start without a matching statement).
+    poll.attendance_statement = None
     session.flush()
     status = _status(session, poll)
     assert paper.trustee.signing_key is not None
@@ -230,6 +234,7 @@ def add_paper_ballot(
         trustee=paper.trustee.name,
         trustee_key=key_fingerprint(paper.trustee.signing_key),
         paper_ballots=status.entered,
+        attendance_statement_cleared=cleared,
     )
     return status
 

@@ -13,7 +13,14 @@ from typing import Any
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields import DateField as _DateField
 from wtforms.fields import IntegerField as _IntegerField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -248,6 +255,32 @@ def read_share_upload(form: ShareForm) -> Any:
             raise errors.csrf_refused()
         raise no_share_file()
     return parse_share(form.share.data.read())
+
+
+class PaperVoidForm(FlaskForm):  # type: ignore[misc]
+    # The statement the slip's key signed in this browser (void-page.js fills it), or a file.
+    statement = HiddenField()
+    file = FileField("Tệp lệnh hủy thẻ (tally credentials void)")
+
+
+class PaperFileForm(FlaskForm):  # type: ignore[misc]
+    statement = FileField("Tệp phiếu giấy", validators=[FileRequired()])
+
+
+def read_paper_upload(form: PaperFileForm, limit: int) -> bytes:
+    """The uploaded paper ballot (``tally trustee paper-ballot``) or void statement, as bytes."""
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            raise errors.csrf_refused()
+        raise ServiceError(
+            400,
+            "no_file",
+            "Chưa chọn tệp (kết quả của tally trustee paper-ballot hoặc tally credentials void).",
+            "No file was chosen (the output of tally trustee paper-ballot or tally credentials"
+            " void).",
+        )
+    data: bytes = form.statement.data.read(limit + 1)
+    return data
 
 
 class CeremonyFileForm(FlaskForm):  # type: ignore[misc]

@@ -15,7 +15,8 @@ operator login, failed POSTs          10/min, 50/hour     password guessing; a c
 ``POST /api/polls/<id>/ballots``      600/min             2x a 300-tablet room casting at once
 ``GET …/credentials/<key>``           1200/min            ~4 look-ups per tablet in that minute
 trustee shares (API, trustee page,    30/min together     a handful of trustees; each share costs
-operator upload)                                          proof checks
+operator upload), statements, key                         proof checks (a paper ballot: a whole
+ceremony messages, paper ballots                          ballot's)
 Benaloh checks (page and booth API)   300/min together    re-encrypt a whole ballot; each tablet
                                                           of a 300-tablet room may check at once
 ====================================  ==================  ========================================
@@ -76,6 +77,8 @@ RULES = (
             "counting.upload_statement",
             "api.ceremony_dealing",
             "api.ceremony_check",
+            "api.add_paper",
+            "trustee.paper_upload",
         ),
     ),
     Rule("BALLOT_RATELIMIT_CHECK", ("booth.check", "api.challenge_notice")),

@@ -21,6 +21,7 @@ import {
   parseJson,
   pollContext,
   readBoard,
+  readPaper,
   thresholdKey,
 } from "../trustee.js";
 
@@ -118,10 +119,12 @@ async function computeAndSend() {
   if (!passInput.value) throw new PageError(text("need-passphrase"));
 
   step(text("fetching"));
-  const [manifestText, aggregateText, ballotsText] = await Promise.all([
+  const [manifestText, aggregateText, ballotsText, voidsText, paperText] = await Promise.all([
     fetchBody(section.dataset.manifestUrl),
     fetchBody(section.dataset.aggregateUrl),
     fetchBody(section.dataset.ballotsUrl),
+    fetchBody(section.dataset.voidsUrl),
+    fetchBody(section.dataset.paperUrl),
   ]);
   const manifest = parseJson(manifestText);
   const published = parseJson(aggregateText);
@@ -129,12 +132,20 @@ async function computeAndSend() {
   step(text("recomputing"));
   await paint();
   // Every board line (index, tracking hash, chain), then every ballot (proofs, credential listed
-  // and used once) and their sum: the head and the aggregate from the ballots themselves.
+  // and used once), the paper ballots the committee entered (13.3: each signed by a trustee, no
+  // more than the slips voided for paper) and their one sum: the head and the aggregate from the
+  // ballots themselves.
   let board;
   let aggregate;
   try {
     board = readBoard(manifest, ballotsText);
-    aggregate = aggregateFromBallots(manifest, board.ballots);
+    const paper = readPaper(
+      manifest,
+      voidsText,
+      paperText,
+      board.ballots.map((b) => b.credential),
+    );
+    aggregate = aggregateFromBallots(manifest, board.ballots, { paper: paper.ballots });
   } catch (err) {
     throw new PageError(`${text("board-invalid")} (${err.message})`);
   }

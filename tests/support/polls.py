@@ -152,6 +152,7 @@ def attest(
         attendance=chain,
         board_head=head,
         electronic_ballots=len(lines),
+        paper_ballots=client.get(f"/api/polls/{poll_id}/paper").data.count(b"\n"),
     )
     with tempfile.TemporaryDirectory() as scratch:
         path = (tmp_path or Path(scratch)) / f"attendance-{poll_id}.json"

@@ -20,6 +20,7 @@ from ballot.services.counting import (
     published_aggregate,
 )
 from ballot.services.counting_status import count_status
+from ballot.services.paper import MAX_PAPER_BYTES, add_paper_ballot, parse_upload
 from ballot.services.polls import get_poll
 from ballot.web.api import bp
 
@@ -70,3 +71,31 @@ def share(poll_id: int) -> tuple[Response, int]:
             "missing": status.missing,
         }
     ), 201
+
+
+@bp.get("/polls/<id:poll_id>/voids")
+def voids(poll_id: int) -> Response:
+    """``voids.jsonl``: the slips voided for paper (13.3), once the poll is closed; empty when
+    none was."""
+    files = closed_files(db.get_session(), poll_id)
+    return Response(files.get("voids.jsonl", b""), mimetype="application/jsonl")
+
+
+@bp.get("/polls/<id:poll_id>/paper")
+def paper(poll_id: int) -> Response:
+    """``paper.jsonl``: the paper ballots the counting committee entered (13.3), once the poll
+    is closed; empty when none was."""
+    files = closed_files(db.get_session(), poll_id)
+    return Response(files.get("paper.jsonl", b""), mimetype="application/jsonl")
+
+
+@bp.post("/polls/<id:poll_id>/paper")
+def add_paper(poll_id: int) -> tuple[Response, int]:
+    """One paper ballot, encrypted and signed by a trustee (authorised by that signature, as a
+    share is by its proofs): after close, before counting starts."""
+    document = parse_upload(
+        request.get_data(cache=False), MAX_PAPER_BYTES, "Phiếu giấy", "The paper ballot"
+    )
+    with db.transaction() as tx:
+        status = add_paper_ballot(tx, poll_id, document, actor=TRUSTEE_ACTOR)
+    return jsonify({"poll": poll_id, **status.to_json()}), 201

@@ -199,6 +199,28 @@ SCHEMAS: dict[str, Any] = {
         ),
         "description": "docs/protocol.md 13.2: exactly its twelve fields, signed by a trustee.",
     },
+    "PaperBallot": {
+        **_open_obj(
+            {
+                "format": {"type": "string", "enum": ["tally-paper-ballot/1"]},
+                "poll": HEX32,
+                "ballot": _ref("Ballot"),
+                "signature": {"type": "string"},
+            },
+            ["format", "poll", "ballot", "signature"],
+        ),
+        "description": "docs/protocol.md 13.3: exactly its seven fields, signed by a trustee.",
+    },
+    "PaperStatus": _obj(
+        {
+            "poll": {"type": "integer"},
+            "voided_for_paper": {"type": "integer", "minimum": 0},
+            "paper_ballots": {"type": "integer", "minimum": 0},
+            "electronic_ballots": {"type": "integer", "minimum": 0},
+            "present": {"type": "integer", "minimum": 0},
+            "room": {"type": "integer", "minimum": 0},
+        }
+    ),
     "ShareAccepted": _obj(
         {
             "poll": {"type": "integer"},
@@ -543,6 +565,61 @@ def paths() -> dict[str, Any]:
                     "503": DATABASE,
                 },
             }
+        },
+        f"{poll}/voids": {
+            "get": {
+                "operationId": "voids",
+                "summary": "voids.jsonl: the slips voided for paper (docs/protocol.md 13.3).",
+                "parameters": [POLL_ID],
+                "responses": {
+                    "200": _ok(
+                        "One tally-void/1 statement per line, in byte order; empty when none.",
+                        "application/jsonl",
+                        {"type": "string"},
+                    ),
+                    "404": NOT_FOUND,
+                    "409": _error("`poll_not_closed`."),
+                    "503": DATABASE,
+                },
+            }
+        },
+        f"{poll}/paper": {
+            "get": {
+                "operationId": "paper_ballots",
+                "summary": "paper.jsonl: the paper ballots entered (docs/protocol.md 13.3).",
+                "parameters": [POLL_ID],
+                "responses": {
+                    "200": _ok(
+                        "One tally-paper-ballot/1 statement per line, in byte order.",
+                        "application/jsonl",
+                        {"type": "string"},
+                    ),
+                    "404": NOT_FOUND,
+                    "409": _error("`poll_not_closed`."),
+                    "503": DATABASE,
+                },
+            },
+            "post": {
+                "operationId": "add_paper_ballot",
+                "summary": "One paper ballot, encrypted and signed by a trustee (13.3).",
+                "description": "After close, before counting starts; a refusal stores nothing.",
+                "parameters": [POLL_ID],
+                "requestBody": _json_body(
+                    "PaperBallot", "A tally-paper-ballot/1 statement, at most 256 KiB."
+                ),
+                "responses": {
+                    "201": _ok("Accepted.", "application/json", _ref("PaperStatus")),
+                    "400": _error("`malformed`, `bad_paper_ballot`."),
+                    "404": NOT_FOUND,
+                    "409": _error(
+                        "`poll_not_closed`, `count_started`, `paper_exceeds_voids`,"
+                        " `paper_exceeds_present`, `paper_duplicate`, `paper_not_supported`."
+                    ),
+                    "413": _error("`too_large`: more than 256 KiB."),
+                    "429": RATE_LIMITED,
+                    "503": DATABASE,
+                },
+            },
         },
         f"{conference}/ceremony": {
             "get": {

@@ -21,7 +21,7 @@ from ballot import db
 from ballot.keys import signing_key
 from ballot.models import Conference, Poll
 from ballot.services import ceremony as key_ceremony
-from ballot.services import conferences, credentials, errors, polls, subjects, trustees
+from ballot.services import conferences, credentials, errors, paper, polls, subjects, trustees
 from ballot.services.attendance import attendance_entries, record_attendance
 from ballot.services.errors import ServiceError
 from ballot.web.auth import actor, login_required
@@ -29,6 +29,7 @@ from ballot.web.forms import (
     AttendanceForm,
     ButtonForm,
     CredentialListForm,
+    PaperVoidForm,
     PollForm,
     RegimeForm,
     TrusteeForm,
@@ -175,6 +176,8 @@ def _poll_page(
         regime_form=regime_form or _regime_form(poll_row, formdata=None),
         base_url=current_app.config["BASE_URL"],
         has_counting="counting.page" in current_app.view_functions,
+        paper=paper.paper_status(session, poll_id),
+        void_form=PaperVoidForm(formdata=None),
         error=error,
     )
     return page, status
@@ -378,6 +381,57 @@ def attendance(poll_id: int) -> Any:
         return _poll_page(poll_id, error=exc, attendance_form=form)
     flash(_("Đã ghi số có mặt: %(present)d.", present=line["present"]), "success")
     return redirect(url_for("operator.poll", poll_id=poll_id, _anchor="attendance"))
+
+
+# --- the paper fallback: void a slip for paper, the printable paper ballot ----------------------
+
+
+@bp.post(f"{POLL}/paper/void")
+@login_required
+def paper_void(poll_id: int) -> Any:
+    """Void a slip so that its holder votes on paper: the statement signed with the slip's own
+    key on this device (void-page.js), or a file made with tally credentials void."""
+    form = PaperVoidForm()
+    try:
+        if not form.validate_on_submit() and form.csrf_token.errors:
+            raise errors.csrf_refused()
+        data = form.statement.data or (form.file.data.read(4097) if form.file.data else b"")
+        if not data:
+            raise ServiceError(
+                400,
+                "no_void",
+                "Chưa có lệnh hủy thẻ: nhập mã thẻ (trình duyệt ký bằng khóa của thẻ) hoặc chọn"
+                " tệp của tally credentials void.",
+                "No void statement: type the slip's code (the browser signs with the slip's key)"
+                " or choose the file of tally credentials void.",
+            )
+        document = paper.parse_upload(data, 4096, "Lệnh hủy thẻ", "The void statement")
+        with db.transaction() as tx:
+            status = paper.void_for_paper(tx, poll_id, document, actor=actor())
+    except ServiceError as exc:
+        page_error(exc)
+        return _poll_page(poll_id, error=exc)
+    flash(
+        _(
+            "Đã hủy thẻ để bỏ phiếu giấy (chữ ký của thẻ đúng). Đã hủy để bỏ phiếu giấy:"
+            " %(n)d thẻ. Đưa cho đồng chí một phiếu giấy.",
+            n=status.voided,
+        ),
+        "success",
+    )
+    return redirect(url_for("operator.poll", poll_id=poll_id, _anchor="paper"))
+
+
+@bp.get(f"{POLL}/paper-ballot")
+@login_required
+def paper_ballot(poll_id: int) -> str:
+    """The printable paper ballot of the poll (A4): the subjects and the grades to tick."""
+    session = db.get_session()
+    poll_row = polls.get_poll(session, poll_id)
+    rules = load_ruleset(poll_row.rules_id)
+    return render_template(
+        "operator/paper_ballot.html", poll=poll_row, conference=poll_row.conference, rules=rules
+    )
 
 
 # --- open, close ---------------------------------------------------------------------------------
