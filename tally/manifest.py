@@ -65,6 +65,8 @@ class Manifest:
     # Version 2 with a key ceremony (k of n, docs/protocol.md 9.4): the ceremony and its outcome.
     ceremony: Ceremony | None = None
     ceremony_result: CeremonyResult | None = None
+    # Version 2, a later round (issue 18): {"number", "previous": {"poll_uid", "title", "record"}}.
+    round: dict[str, Any] | None = None
 
     @property
     def threshold(self) -> int:
@@ -109,6 +111,7 @@ def make_manifest(
     outstanding_groups: Sequence[str] = (),
     adopts: dict[str, str] | None = None,
     ceremony: dict[str, Any] | None = None,
+    round: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A version-2 manifest (``tally-manifest/2``) around the authority's signed list.
     ``ceremony`` (k of n): ``{"uid", "threshold", "dealings", "checks"}`` of a key ceremony among
@@ -145,6 +148,8 @@ def make_manifest(
     }
     if ceremony is not None:
         election["ceremony"] = {k: ceremony[k] for k in CEREMONY_FIELDS}
+    if round is not None:
+        election["round"] = {"number": round["number"], "previous": dict(round["previous"])}
     return {
         "format": MANIFEST_FORMAT,
         "election": election,
@@ -271,8 +276,9 @@ def _parse(data: Any, shipped_rules: bool) -> Manifest:
         raise ManifestError(f"not a manifest ({MANIFEST_FORMAT} or {MANIFEST_FORMAT_V1})")
     _object(data, TOP_FIELDS_V2 if version == 2 else TOP_FIELDS, "manifest")
     election_fields: tuple[str, ...] = ELECTION_FIELDS_V2 if version == 2 else ELECTION_FIELDS
-    if version == 2 and isinstance(data["election"], dict) and "ceremony" in data["election"]:
-        election_fields = (*ELECTION_FIELDS_V2, "ceremony")
+    if version == 2 and isinstance(data["election"], dict):
+        optional = tuple(k for k in ("ceremony", "round") if k in data["election"])
+        election_fields = (*ELECTION_FIELDS_V2, *optional)
     election = _object(data["election"], election_fields, "election")
     if election["group"] != GROUP:
         raise ManifestError(f"unknown group {election['group']!r} (expected {GROUP})")
@@ -392,7 +398,24 @@ def _parse(data: Any, shipped_rules: bool) -> Manifest:
         adopts,
         ceremony,
         outcome,
+        _round(election) if "round" in election else None,
     )
+
+
+def _round(election: dict[str, Any]) -> dict[str, Any]:
+    """A later round's ``election.round`` (11.1): its number (2 or more) and the earlier poll,
+    named by uid, title and the SHA-256 of its record.json."""
+    data = _object(election["round"], ("number", "previous"), "election.round")
+    if not is_integer(data["number"]) or data["number"] < 2:
+        raise ManifestError("election.round.number: expected a whole number of at least 2")
+    previous = _object(data["previous"], ("poll_uid", "title", "record"), "election.round.previous")
+    if not is_poll_uid(previous["poll_uid"]) or previous["poll_uid"] == election["poll_uid"]:
+        raise ManifestError("election.round.previous.poll_uid: the uid of another poll")
+    if not isinstance(previous["title"], str) or not previous["title"].strip():
+        raise ManifestError("election.round.previous.title: expected the earlier poll's title")
+    if not isinstance(previous["record"], str) or _HEX32.fullmatch(previous["record"]) is None:
+        raise ManifestError("election.round.previous.record: expected a SHA-256 in lowercase hex")
+    return {"number": data["number"], "previous": dict(previous)}
 
 
 def _ceremony(value: Any, trustees: tuple[TrusteePublic, ...]) -> tuple[Ceremony, CeremonyResult]:

@@ -274,6 +274,8 @@ def make_record(
             "exclusions": list(election["electorate"]["exclusions"]),
         }
         record["adopts"] = election["adopts"]
+        if "round" in election:
+            record["round"] = election["round"]  # a later round names the earlier poll
         given = document or {}
         record["document"] = make_document(
             manifest,

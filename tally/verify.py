@@ -254,6 +254,8 @@ def verify_bundle(
         _check_linked(report, manifest, result, linked, signer_key, workers)
     if manifest.adopts is not None:
         _check_adopts(report, manifest, linked, signer_key, workers)
+    if manifest.round is not None:
+        _check_round(report, manifest, linked, signer_key, workers)
     if isinstance(result, dict) and result.get("void") and counts_ok:
         void = result["void"]
         report.add(
@@ -495,16 +497,8 @@ def _check_adopts(
     adopts = manifest.adopts
     assert adopts is not None
     named = f"{adopts['title']} (uid {adopts['poll_uid']}, record SHA-256 {adopts['record']})"
-    candidates = []
-    for other in others:
-        try:
-            files = read_bundle(other)
-            uid = parse_json(files["manifest.json"])["election"].get("poll_uid")
-        except (BundleError, ValueError, KeyError, TypeError, AttributeError):
-            continue
-        if uid == adopts["poll_uid"]:
-            candidates.append((other, files))
-    if not candidates:
+    found = _bundle_of(others, adopts["poll_uid"])
+    if found is None:
         report.add(
             "manifest.adopts",
             True,
@@ -512,7 +506,7 @@ def _check_adopts(
             f"adopts the result of: {named}; not cross-checked (add --linked with its bundle)",
         )
         return
-    other, files = candidates[0]
+    other, files = found
     problems = []
     if not verify_bundle(other, signer_key=signer_key, workers=workers).ok:
         problems.append("the adopted poll's bundle does not verify")
@@ -538,6 +532,76 @@ def _check_adopts(
         f"adopts exactly the signed result of: {named}"
         if not problems
         else "manifest.adopts: " + "; ".join(problems),
+    )
+
+
+def _bundle_of(
+    others: Sequence[Path | bytes], poll_uid: str
+) -> tuple[Path | bytes, dict[str, bytes]] | None:
+    """The first of ``others`` whose manifest has ``election.poll_uid == poll_uid`` (a bundle that
+    does not read, or has no such manifest, is passed over), with its files."""
+    for other in others:
+        try:
+            files = read_bundle(other)
+            uid = parse_json(files["manifest.json"])["election"].get("poll_uid")
+        except (BundleError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        if uid == poll_uid:
+            return other, files
+    return None
+
+
+def _check_round(
+    report: Report,
+    manifest: Manifest,
+    others: Sequence[Path | bytes],
+    signer_key: bytes | None,
+    workers: int | None,
+) -> None:
+    """A later round's ``election.round`` (11.1, 18 check 12d): without the earlier poll's bundle
+    the check names it; with it (``--linked``), that bundle must verify, be that poll (uid), of
+    the same conference, its record.json hash the one named, and each subject of this round must
+    be a subject of it whose grade it left undetermined (or the whole earlier poll void)."""
+    info = manifest.round
+    assert info is not None
+    previous = info["previous"]
+    named = f"{previous['title']} (uid {previous['poll_uid']}, record SHA-256 {previous['record']})"
+    found = _bundle_of(others, previous["poll_uid"])
+    if found is None:
+        report.add(
+            "manifest.round",
+            True,
+            f"vòng {info['number']}, biểu quyết lại sau: {named}; chưa đối chiếu (thêm --linked"
+            " GÓI.zip của cuộc đó)",
+            f"round {info['number']}, voting again after: {named}; not cross-checked (add"
+            " --linked with its bundle)",
+        )
+        return
+    other, files = found
+    problems = []
+    if not verify_bundle(other, signer_key=signer_key, workers=workers).ok:
+        problems.append("the earlier round's bundle does not verify")
+    elif sha256_hex(files["record.json"]) != previous["record"]:
+        problems.append("the earlier round's record is not the one the manifest names")
+    elif parse_json(files["manifest.json"])["conference"] != manifest.data["conference"]:
+        problems.append("the earlier round is of another conference")
+    else:
+        record = parse_json(files["record.json"])
+        grades = {row["key"]: row["grade"] for row in record["subjects"]}
+        for s in manifest.subjects:
+            if s.key not in grades:
+                problems.append(f"{s.key}: not a subject of the earlier round")
+            elif grades[s.key] is not None and not record.get("void"):
+                problems.append(f"{s.key}: the earlier round graded it {grades[s.key]}")
+    report.add(
+        "manifest.round",
+        not problems,
+        f"vòng {info['number']}: biểu quyết lại đúng các đối tượng chưa xác định của: {named}"
+        if not problems
+        else "manifest.round: " + "; ".join(problems),
+        f"round {info['number']}: votes again exactly on subjects left undetermined by: {named}"
+        if not problems
+        else "manifest.round: " + "; ".join(problems),
     )
 
 

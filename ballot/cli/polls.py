@@ -26,6 +26,7 @@ from ballot.services.polls import (
     set_outstanding_groups,
     update_poll,
 )
+from ballot.services.rounds import start_next_round
 from tally.record import KeyFileError, key_fingerprint
 
 
@@ -245,3 +246,27 @@ def poll_show(poll: int) -> None:
         _echo_poll(poll)
     except ServiceError as exc:
         raise fail(exc) from None
+
+
+@poll_group.command("next-round")
+@click.argument("poll", type=int)
+@click.option(
+    "--subject",
+    "subjects",
+    multiple=True,
+    help="mã đối tượng biểu quyết lại (lặp lại; mặc định: mọi đối tượng chưa xác định) /"
+    " subject key to vote again (repeat; default: every undetermined subject)",
+)
+@with_appcontext
+def poll_next_round(poll: int, subjects: tuple[str, ...]) -> None:
+    """Biểu quyết vòng sau các đối tượng chưa xác định / a later round on undetermined subjects."""
+    with step() as session:
+        later = start_next_round(session, poll, subjects, actor=actor())
+        keys = [s.key for s in later.subjects]
+        later_id, title = later.id, later.title
+    click.echo(f"Đã tạo / created poll {later_id}: {title} ({len(keys)} đối tượng / subjects)")
+    click.echo(f"  {', '.join(keys)}")
+    click.echo(
+        "  Tiếp theo / next: tally credentials mint (thẻ mới / new slips), ballot credentials"
+        f" import {later_id} …, ballot poll open {later_id}"
+    )

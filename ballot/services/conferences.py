@@ -65,6 +65,23 @@ def lock_conference(session: Session, conference_id: int) -> Conference:
     return conference
 
 
+def lock_conference_of(session: Session, poll_id: int) -> tuple[Conference, Poll]:
+    """Lock the conference of a poll and all its polls, as ``lock_conference`` (first statement
+    of the transaction; on PostgreSQL the poll's conference is read first, unlocked, so that the
+    locks are still taken conference first)."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        begin_write(session)
+    conference_id = session.scalar(select(Poll.conference_id).where(Poll.id == poll_id))
+    if conference_id is None:
+        raise NotFound(f"cuộc biểu quyết số {poll_id}", f"poll {poll_id}")
+    if sqlite:
+        conference = session.get_one(Conference, conference_id, populate_existing=True)
+    else:
+        conference = lock_conference(session, conference_id)
+    return conference, session.get_one(Poll, poll_id, populate_existing=True)
+
+
 def _conference_values(values: Mapping[str, Any]) -> dict[str, Any]:
     fields = check_all(CONFERENCE, values)
     check_electorate(fields["members"], fields["present"])

@@ -114,3 +114,11 @@ def count_status(session: Session, poll_id: int) -> CountStatus:
             for t in poll.trustees
         ],
     )
+
+
+def counting_finished(session: Session, poll_id: int) -> bool:
+    """The poll's count is finished: its signed record and bundle are stored."""
+    found = session.scalar(
+        select(PollCount.id).where(PollCount.poll_id == poll_id, PollCount.bundle.is_not(None))
+    )
+    return found is not None

@@ -33,6 +33,7 @@ from ballot.services.fields import (
     names,
     one_line,
 )
+from ballot.services.rounds import round_link
 from tally.board import genesis
 from tally.bundle import read_bundle
 from tally.canonical import canonical_json, parse_json, sha256_hex
@@ -436,6 +437,7 @@ def open_poll(
         outstanding_groups=poll.outstanding_groups or (),
         adopts=adopts,
         ceremony=None if ceremony is None else ceremony.manifest_part,
+        round=round_link(session, poll),
     )
     try:
         manifest = parse_manifest(data)  # the same checks an auditor's verifier will make

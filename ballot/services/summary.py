@@ -12,7 +12,7 @@ graded in several polls). Polls not counted yet are listed as such, never guesse
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -30,6 +30,7 @@ UNDETERMINED = "Chưa xác định"
 
 @dataclass(frozen=True)
 class Row:
+    key: str
     poll: int
     poll_title: str
     number: int
@@ -61,13 +62,15 @@ def conference_summary(session: Session, conference_id: int) -> Summary:
     polls = session.scalars(
         select(Poll).where(Poll.conference_id == conference_id).order_by(Poll.position)
     ).all()
-    bundles = dict(
-        session.execute(
+    bundles = {
+        poll_id: data
+        for poll_id, data in session.execute(
             select(PollCount.poll_id, PollCount.bundle).where(
                 PollCount.poll_id.in_([p.id for p in polls]), PollCount.bundle.is_not(None)
             )
         ).all()
-    )
+        if data is not None
+    }
     if not bundles:
         raise ServiceError(
             409,
@@ -79,48 +82,76 @@ def conference_summary(session: Session, conference_id: int) -> Summary:
         )
     rows: list[Row] = []
     grades: tuple[tuple[str, str], ...] = ()
+    later = {p.previous_round_id: p for p in polls if p.previous_round_id is not None}
+    not_counted = []
     for poll in polls:
+        if poll.previous_round_id is not None:
+            continue  # a later round: its rows replace its first round's, below
         data = bundles.get(poll.id)
         if data is None:
+            not_counted.append(poll.title)
             continue
-        files = read_bundle(data)
-        record = parse_json(files["record.json"])
-        manifest = parse_json(files["manifest.json"])
-        poll_grades = [(g["code"], g["name_vi"]) for g in manifest["election"]["rules"]["grades"]]
-        grades = grades or tuple(poll_grades)
-        names = dict(poll_grades)
-        roles = {s["key"]: s.get("role", "") for s in manifest["election"]["subjects"]}
-        texts = render_texts(record)
-        for number, subject in enumerate(record["subjects"], start=1):
-            code = subject["grade"] or ""
-            warned = tuple(
-                text.vi
-                for w, text in zip(record["warnings"], texts.warnings, strict=False)
-                if subject["key"] in w.get("subjects", [])
-            )
-            rows.append(
-                Row(
-                    poll=poll.position,
-                    poll_title=record["poll"]["title"],
-                    number=number,
-                    name=subject["name"],
-                    role=roles.get(subject["key"], ""),
-                    grade_code=code,
-                    grade=names.get(code, UNDETERMINED) if code else UNDETERMINED,
-                    counts=tuple(int(c) for c in subject["counts"]),
-                    blank=int(subject["blank"]),
-                    warnings=warned,
-                )
-            )
+        poll_rows, poll_grades = _poll_rows(poll.position, data)
+        grades = grades or poll_grades
+        # The last counted round decides: each later round's rows replace the earlier ones.
+        step = later.get(poll.id)
+        while step is not None:
+            step_data = bundles.get(step.id)
+            if step_data is None:
+                not_counted.append(step.title)
+                break
+            newer, _ = _poll_rows(poll.position, step_data)
+            replaced = {r.key: r for r in newer}
+            poll_rows = [
+                replace(replaced[r.key], number=r.number) if r.key in replaced else r
+                for r in poll_rows
+            ]
+            step = later.get(step.id)
+        rows.extend(poll_rows)
     return Summary(
         conference=conference.title,
         body=conference.body,
         date=conference.date.strftime("%d/%m/%Y"),
         grades=grades,
         rows=tuple(rows),
-        not_counted=tuple(p.title for p in polls if p.id not in bundles),
+        not_counted=tuple(not_counted),
         across=tuple(t.vi for t in conference_checks(session, conference_id)),
     )
+
+
+def _poll_rows(position: int, data: bytes) -> tuple[list[Row], tuple[tuple[str, str], ...]]:
+    """One counted poll's rows, from the signed record in its bundle, and its grades."""
+    rows: list[Row] = []
+    files = read_bundle(data)
+    record = parse_json(files["record.json"])
+    manifest = parse_json(files["manifest.json"])
+    poll_grades = [(g["code"], g["name_vi"]) for g in manifest["election"]["rules"]["grades"]]
+    names = dict(poll_grades)
+    roles = {s["key"]: s.get("role", "") for s in manifest["election"]["subjects"]}
+    texts = render_texts(record)
+    for number, subject in enumerate(record["subjects"], start=1):
+        code = subject["grade"] or ""
+        warned = tuple(
+            text.vi
+            for w, text in zip(record["warnings"], texts.warnings, strict=False)
+            if subject["key"] in w.get("subjects", [])
+        )
+        rows.append(
+            Row(
+                key=subject["key"],
+                poll=position,
+                poll_title=record["poll"]["title"],
+                number=number,
+                name=subject["name"],
+                role=roles.get(subject["key"], ""),
+                grade_code=code,
+                grade=names.get(code, UNDETERMINED) if code else UNDETERMINED,
+                counts=tuple(int(c) for c in subject["counts"]),
+                blank=int(subject["blank"]),
+                warnings=warned,
+            )
+        )
+    return rows, tuple(poll_grades)
 
 
 HEADER = ("Cuộc", "Cuộc biểu quyết", "STT", "Đối tượng", "Chức vụ", "Mã mức", "Kết quả")

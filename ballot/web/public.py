@@ -26,6 +26,7 @@ from ballot.services.attendance import attendance_entries
 from ballot.services.counting import stored_bundle
 from ballot.services.fields import KIND_NAMES
 from ballot.services.polls import get_poll
+from ballot.services.rounds import next_round_of
 from tally.ballots import tracking_code
 from tally.bundle import read_bundle
 from tally.canonical import parse_json, sha256_hex
@@ -100,6 +101,7 @@ def board(poll_id: int) -> str:
     return render_template(
         "board.html",
         poll=poll,
+        later_round=next_round_of(db.get_session(), poll_id),
         state=STATES.get(poll.state, (poll.state, poll.state)),
         entries=entries,
         search=search,
@@ -268,7 +270,13 @@ def _record_view(poll_id: int) -> dict[str, Any]:
     if rec.get("adopts"):
         adopted = db.get_session().scalar(select(Poll).where(Poll.uid == rec["adopts"]["poll_uid"]))
     adopted_by = db.get_session().scalars(select(Poll).where(Poll.adopts_id == poll.id)).all()
+    earlier = None
+    if rec.get("round"):
+        uid = rec["round"]["previous"]["poll_uid"]
+        earlier = db.get_session().scalar(select(Poll).where(Poll.uid == uid))
     return {
+        "earlier_round": earlier,
+        "later_round": next_round_of(db.get_session(), poll.id),
         "poll": poll,
         "record": rec,
         "grades": grades,

@@ -21,8 +21,18 @@ from ballot import db
 from ballot.keys import signing_key
 from ballot.models import Conference, Poll
 from ballot.services import ceremony as key_ceremony
-from ballot.services import conferences, credentials, errors, paper, polls, subjects, trustees
+from ballot.services import (
+    conferences,
+    credentials,
+    errors,
+    paper,
+    polls,
+    rounds,
+    subjects,
+    trustees,
+)
 from ballot.services.attendance import attendance_entries, record_attendance
+from ballot.services.counting_status import counting_finished
 from ballot.services.errors import ServiceError
 from ballot.web.auth import actor, login_required
 from ballot.web.forms import (
@@ -155,6 +165,7 @@ def _poll_page(
     ]
     forms = [f for f in (list_form, attendance_form, trustee_form, regime_form) if f is not None]
     listed = credentials.stored_list(poll_row)
+    counted = poll_row.state == "closed" and counting_finished(session, poll_id)
     status = error.status if error else (400 if any(f.errors for f in forms) else 200)
     page = render_template(
         "operator/poll.html",
@@ -177,6 +188,9 @@ def _poll_page(
         base_url=current_app.config["BASE_URL"],
         has_counting="counting.page" in current_app.view_functions,
         paper=paper.paper_status(session, poll_id),
+        round_number=rounds.round_number(poll_row),
+        next_round=rounds.next_round_of(session, poll_id),
+        counted=counted,
         void_form=PaperVoidForm(formdata=None),
         error=error,
     )
@@ -539,3 +553,37 @@ def poll_close(poll_id: int) -> Any:
         return str(message)
 
     return button_post(poll_id, step)
+
+
+# --- a later round ------------------------------------------------------------------------------
+
+
+@bp.route(f"{POLL}/next-round", methods=["GET", "POST"])
+@login_required
+def poll_next_round(poll_id: int) -> Any:
+    """Vote again, in a new draft poll, on the subjects this counted poll left undetermined."""
+    session = db.get_session()
+    poll_row = polls.get_poll(session, poll_id)
+    if request.method == "GET":
+        return confirm(
+            _("Biểu quyết vòng sau"),
+            _(
+                "Tạo một cuộc biểu quyết mới của hội nghị này, chỉ gồm các đối tượng chưa xác"
+                " định kết quả ở cuộc này (mọi đối tượng nếu kết quả không có giá trị), cùng bộ"
+                " quy tắc và Ban kiểm phiếu. Cuộc mới cần danh sách thẻ biểu quyết mới của Ban"
+                " Tổ chức."
+            ),
+            _("Tạo vòng sau"),
+            poll_row=poll_row,
+        )
+    if not ButtonForm().validate_on_submit():
+        raise errors.csrf_refused()
+    try:
+        with db.transaction() as tx:
+            later = rounds.start_next_round(tx, poll_id, actor=actor())
+            later_id, count = later.id, len(later.subjects)
+    except ServiceError as exc:
+        page_error(exc)
+        return _poll_page(poll_id, error=exc)
+    flash(_("Đã tạo vòng sau với %(n)d đối tượng.", n=count), "success")
+    return redirect(url_for("operator.poll", poll_id=later_id))
