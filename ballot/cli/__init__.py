@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
         server.init_command,
         operators.operator_group,
         conferences.conference_group,
+        conferences.review_group,
         trustees.trustee_group,
         ceremony.ceremony_group,
         credentials.credentials_group,

@@ -16,7 +16,12 @@ from ballot.services.conference_file import ConferenceFileError, import_conferen
 from ballot.services.conferences import create_conference, get_conference, update_conference
 from ballot.services.counting import conference_checks
 from ballot.services.fields import CONFERENCE
-from ballot.services.summary import conference_summary, summary_xlsx
+from ballot.services.summary import (
+    conference_summary,
+    conferences_of_year,
+    review_summary,
+    summary_xlsx,
+)
 
 
 @click.group("conference")
@@ -60,6 +65,49 @@ def conference_summary_command(conference: int, out: Path) -> None:
     click.echo(f"Đã ghi bảng tổng hợp / summary written: {out} ({len(summary.rows)} dòng / rows)")
     for title in summary.not_counted:
         click.echo(f"  Chưa kiểm phiếu / not counted yet: {title}")
+
+
+@click.group("review")
+def review_group() -> None:
+    """Đợt đánh giá (nhiều hội nghị) / a review (several conferences)."""
+
+
+@review_group.command("summary")
+@click.option(
+    "--conference",
+    "conferences",
+    type=int,
+    multiple=True,
+    help="số hội nghị (lặp lại) / a conference (repeat)",
+)
+@click.option(
+    "--year",
+    type=click.IntRange(2000, 2100),
+    default=None,
+    help="mọi hội nghị họp trong năm / every conference dated in that year",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="tệp XLSX / the XLSX workbook to write",
+)
+@with_appcontext
+def review_summary_command(conferences: tuple[int, ...], year: int | None, out: Path) -> None:
+    """Bảng tổng hợp của cả đợt đánh giá (XLSX) / the summary across a review's conferences."""
+    with step() as session:
+        chosen = list(conferences) + (conferences_of_year(session, year) if year else [])
+        summaries = review_summary(session, chosen)
+    label = f"đợt đánh giá năm {year}" if year else ""
+    out.write_bytes(summary_xlsx(summaries, label))
+    rows = sum(len(s.rows) for s in summaries)
+    click.echo(
+        f"Đã ghi bảng tổng hợp / summary written: {out} ({len(summaries)} hội nghị /"
+        f" conferences, {rows} dòng / rows)"
+    )
+    for s in summaries:
+        for title in s.not_counted:
+            click.echo(f"  Chưa kiểm phiếu / not counted yet: {s.conference}: {title}")
 
 
 @conference_group.command("checks")

@@ -1,17 +1,24 @@
-"""The Board's summary of a conference (issue 18, first part): one table of every counted poll's
-results, read from the signed records in the stored audit bundles, and the same table as an XLSX
-workbook (openpyxl) for the report upward (43-HD/BTCTW: the dossier goes to the Central
-Organization Board).
+"""The Board's summary (issue 18): one table of every counted poll's results, per conference and
+across the conferences of one review, read from the signed records in the stored audit bundles;
+shown as a printable A4 page and written as an XLSX workbook (openpyxl) for the report upward
+(43-HD/BTCTW: the dossier goes to the Central Organization Board before 01/02).
 
-Only what the signed ``record.json`` says is written: the poll, each subject in the record's
-order with its post, the grade, the counts per grade, the blanks and the warnings that name it;
-then the warnings across the conference's counted polls (the excellent ceiling of a peer group
-graded in several polls). Polls not counted yet are listed as such, never guessed.
+Only what the signed ``record.json`` says is written: the poll, each subject in the record's order
+with its post, the grade, the counts under each grade's code (an adoption poll has its own two
+choices), the blanks, the warnings that name it and its result code; then the warnings across the
+conference's counted polls (the excellent ceiling of a peer group graded in several polls). A
+subject voted again in a later round (``ballot poll next-round``) takes that round's row, in its
+place: the last counted round decides. Polls not counted yet are listed as such, never guessed.
+
+A review is the conferences held for one year's review (``review_summary``): those named, or those
+whose date falls in the year (``conferences_of_year``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -26,32 +33,49 @@ from tally.canonical import parse_json
 from tally.results import render_texts
 
 UNDETERMINED = "Chưa xác định"
+TITLE = "TỔNG HỢP KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI CHẤT LƯỢNG"
 
 
 @dataclass(frozen=True)
 class Row:
     key: str
-    poll: int
-    poll_title: str
+    poll: int  # the position of the (first-round) poll in its conference
+    poll_title: str  # the title of the poll whose record gives the row (a later round's)
     number: int
     name: str
     role: str
     grade_code: str
     grade: str
-    counts: tuple[int, ...]
+    counts: dict[str, int]  # by grade code, as the record's poll names its grades
     blank: int
     warnings: tuple[str, ...]
+    code: str  # the record's result code (docs/protocol.md 16.3)
+    round: int = 1
+    first_title: str = ""  # the first round's title (the row's group)
 
 
 @dataclass(frozen=True)
 class Summary:
+    conference_id: int
     conference: str
     body: str
     date: str
-    grades: tuple[tuple[str, str], ...]  # (code, Vietnamese name), the first counted poll's
+    grades: tuple[tuple[str, str], ...]  # (code, Vietnamese name) of every counted poll, in order
     rows: tuple[Row, ...]
     not_counted: tuple[str, ...]
     across: tuple[str, ...] = field(default_factory=tuple)
+    superior_body: str = ""
+    issuing_body: str = ""
+
+
+def _nothing_counted(what_vi: str, what_en: str) -> ServiceError:
+    return ServiceError(
+        409,
+        "nothing_counted",
+        f"Chưa có cuộc biểu quyết nào {what_vi} được kiểm phiếu xong: chưa có gì để tổng hợp;"
+        " không có tệp nào được tạo.",
+        f"No poll {what_en} is counted yet: there is nothing to sum up; no file was made.",
+    )
 
 
 def conference_summary(session: Session, conference_id: int) -> Summary:
@@ -72,16 +96,9 @@ def conference_summary(session: Session, conference_id: int) -> Summary:
         if data is not None
     }
     if not bundles:
-        raise ServiceError(
-            409,
-            "nothing_counted",
-            "Chưa có cuộc biểu quyết nào của hội nghị được kiểm phiếu xong: chưa có gì để tổng"
-            " hợp; không có tệp nào được tạo.",
-            "No poll of the conference is counted yet: there is nothing to sum up; no file was"
-            " made.",
-        )
+        raise _nothing_counted("của hội nghị", "of the conference")
     rows: list[Row] = []
-    grades: tuple[tuple[str, str], ...] = ()
+    grades: dict[str, str] = {}
     later = {p.previous_round_id: p for p in polls if p.previous_round_id is not None}
     not_counted = []
     for poll in polls:
@@ -91,44 +108,50 @@ def conference_summary(session: Session, conference_id: int) -> Summary:
         if data is None:
             not_counted.append(poll.title)
             continue
-        poll_rows, poll_grades = _poll_rows(poll.position, data)
-        grades = grades or poll_grades
+        poll_rows = _poll_rows(poll.position, data, grades)
         # The last counted round decides: each later round's rows replace the earlier ones.
-        step = later.get(poll.id)
+        step, number = later.get(poll.id), 2
         while step is not None:
             step_data = bundles.get(step.id)
             if step_data is None:
                 not_counted.append(step.title)
                 break
-            newer, _ = _poll_rows(poll.position, step_data)
-            replaced = {r.key: r for r in newer}
+            replaced = {r.key: r for r in _poll_rows(poll.position, step_data, grades)}
             poll_rows = [
-                replace(replaced[r.key], number=r.number) if r.key in replaced else r
+                replace(replaced[r.key], number=r.number, round=number, first_title=r.first_title)
+                if r.key in replaced
+                else r
                 for r in poll_rows
             ]
-            step = later.get(step.id)
+            step, number = later.get(step.id), number + 1
         rows.extend(poll_rows)
     return Summary(
+        conference_id=conference.id,
         conference=conference.title,
         body=conference.body,
         date=conference.date.strftime("%d/%m/%Y"),
-        grades=grades,
+        grades=tuple(grades.items()),
         rows=tuple(rows),
         not_counted=tuple(not_counted),
         across=tuple(t.vi for t in conference_checks(session, conference_id)),
+        superior_body=conference.superior_body,
+        issuing_body=conference.issuing_body,
     )
 
 
-def _poll_rows(position: int, data: bytes) -> tuple[list[Row], tuple[tuple[str, str], ...]]:
-    """One counted poll's rows, from the signed record in its bundle, and its grades."""
-    rows: list[Row] = []
+def _poll_rows(position: int, data: bytes, grades: dict[str, str]) -> list[Row]:
+    """One counted poll's rows, from the signed record in its bundle; adds its grades."""
     files = read_bundle(data)
     record = parse_json(files["record.json"])
     manifest = parse_json(files["manifest.json"])
     poll_grades = [(g["code"], g["name_vi"]) for g in manifest["election"]["rules"]["grades"]]
+    for code, name in poll_grades:
+        grades.setdefault(code, name)
     names = dict(poll_grades)
     roles = {s["key"]: s.get("role", "") for s in manifest["election"]["subjects"]}
+    codes = record.get("result_codes", {})
     texts = render_texts(record)
+    rows = []
     for number, subject in enumerate(record["subjects"], start=1):
         code = subject["grade"] or ""
         warned = tuple(
@@ -146,82 +169,117 @@ def _poll_rows(position: int, data: bytes) -> tuple[list[Row], tuple[tuple[str, 
                 role=roles.get(subject["key"], ""),
                 grade_code=code,
                 grade=names.get(code, UNDETERMINED) if code else UNDETERMINED,
-                counts=tuple(int(c) for c in subject["counts"]),
+                counts={
+                    c: int(n) for (c, _), n in zip(poll_grades, subject["counts"], strict=True)
+                },
                 blank=int(subject["blank"]),
                 warnings=warned,
+                code=str(codes.get(subject["key"], "")),
+                first_title=record["poll"]["title"],
             )
         )
-    return rows, tuple(poll_grades)
+    return rows
+
+
+def conferences_of_year(session: Session, year: int) -> list[int]:
+    """The conferences of one year's review: those dated in that year."""
+    return list(
+        session.scalars(
+            select(Conference.id)
+            .where(Conference.date >= dt.date(year, 1, 1), Conference.date <= dt.date(year, 12, 31))
+            .order_by(Conference.date, Conference.id)
+        ).all()
+    )
+
+
+def review_summary(session: Session, conference_ids: Sequence[int]) -> list[Summary]:
+    """The summaries of a review's conferences; those with nothing counted are left out, and a
+    refusal if none has anything counted (or none is named)."""
+    if not conference_ids:
+        raise ServiceError(
+            400,
+            "no_conference",
+            "Chưa chọn hội nghị nào của đợt đánh giá.",
+            "No conference of the review was chosen.",
+        )
+    out = []
+    for conference_id in dict.fromkeys(conference_ids):
+        try:
+            out.append(conference_summary(session, conference_id))
+        except ServiceError as exc:
+            if exc.code != "nothing_counted":
+                raise
+    if not out:
+        raise _nothing_counted("của các hội nghị đã chọn", "of the chosen conferences")
+    return out
 
 
 HEADER = ("Cuộc", "Cuộc biểu quyết", "STT", "Đối tượng", "Chức vụ", "Mã mức", "Kết quả")
 
 
-def summary_xlsx(summary: Summary) -> bytes:
-    """The summary as an XLSX workbook: the title rows, one row per subject, then the polls not
-    counted and the warnings across polls."""
+def _cells(row: Row, grades: Sequence[tuple[str, str]]) -> list[Any]:
+    return [
+        row.poll,
+        row.poll_title,
+        row.number,
+        row.name,
+        row.role,
+        row.grade_code,
+        row.grade,
+        *(row.counts.get(code) for code, _ in grades),
+        row.blank,
+        "\n".join(row.warnings) or None,
+        row.code or None,
+    ]
+
+
+def summary_xlsx(summaries: Summary | Sequence[Summary], review: str = "") -> bytes:
+    """The summary as an XLSX workbook: the title rows, one row per subject (a review's first
+    column names the conference), then the polls not counted and the warnings across polls."""
     from openpyxl import Workbook  # type: ignore[import-untyped]
     from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
 
+    many = not isinstance(summaries, Summary)
+    items = list(summaries) if not isinstance(summaries, Summary) else [summaries]
+    grades: dict[str, str] = {}
+    for s in items:
+        for code, name in s.grades:
+            grades.setdefault(code, name)
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = "Tong hop"
-    sheet.append([f"TỔNG HỢP KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI — {summary.conference}"])
-    sheet.append([f"{summary.body}, ngày {summary.date}"])
+    if many:
+        sheet.append([f"{TITLE} — {review or 'các hội nghị'}"])
+        sheet.append([f"{len(items)} hội nghị"])
+    else:
+        sheet.append([f"{TITLE} — {items[0].conference}"])
+        sheet.append([f"{items[0].body}, ngày {items[0].date}"])
     sheet.append([])
-    header = [*HEADER, *(code for code, _name in summary.grades), "Để trống", "Cảnh báo"]
-    sheet.append(header)
+    lead = ["Hội nghị"] if many else []
+    sheet.append([*lead, *HEADER, *grades, "Để trống", "Cảnh báo", "Mã kết quả"])
     for cell in sheet[4]:
         cell.font = Font(bold=True)
-    for row in summary.rows:
-        sheet.append(
-            [
-                row.poll,
-                row.poll_title,
-                row.number,
-                row.name,
-                row.role,
-                row.grade_code,
-                row.grade,
-                *row.counts,
-                row.blank,
-                "\n".join(row.warnings) or None,
-            ]
-        )
+    for s in items:
+        for row in s.rows:
+            sheet.append([*([s.conference] if many else []), *_cells(row, list(grades.items()))])
     sheet["A1"].font = Font(bold=True, size=13)
-    for column, width in zip("ABCDEFG", (6, 40, 5, 36, 30, 10, 28), strict=True):
-        sheet.column_dimensions[column].width = width
+    widths = ([30] if many else []) + [6, 40, 5, 36, 30, 10, 28]
+    for n, width in enumerate(widths, start=1):
+        sheet.column_dimensions[sheet.cell(row=4, column=n).column_letter].width = width
     for cells in sheet.iter_rows(min_row=5):
         for cell in cells:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-    if summary.not_counted:
-        sheet.append([])
-        sheet.append(["Chưa kiểm phiếu:", "; ".join(summary.not_counted)])
-    if summary.across:
-        sheet.append([])
-        sheet.append(["Cảnh báo giữa các cuộc biểu quyết:"])
-        for text in summary.across:
-            sheet.append(["", text])
+    for s in items:
+        where = f" ({s.conference})" if many else ""
+        if s.not_counted:
+            sheet.append([])
+            sheet.append([f"Chưa kiểm phiếu{where}:", "; ".join(s.not_counted)])
+        if s.across:
+            sheet.append([])
+            sheet.append([f"Cảnh báo giữa các cuộc biểu quyết{where}:"])
+            for text in s.across:
+                sheet.append(["", text])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-def rows_as_lists(summary: Summary) -> list[list[Any]]:
-    """The data rows as the workbook holds them (for checks)."""
-    return [
-        [
-            r.poll,
-            r.poll_title,
-            r.number,
-            r.name,
-            r.role,
-            r.grade_code,
-            r.grade,
-            *r.counts,
-            r.blank,
-            "\n".join(r.warnings) or None,
-        ]
-        for r in summary.rows
-    ]

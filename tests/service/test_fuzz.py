@@ -47,8 +47,10 @@ from ballot.models import (
     ChallengedCiphertext,
     CountShare,
     Credential,
+    PaperBallot,
     Poll,
     PollCount,
+    SlipVoid,
 )
 from ballot.services import casting
 from ballot.web import limits
@@ -102,6 +104,8 @@ def snapshot(app: Flask) -> dict[str, Any]:
             "events": s.scalar(count.select_from(AuditEvent)),
             "challenged": s.scalar(count.select_from(ChallengedCiphertext)),
             "challenges": s.scalar(select(func.coalesce(func.sum(Credential.challenges), 0))),
+            "paper": s.scalar(count.select_from(PaperBallot)),
+            "voids": s.scalar(count.select_from(SlipVoid)),
         }
 
 
@@ -275,6 +279,9 @@ POLL_OPERATIONS = {
     "GET /api/conferences/{conference_id}/ceremony/dealings.json",
     "POST /api/conferences/{conference_id}/ceremony/dealings",
     "POST /api/conferences/{conference_id}/ceremony/checks",
+    "GET /api/polls/{poll_id}/voids",
+    "GET /api/polls/{poll_id}/paper",
+    "POST /api/polls/{poll_id}/paper",
 }
 
 

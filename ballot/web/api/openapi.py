@@ -595,6 +595,7 @@ def paths() -> dict[str, Any]:
                         {"type": "string"},
                     ),
                     "404": NOT_FOUND,
+                    "405": WRONG_METHOD,
                     "409": _error("`poll_not_closed`."),
                     "503": DATABASE,
                 },
@@ -611,6 +612,7 @@ def paths() -> dict[str, Any]:
                     "201": _ok("Accepted.", "application/json", _ref("PaperStatus")),
                     "400": _error("`malformed`, `bad_paper_ballot`."),
                     "404": NOT_FOUND,
+                    "405": WRONG_METHOD,
                     "409": _error(
                         "`poll_not_closed`, `count_started`, `paper_exceeds_voids`,"
                         " `paper_exceeds_present`, `paper_duplicate`, `paper_not_supported`."

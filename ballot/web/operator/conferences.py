@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import (
+    Response,
     flash,
     redirect,
     render_template,
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from ballot import db
 from ballot.models import Conference
 from ballot.services import ceremony as key_ceremony
-from ballot.services import conferences
+from ballot.services import conferences, summary
 from ballot.services.conference_file import ConferenceFileError, import_conference_text
 from ballot.services.counting import conference_checks
 from ballot.services.errors import ServiceError
@@ -160,3 +161,63 @@ def _refuse_started_conference(row: Conference) -> None:
             f"Không thể sửa hội nghị: cuộc biểu quyết số {started[0]} đã mở hoặc đã đóng.",
             f"Cannot edit the conference: poll {started[0]} has already been opened or closed.",
         )
+
+
+# --- the Board's summary (issue 18) -------------------------------------------------------------
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _review_choice() -> tuple[list[int], int | None]:
+    """The review's conferences from the query: ``?conference=N`` (repeated) or ``?year=Y``."""
+    chosen = [int(v) for v in request.args.getlist("conference") if v.isdigit()]
+    year_text = request.args.get("year", "")
+    year = int(year_text) if year_text.isdigit() and 2000 <= int(year_text) <= 2100 else None
+    if year is not None:
+        chosen += summary.conferences_of_year(db.get_session(), year)
+    return chosen, year
+
+
+@bp.get("/conferences/<id:conference_id>/summary")
+@login_required
+def conference_summary(conference_id: int) -> str:
+    """The Board's summary of one conference, printable on A4 (landscape)."""
+    result = summary.conference_summary(db.get_session(), conference_id)
+    return render_template("operator/summary.html", summaries=[result], review="", many=False)
+
+
+@bp.get("/conferences/<id:conference_id>/summary.xlsx")
+@login_required
+def conference_summary_xlsx(conference_id: int) -> Response:
+    result = summary.conference_summary(db.get_session(), conference_id)
+    return Response(
+        summary.summary_xlsx(result),
+        mimetype=XLSX,
+        headers={
+            "Content-Disposition": f"attachment; filename=tong-hop-hoi-nghi-{conference_id}.xlsx"
+        },
+    )
+
+
+@bp.get("/review/summary")
+@login_required
+def review_summary() -> str:
+    """The summary across the conferences of one review (``?year=2026`` or ``?conference=N``)."""
+    chosen, year = _review_choice()
+    results = summary.review_summary(db.get_session(), chosen)
+    label = _("Đợt đánh giá năm %(year)d", year=year) if year else ""
+    return render_template("operator/summary.html", summaries=results, review=label, many=True)
+
+
+@bp.get("/review/summary.xlsx")
+@login_required
+def review_summary_xlsx() -> Response:
+    chosen, year = _review_choice()
+    results = summary.review_summary(db.get_session(), chosen)
+    label = f"đợt đánh giá năm {year}" if year else ""
+    name = f"tong-hop-{year}.xlsx" if year else "tong-hop.xlsx"
+    return Response(
+        summary.summary_xlsx(results, label),
+        mimetype=XLSX,
+        headers={"Content-Disposition": f"attachment; filename={name}"},
+    )
