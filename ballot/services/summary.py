@@ -34,6 +34,7 @@ from tally.results import render_texts
 
 UNDETERMINED = "Chưa xác định"
 TITLE = "TỔNG HỢP KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI CHẤT LƯỢNG"
+FONT = "Times New Roman"
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,7 @@ def summary_xlsx(summaries: Summary | Sequence[Summary], review: str = "") -> by
     """The summary as an XLSX workbook: the title rows, one row per subject (a review's first
     column names the conference), then the polls not counted and the warnings across polls."""
     from openpyxl import Workbook  # type: ignore[import-untyped]
-    from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
+    from openpyxl.styles import Alignment, Border, Font, Side  # type: ignore[import-untyped]
 
     many = not isinstance(summaries, Summary)
     items = list(summaries) if not isinstance(summaries, Summary) else [summaries]
@@ -258,28 +259,52 @@ def summary_xlsx(summaries: Summary | Sequence[Summary], review: str = "") -> by
     sheet.append([])
     lead = ["Hội nghị"] if many else []
     sheet.append([*lead, *HEADER, *grades, "Để trống", "Cảnh báo", "Mã kết quả"])
-    for cell in sheet[4]:
-        cell.font = Font(bold=True)
     for s in items:
         for row in s.rows:
             sheet.append([*([s.conference] if many else []), *_cells(row, list(grades.items()))])
-    sheet["A1"].font = Font(bold=True, size=13)
-    widths = ([30] if many else []) + [6, 40, 5, 36, 30, 10, 28]
+    sheet["A1"].font = Font(name=FONT, bold=True, size=13)
+    widths = ([22] if many else []) + [5, 30, 4, 24, 20, 9, 18]
+    widths += [8] * len(grades) + [7, 36, 11]
     for n, width in enumerate(widths, start=1):
         sheet.column_dimensions[sheet.cell(row=4, column=n).column_letter].width = width
-    for cells in sheet.iter_rows(min_row=5):
-        for cell in cells:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
     for s in items:
         where = f" ({s.conference})" if many else ""
         if s.not_counted:
             sheet.append([])
-            sheet.append([f"Chưa kiểm phiếu{where}:", "; ".join(s.not_counted)])
+            sheet.append([f"Chưa kiểm phiếu{where}:"])
+            for title in s.not_counted:
+                sheet.append(["", title])
         if s.across:
             sheet.append([])
             sheet.append([f"Cảnh báo giữa các cuộc biểu quyết{where}:"])
             for text in s.across:
                 sheet.append(["", text])
+    # A font with every Vietnamese letter (party documents are set in Times New Roman; Debian's
+    # LibreOffice substitutes Liberation Serif), wrapped cells, and row heights from the longest
+    # wrapped cell: LibreOffice does not grow a row that openpyxl leaves without a height.
+    last = 4 + sum(len(s.rows) for s in items)  # the header and the data rows; the notes flow
+    for number, cells in enumerate(sheet.iter_rows(), start=1):
+        lines = 1
+        for cell in cells:
+            bold = number in (1, 4)
+            cell.font = Font(name=FONT, bold=bold, size=13 if number == 1 else 10)
+            if 4 <= number <= last:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                cell.border = Border(*(Side(style="thin"),) * 4)
+                width = widths[cell.column - 1] if cell.column <= len(widths) else 10
+                text = "" if cell.value is None else str(cell.value)
+                wrapped = sum(
+                    max(1, -(-len(part) // max(1, int(width * 1.1)))) for part in text.split("\n")
+                )
+                lines = max(lines, wrapped)
+        if 4 <= number <= last:
+            sheet.row_dimensions[number].height = 14 * lines
+    sheet.print_title_rows = "4:4"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

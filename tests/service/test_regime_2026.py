@@ -509,3 +509,61 @@ def test_the_boards_summary_workbook_holds_exactly_the_signed_records(
         assert row[7 + len(codes)] == subject["blank"]
     assert values[4 + len(record["subjects"])] == [None] * len(values[3])  # then the notes
     assert any(r[0] == "Chưa kiểm phiếu:" for r in values)
+
+
+def _login(app: Flask) -> Any:
+    """A client logged in as a second operator (the demo made the first)."""
+    from .conftest import csrf_token
+
+    result = app.test_cli_runner().invoke(
+        args=["operator", "add", "kiem-tra"],
+        env={"BALLOT_OPERATOR_PASSWORD": "mat-khau-kiem-tra-1"},
+    )
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    token = csrf_token(client.get("/operator/login").get_data(as_text=True))
+    form = {"username": "kiem-tra", "password": "mat-khau-kiem-tra-1", "csrf_token": token}
+    assert client.post("/operator/login", data=form).status_code == 302
+    return client
+
+
+def test_the_summary_of_a_review_and_its_pages(app: Flask, tmp_path: Path) -> None:
+    """Issue 18: the summary across the conferences of one review (CLI and page), every cell of
+    its workbook the signed record's, on a printable page per conference and for the review;
+    nothing counted is refused in both languages with no file made."""
+    from openpyxl import load_workbook
+
+    demo(app, tmp_path / "demo")  # conference 1: poll 1 counted
+    run(app, "conference", "import", str(SAMPLE))  # conference 2: nothing counted
+    nothing = tmp_path / "none.xlsx"
+    refused = app.test_cli_runner().invoke(
+        args=["review", "summary", "--conference", "2", "--out", str(nothing)]
+    )
+    assert refused.exit_code == 1 and "nothing to sum up" in refused.output
+    assert not nothing.exists()
+    workbook = tmp_path / "dot-2026.xlsx"
+    output = run(app, "review", "summary", "--year", "2026", "--out", str(workbook))
+    assert "1 hội nghị / conferences" in output
+    values = [list(r) for r in load_workbook(workbook).active.iter_rows(values_only=True)]
+    files = read_bundle(bundle(app, 1))
+    record = json.loads(files["record.json"])
+    assert values[3][:2] == ["Hội nghị", "Cuộc"] and values[3][-1] == "Mã kết quả"
+    for row, subject in zip(values[4:], record["subjects"], strict=False):
+        assert row[0] == record["conference"]["title"]
+        assert row[4] == subject["name"] and row[6] == subject["grade"]
+        assert row[-1] == record["result_codes"][subject["key"]]
+    # The pages: one conference, the review by year, the workbook downloads; refusals.
+    operator_client = _login(app)
+    page = operator_client.get("/operator/conferences/1/summary")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "BẢNG TỔNG HỢP KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI CHẤT LƯỢNG" in html
+    assert all(record["result_codes"][s["key"]] in html for s in record["subjects"])
+    assert operator_client.get("/operator/review/summary?year=2026").status_code == 200
+    download = operator_client.get("/operator/conferences/1/summary.xlsx")
+    assert download.status_code == 200 and download.data[:2] == b"PK"
+    assert "attachment" in download.headers["Content-Disposition"]
+    empty = operator_client.get("/operator/conferences/2/summary")
+    assert empty.status_code == 409
+    assert "Chưa có cuộc biểu quyết nào" in empty.get_data(as_text=True)
+    assert operator_client.get("/operator/review/summary").status_code == 400
