@@ -130,6 +130,24 @@ def test_a_slip_is_voided_and_its_paper_ballot_entered_in_the_browser(
     assert not any(trustee.locator("#paper-choices input:checked").all())  # cleared
     trustee.set_viewport_size({"width": 1920, "height": 1080})
     trustee.screenshot(path=str(SHOTS / "trustee-paper-1920x1080.png"), full_page=True)
+    # Counted: the record shows one electronic and one paper ballot, and prints on A4.
+    poll.attest()
+    out = tmp_path / "count"
+    run(poll.app, "count", "start", "1", "--out-dir", str(out))
+    aggregate = json.loads((out / "aggregate.json").read_text(encoding="utf-8"))
+    for k, key in enumerate(poll.trustees):
+        share = tmp_path / f"share-{k}.json"
+        share.write_text(json.dumps(key.decrypt_share(aggregate)), encoding="utf-8")
+        run(poll.app, "count", "share", "1", str(share))
+    run(poll.app, "count", "finish", "1")
+    trustee.set_viewport_size({"width": 800, "height": 1280})
+    trustee.goto(served.url("/polls/1/record"))
+    assert "1 phiếu điện tử và 1 phiếu giấy" in trustee.locator("main").inner_text()
+    trustee.locator("#paper-reconciliation").screenshot(
+        path=str(SHOTS / "record-paper-800x1280.png")
+    )
+    trustee.emulate_media(media="print")
+    trustee.pdf(path=str(SHOTS / "record-paper-a4.pdf"), format="A4", print_background=True)
     laptop.close()
 
 

@@ -169,3 +169,38 @@ def test_a_second_round_votes_again_on_the_undetermined_subject(app: Flask, tmp_
         for r in summary.rows
         if r.poll == 2 and r.key != subjects[1]
     )
+
+
+def test_the_operator_starts_a_later_round_on_the_poll_page(app: Flask, tmp_path: Path) -> None:
+    from .conftest import csrf_token
+    from .test_regime_2026 import _login
+
+    out = tmp_path / "demo"
+    demo(app, out)
+    client = _login(app)
+    # Poll 3 is not counted: no button, and a forced POST is refused with nothing created.
+    assert 'id="next-round-link"' not in client.get("/operator/polls/3").get_data(as_text=True)
+    page = client.get("/operator/polls/3/next-round").get_data(as_text=True)
+    refused = client.post("/operator/polls/3/next-round", data={"csrf_token": csrf_token(page)})
+    assert refused.status_code == 409
+    assert "chưa kiểm phiếu xong" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert (
+            db.get_session().scalar(select(func.count()).where(Poll.previous_round_id.is_not(None)))
+            == 0
+        )
+    # Poll 2 voted with the second member left blank, counted: the button, then the round.
+    codes = CODE_RE.findall((out / "slips-poll-2.html").read_text(encoding="utf-8"))
+    manifest = parse_manifest(client.get("/api/polls/2/manifest").get_json())
+    n = len(manifest.subjects)
+    _vote(app, 2, codes, [[None if i == 1 else 0 for i in range(n)] for _ in range(8)])
+    _count(app, 2, _keys(out), tmp_path)
+    poll_page = client.get("/operator/polls/2").get_data(as_text=True)
+    assert 'id="next-round-link"' in poll_page
+    confirm = client.get("/operator/polls/2/next-round").get_data(as_text=True)
+    assert "Biểu quyết vòng sau" in confirm
+    made = client.post("/operator/polls/2/next-round", data={"csrf_token": csrf_token(confirm)})
+    assert made.status_code == 302
+    later = client.get(made.headers["Location"]).get_data(as_text=True)
+    assert "vòng 2" in later and 'id="round"' in later
+    assert 'id="next-round"' in client.get("/operator/polls/2").get_data(as_text=True)
