@@ -104,11 +104,15 @@ class Poll(Base):
     rules_acknowledged: Mapped[str | None] = mapped_column(String(64), default=None)
 
     conference: Mapped[Conference] = relationship(back_populates="polls")
-    # A later round (issue 18): the poll whose undetermined subjects this poll votes again.
-    previous_round_id: Mapped[int | None] = mapped_column(ForeignKey("poll.id"), default=None)
     adopts: Mapped[Poll | None] = relationship(remote_side="Poll.id", foreign_keys=[adopts_id])
+    # A later round (issue 18): the poll whose undetermined subjects this poll votes again
+    # (table poll_round, so that the poll table itself is never rebuilt by a migration).
     previous_round: Mapped[Poll | None] = relationship(
-        remote_side="Poll.id", foreign_keys=[previous_round_id]
+        "Poll",
+        secondary="poll_round",
+        primaryjoin="Poll.id == PollRound.poll_id",
+        secondaryjoin="Poll.id == PollRound.previous_id",
+        uselist=False,
     )
     subjects: Mapped[list[Subject]] = relationship(
         back_populates="poll", order_by="Subject.position"
@@ -185,6 +189,15 @@ class Credential(Base):
     # How many ballots this slip has challenged at the booth (bounded): a count, with no time and
     # nothing of the challenged ballots.
     challenges: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class PollRound(Base):
+    """A later round and the poll it votes again after (one later round per poll)."""
+
+    __tablename__ = "poll_round"
+
+    poll_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), primary_key=True)
+    previous_id: Mapped[int] = mapped_column(ForeignKey("poll.id"), unique=True)
 
 
 class SlipVoid(Base):

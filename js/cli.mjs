@@ -27,6 +27,7 @@ import {
   toHex,
   trackingCode,
   trackingHash,
+  countHead,
   makePaperBallot,
   makeVoid,
   readPaper,
@@ -65,7 +66,9 @@ async function run(req) {
       if (req.paper !== undefined)
         paper = readPaper(req.manifest, req.voids, req.paper, req.ballots.map((b) => b.credential))
           .ballots;
-      return { aggregate: aggregateFromBallots(req.manifest, req.ballots, { paper }) };
+      const aggregate = aggregateFromBallots(req.manifest, req.ballots, { paper });
+      const head = countHead(aggregate.board_head, paper.map((b) => b.trackingHash));
+      return { aggregate, count_head: head };
     }
     case "void":
       return { void: makeVoid(req.manifest, req.code) };

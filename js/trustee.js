@@ -43,6 +43,7 @@ export {
   makePaperBallot,
   makeVoid,
   readPaper,
+  countHead,
   Credential,
 } from "./tally/index.js";
 

@@ -18,7 +18,7 @@ from typing import Any
 from tally import bench
 from tally.attendance import AttendanceError, check_attendance, sign_statement
 from tally.authority import MAX_CREDENTIALS, AuthorityError, AuthorityKey, is_poll_uid, mint
-from tally.ballots import VerifiedBallot
+from tally.ballots import VerifiedBallot, tracking_code
 from tally.bundle import BundleError, bundle_bytes, read_bundle
 from tally.canonical import canonical_json, parse_json
 from tally.challenge import ChallengeError, check_challenge_file, parse_challenge_text
@@ -38,9 +38,11 @@ from tally.paper import (
     PaperError,
     check_papers,
     check_voids,
+    count_head,
     make_paper_ballot,
     make_void,
     paper_problems,
+    paper_tracking_hash,
 )
 from tally.record import KeyFileError, ServiceKey, key_fingerprint
 from tally.results import conference_warnings, render_conference_warning
@@ -287,16 +289,14 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 def cmd_decrypt(args: argparse.Namespace) -> int:
     aggregate = _read_json(Path(args.aggregate), "tệp tổng", "aggregate file")
-    manifest = _check_aggregate_against_board(
+    manifest, head = _check_aggregate_against_board(
         aggregate, Path(args.manifest), Path(args.ballots), args
     )
-    # Any prefix of a real board is itself a valid board: only the head published at close tells
-    # the whole board from a prefix that would single out the first voters' ballots.
-    if aggregate.get("board_head") != args.expected_head.strip().lower():
-        raise UsageError(
-            "đầu chuỗi bảng tin khác đầu chuỗi đã công bố: không giải mã",
-            "the board head differs from the published head: not decrypting",
-        )
+    # Any prefix of a real board is itself a valid board, and any subset of the paper ballots a
+    # valid set: only the head read out in the room (the board head at close; with paper ballots,
+    # the count head after they were entered, 13.3) tells the whole from a part that would single
+    # out some voters' ballots.
+    _require_head(head, args.expected_head, "không giải mã", "not decrypting")
     print("Tổng mã hóa khớp bảng tin / the aggregate matches the board")
     try:
         key = TrusteeKey.from_encrypted_json(
@@ -372,9 +372,14 @@ def cmd_paper_ballot(args: argparse.Namespace) -> int:
         raise UsageError(f"không ký được: {exc}", f"cannot sign: {exc}") from None
     out = Path(args.out)
     out.write_bytes(canonical_json(document) + b"\n")
+    code = tracking_code(paper_tracking_hash(document))
     print(
         "Phiếu giấy đã mã hóa và ký (tệp không chứa lựa chọn; xóa tệp lựa chọn) / paper ballot"
         f" encrypted and signed (the file holds no choice; delete the choices file): {out}"
+    )
+    print(
+        f"Mã theo dõi của phiếu giấy (ghi lên phiếu giấy) / its tracking code (write it on the"
+        f" paper ballot): {code}"
     )
     return 0
 
@@ -509,11 +514,12 @@ def cmd_attest(args: argparse.Namespace) -> int:
         )
     head = str(board_aggregate(manifest, verified)["board_head"])
     paper = _paper_files(args, manifest, verified)
-    if head != args.expected_head.strip().lower():
-        raise UsageError(
-            "đầu chuỗi bảng tin khác đầu chuỗi đã công bố khi đóng: không ký",
-            "the board head differs from the one published at close: not signing",
-        )
+    _require_head(
+        count_head(head, [p.tracking_hash for p in paper]),
+        args.expected_head,
+        "không ký",
+        "not signing",
+    )
     try:
         chain = check_attendance(chain_bytes, manifest.fingerprint, manifest.eligible)
     except AttendanceError as exc:
@@ -597,9 +603,20 @@ def _paper_files(
     return [p.ballot for p in papers]
 
 
+def _require_head(head: str, typed: str, refusal_vi: str, refusal_en: str) -> None:
+    """The board head, or with paper ballots the count head (13.3), must be the one typed."""
+    if head != typed.strip().lower().replace(":", "").replace(" ", ""):
+        raise UsageError(
+            "đầu chuỗi khác đầu chuỗi đã công bố trong hội trường (đầu chuỗi bảng tin khi đóng;"
+            f" có phiếu giấy: đầu chuỗi kiểm phiếu sau khi nhập phiếu giấy): {refusal_vi}",
+            "the head differs from the one read out in the room (the board head at close; with"
+            f" paper ballots, the count head after they were entered): {refusal_en}",
+        )
+
+
 def _check_aggregate_against_board(
     aggregate: Any, manifest_path: Path, ballots_path: Path, args: argparse.Namespace
-) -> Manifest:
+) -> tuple[Manifest, str]:
     """Refuse to decrypt unless the aggregate is exactly the sum of a valid board's ballots."""
     try:
         manifest = parse_manifest(
@@ -618,12 +635,13 @@ def _check_aggregate_against_board(
             "THE BOARD DOES NOT VERIFY, not decrypting: " + "; ".join(c.detail_en for c in failed),
         )
     paper = _paper_files(args, manifest, verified)
-    if canonical_json(board_aggregate(manifest, verified, paper)) != canonical_json(aggregate):
+    expected = board_aggregate(manifest, verified, paper)
+    if canonical_json(expected) != canonical_json(aggregate):
         raise UsageError(
             "TỔNG KHÔNG KHỚP BẢNG TIN: không giải mã",
             "THE AGGREGATE DOES NOT MATCH THE BOARD: not decrypting",
         )
-    return manifest
+    return manifest, count_head(str(expected["board_head"]), [p.tracking_hash for p in paper])
 
 
 CHALLENGE_DIFFERS = {
@@ -1014,8 +1032,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--expected-head",
         required=True,
-        help="đầu chuỗi bảng tin công bố khi đóng (lấy từ màn chiếu, không từ máy chủ) /"
-        " board head published at close (from the projector, not from the server)",
+        help="đầu chuỗi bảng tin công bố khi đóng (lấy từ màn chiếu, không từ máy chủ); có phiếu"
+        " giấy: đầu chuỗi kiểm phiếu đọc sau khi nhập phiếu giấy / board head published at close"
+        " (from the projector, not from the server); with paper ballots, the count head read out"
+        " after they were entered",
     )
     d.add_argument("--voids", help="voids.jsonl: thẻ hủy để bỏ phiếu giấy / slips voided for paper")
     d.add_argument("--paper", help="paper.jsonl: phiếu giấy đã nhập / the paper ballots entered")
@@ -1052,7 +1072,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument(
         "--expected-head",
         required=True,
-        help="đầu chuỗi bảng tin công bố khi đóng (từ màn chiếu) / board head published at close",
+        help="đầu chuỗi bảng tin công bố khi đóng (từ màn chiếu); có phiếu giấy: đầu chuỗi kiểm"
+        " phiếu / board head published at close; with paper ballots, the count head",
     )
     a.add_argument(
         "--present",

@@ -26,7 +26,7 @@ from tally.bundle import hashed_members
 from tally.canonical import canonical_json, parse_json, sha256_hex
 from tally.elgamal import ZERO, Ciphertext
 from tally.manifest import Manifest, ManifestError, parse_manifest
-from tally.paper import PaperError, check_papers, check_voids, paper_problems
+from tally.paper import PaperError, check_papers, check_voids, count_head, paper_problems
 from tally.record import ServiceKey, make_record, signature_file
 from tally.results import RESULT_FORMATS, evaluate_poll, void_result, warnings_v1
 from tally.rules import is_shipped
@@ -333,7 +333,7 @@ def finish(
     present: int | None = None
     chain_present: int | None = None
     extra_files: dict[str, bytes] = {}
-    paper: dict[str, int] | None = None
+    paper: dict[str, Any] | None = None
     if (voids_jsonl is None) != (paper_jsonl is None):
         raise CountingError("the paper fallback needs both voids.jsonl and paper.jsonl")
     if voids_jsonl is not None and paper_jsonl is not None:
@@ -385,7 +385,8 @@ def finish(
     minted = len(manifest.credentials)
     slips = {"handed_out": minted if handed_out is None else handed_out, "lost": lost}
     if manifest.version >= 2:
-        problem = slips_problem(minted, electronic, slips["handed_out"], lost)
+        voided_for_paper = paper["voided_slips"] if paper else 0
+        problem = slips_problem(minted, electronic, slips["handed_out"], lost, voided_for_paper)
         if problem:
             raise CountingError(problem)
     record = make_record(
@@ -415,18 +416,21 @@ def finish(
 
 def _paper_reconciliation(
     manifest: Manifest, ballots_jsonl: bytes, voids_jsonl: bytes, paper_jsonl: bytes
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Check the paper files in full (13.3) and return the record's ``paper`` figures."""
     try:
         voided = check_voids(voids_jsonl, manifest=manifest)
         papers = check_papers(paper_jsonl, manifest=manifest)
     except PaperError as exc:
         raise CountingError(str(exc)) from None
-    board = frozenset(bytes.fromhex(e["ballot"]["credential"]) for e in load_jsonl(ballots_jsonl))
+    lines = load_jsonl(ballots_jsonl)
+    board = frozenset(bytes.fromhex(e["ballot"]["credential"]) for e in lines)
     problems = paper_problems(voided, papers, board)
     if problems:
         raise CountingError("the paper ballots do not reconcile: " + "; ".join(problems))
-    return {"voided_slips": len(voided), "ballots": len(papers)}
+    board_head = lines[-1]["chain"] if lines else genesis(manifest.fingerprint).hex()
+    head = count_head(board_head, [p.ballot.tracking_hash for p in papers])
+    return {"voided_slips": len(voided), "ballots": len(papers), "head": head}
 
 
 def check_statement(
@@ -463,13 +467,17 @@ def check_statement(
     return statement, chain
 
 
-def slips_problem(minted: int, used: int, handed_out: Any, lost: Any) -> str | None:
-    """The reconciliation of the slips must hold: used + lost <= handed out <= minted."""
+def slips_problem(
+    minted: int, used: int, handed_out: Any, lost: Any, voided_for_paper: int = 0
+) -> str | None:
+    """The reconciliation of the slips must hold: used + voided for paper + lost <= handed out
+    <= minted (a slip voided for paper was handed out, then handed back, 16.1)."""
     if not all(isinstance(n, int) and not isinstance(n, bool) for n in (handed_out, lost)):
         return "handed_out and lost must be whole numbers"
-    if not (lost >= 0 and used + lost <= handed_out <= minted):
+    if not (lost >= 0 and used + voided_for_paper + lost <= handed_out <= minted):
+        paper = f" + voided for paper ({voided_for_paper})" if voided_for_paper else ""
         return (
-            f"the slips do not reconcile: used ({used}) + lost ({lost}) <= handed out"
+            f"the slips do not reconcile: used ({used}){paper} + lost ({lost}) <= handed out"
             f" ({handed_out}) <= minted ({minted}) does not hold"
         )
     return None

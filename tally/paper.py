@@ -13,12 +13,20 @@ paper tally exists that could be subtracted from the total to reveal a lone pape
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tally.ballots import BallotError, PollContext, VerifiedBallot, encrypt_ballot, verify_ballot
+from tally.ballots import (
+    BallotError,
+    PollContext,
+    VerifiedBallot,
+    encrypt_ballot,
+    tracking_hash,
+    verify_ballot,
+)
 from tally.canonical import CanonicalError, canonical_json, fields_problem, parse_json
 from tally.credentials import Credential, is_valid_credential_key, verify_signature
 from tally.manifest import Manifest
@@ -28,6 +36,7 @@ VOID_FORMAT = "tally-void/1"
 PAPER_FORMAT = "tally-paper-ballot/1"
 VOID_TAG = b"tally/v2/void-for-paper\x00"
 PAPER_TAG = b"tally/v2/paper-ballot\x00"
+COUNT_HEAD_TAG = b"tally/v2/count-head\x00"
 VOID_FIELDS = ("format", "poll", "poll_uid", "credential", "reason", "signature")
 PAPER_FIELDS = ("format", "poll", "poll_uid", "ballot", "trustee", "signing_key", "signature")
 VOID_REASON = "paper"
@@ -202,6 +211,24 @@ def paper_problems(
             f"{len(papers)} paper ballots, more than the {len(voided)} slips voided for paper"
         )
     return problems
+
+
+def count_head(board_head: str, paper_hashes: Sequence[bytes]) -> str:
+    """The **count head** (13.3) a trustee types before signing the statement or decrypting:
+    the board head when there is no paper ballot, else
+    ``hex(SHA256(COUNT_HEAD_TAG ‖ board_head ‖ h_1 ‖ … ‖ h_P))`` over the paper ballots'
+    tracking hashes in ascending order. It pins the whole set of paper ballots as the board head
+    pins the board: a server that hands out a subset gets a different head, and is refused."""
+    if not paper_hashes:
+        return board_head
+    joined = b"".join(sorted(paper_hashes))
+    return hashlib.sha256(COUNT_HEAD_TAG + bytes.fromhex(board_head) + joined).hexdigest()
+
+
+def paper_tracking_hash(document: dict[str, Any]) -> bytes:
+    """A paper ballot's tracking hash: its inner ballot's (12.5), shown as a tracking code when
+    entered and written on the paper ballot by the committee."""
+    return tracking_hash(document["ballot"])
 
 
 def paper_jsonl(documents: Sequence[dict[str, Any]]) -> bytes:

@@ -205,12 +205,12 @@ def make_record(
     document: dict[str, Any] | None = None,
     decryption: dict[str, Any] | None = None,
     electronic: int | None = None,
-    paper: dict[str, int] | None = None,
+    paper: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Assemble the record from the manifest and the result; ``files`` maps name -> SHA-256.
     ``decryption``: who decrypted, for a poll with a key ceremony (k of n). ``electronic``:
     the board's ballots, the slips used (``ballots_cast`` when not given); ``paper``: the paper
-    fallback's ``{"voided_slips", "ballots"}`` (13.3), shown as the record's ``paper``.
+    fallback's ``{"voided_slips", "ballots", "head"}`` (13.3), shown as the record's ``paper``.
 
     ``protocol`` 1 writes version 1's record (for the verifier of old bundles). ``document``:
     ``make_document``'s inputs (``posts``, ``counting_started_at``) for a version-2 manifest;
@@ -309,6 +309,7 @@ def make_record(
             "voided_slips": paper["voided_slips"],
             "ballots": paper["ballots"],
             "electronic": used,
+            "head": paper["head"],  # the count head the trustees typed (13.3)
         }
     if decryption is not None:
         record["decryption"] = decryption

@@ -40,7 +40,7 @@ from tally.counting import (
     slips_problem,
 )
 from tally.manifest import Manifest, ManifestError, parse_manifest
-from tally.paper import PaperError, check_papers, check_voids, paper_problems
+from tally.paper import PaperError, check_papers, check_voids, count_head, paper_problems
 from tally.record import (
     key_fingerprint,
     make_record,
@@ -290,6 +290,7 @@ class PaperCheck:
     voided: int
     ballots: tuple[VerifiedBallot, ...]
     signers: tuple[str, ...]
+    head: str  # the count head (13.3)
 
 
 def check_paper(
@@ -341,7 +342,10 @@ def check_paper(
     )
     if problems:
         return None
-    return PaperCheck(len(voided), tuple(p.ballot for p in papers), signers)
+    board_head = _board_as_published(manifest, files["ballots.jsonl"])
+    assert board_head is not None  # the board verified
+    head = count_head(board_head[0], [p.ballot.tracking_hash for p in papers])
+    return PaperCheck(len(voided), tuple(p.ballot for p in papers), signers, head)
 
 
 def _check_attendance(
@@ -587,12 +591,19 @@ def _check_round(
         problems.append("the earlier round is of another conference")
     else:
         record = parse_json(files["record.json"])
+        earlier = parse_json(files["manifest.json"])["election"]
+        number = earlier["round"]["number"] if "round" in earlier else 1
+        if info["number"] != number + 1:
+            problems.append(f"round {info['number']} follows round {number}")
         grades = {row["key"]: row["grade"] for row in record["subjects"]}
+        subjects = {s["key"]: s for s in earlier["subjects"]}
         for s in manifest.subjects:
             if s.key not in grades:
                 problems.append(f"{s.key}: not a subject of the earlier round")
             elif grades[s.key] is not None and not record.get("void"):
                 problems.append(f"{s.key}: the earlier round graded it {grades[s.key]}")
+            elif subjects.get(s.key) != s.to_dict(2):
+                problems.append(f"{s.key}: its data differ from the earlier round's")
     report.add(
         "manifest.round",
         not problems,
@@ -1005,7 +1016,11 @@ def _check_record(
                 electronic=electronic,
                 paper=None
                 if paper is None
-                else {"voided_slips": paper.voided, "ballots": len(paper.ballots)},
+                else {
+                    "voided_slips": paper.voided,
+                    "ballots": len(paper.ballots),
+                    "head": paper.head,
+                },
             )
             diff = _differences(expected, record)
             voided = record["credentials"]["voided"]
@@ -1016,6 +1031,7 @@ def _check_record(
                 electronic,
                 credentials.get("handed_out"),
                 credentials.get("lost"),
+                paper.voided if paper is not None else 0,
             ):
                 diff.append("credentials.handed_out / credentials.lost")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -538,6 +538,7 @@ def test_node_paper_fallback_agrees_with_tally() -> None:
     from tally.paper import (
         check_papers,
         check_voids,
+        count_head,
         make_paper_ballot,
         make_void,
         paper_jsonl,
@@ -580,6 +581,9 @@ def test_node_paper_fallback_agrees_with_tally() -> None:
     verified = [verify_ballot(poll.manifest.context, ballot)]
     expected = board_aggregate(poll.manifest, verified, [p.ballot for p in checked])
     assert canonical_json(answer["aggregate"]) == canonical_json(expected)
+    # The count head the trustee types (13.3): the same in node and in tally.
+    head = count_head(expected["board_head"], [p.ballot.tracking_hash for p in checked])
+    assert answer["count_head"] == head != expected["board_head"]
     one_void = paper_jsonl([void_js])
     refused = node(
         {

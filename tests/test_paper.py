@@ -14,9 +14,11 @@ from tally.counting import CountingError
 from tally.credentials import Credential
 from tally.paper import (
     PaperError,
+    count_head,
     make_paper_ballot,
     make_void,
     paper_jsonl,
+    paper_tracking_hash,
     parse_paper_ballot,
     parse_void,
 )
@@ -65,7 +67,10 @@ def test_a_paper_ballot_is_counted_in_the_one_aggregate_and_the_record_reconcile
     assert "ATTESTED BY THE COUNTING COMMITTEE" in names["paper.ballots"].detail_en
     assert "DO BAN KIỂM PHIẾU XÁC NHẬN" in names["paper.ballots"].detail_vi
     record = parse_json(paper_files["record.json"])
-    assert record["paper"] == {"voided_slips": 1, "ballots": 1, "electronic": 5}
+    paper_doc = parse_json(paper_files["paper.jsonl"].rstrip(b"\n"))
+    head = count_head(record["board_head"], [paper_tracking_hash(paper_doc)])
+    assert record["paper"] == {"voided_slips": 1, "ballots": 1, "electronic": 5, "head": head}
+    assert head != record["board_head"]
     assert record["ballots_cast"] == 6
     assert record["credentials"]["used"] == 5
     assert set(record["files"]) >= {"voids.jsonl", "paper.jsonl"}

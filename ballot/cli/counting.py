@@ -55,10 +55,16 @@ def count_start(poll: int, out_dir: Path | None) -> None:
         f" {published.ballot_count} phiếu / ballots"
     )
     click.echo(f"  Đầu chuỗi bảng tin / board head: {published.board_head}")
+    if published.paper is not None:
+        click.echo(
+            f"  Đầu chuỗi kiểm phiếu (bảng tin và phiếu giấy) / count head (board and paper):"
+            f" {published.count_head}"
+        )
     click.echo(f"  Tệp cho Ban kiểm phiếu / files for the trustees: {out_dir}")
     click.echo(
         "  tally trustee decrypt --key K --aggregate aggregate.json --manifest manifest.json"
-        f" --ballots ballots.jsonl --expected-head {published.board_head} --out share.json"
+        f" --ballots ballots.jsonl --expected-head {published.count_head} --out share.json"
+        + (" --voids voids.jsonl --paper paper.jsonl" if published.paper is not None else "")
     )
 
 

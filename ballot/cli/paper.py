@@ -39,6 +39,14 @@ def _show(status: PaperStatus) -> None:
         f" phiếu điện tử / electronic: {status.electronic}; có mặt / present: {status.present};"
         f" còn nhập được / room for: {status.room}"
     )
+    for code in status.codes:
+        click.echo(f"  {code}")
+    if status.head is not None and status.entered:
+        click.echo(
+            "Đầu chuỗi kiểm phiếu (đọc to, ghi vào biên bản giấy; Ban kiểm phiếu gõ khi ký và giải"
+            " mã) / count head (read out, write on the paper record; trustees type it):"
+            f" {status.head}"
+        )
 
 
 @paper_group.command("void")

@@ -37,6 +37,7 @@ from tally.counting import (
 )
 from tally.dkg import verify_share as verify_threshold_share
 from tally.manifest import Manifest, ManifestError, counted_poll
+from tally.paper import count_head
 from tally.record import ServiceKey
 from tally.results import Text, conference_warnings, render_conference_warning
 from tally.trustees import TrusteeError, TrusteePublic, verify_share
@@ -62,6 +63,8 @@ class TrusteeFiles:
     ballot_count: int
     # The paper fallback's voids.jsonl and paper.jsonl (13.3), when slips were voided for paper.
     paper: tuple[bytes, bytes] | None = None
+    # What the trustees type: the board head, or with paper ballots the count head (13.3).
+    count_head: str = ""
 
     def files(self) -> dict[str, bytes]:
         files = {
@@ -234,6 +237,7 @@ def start_count(session: Session, poll_id: int, actor: str = "cli") -> TrusteeFi
         board_head=poll.board_head,
         ballot_count=len(verified) + len(paper_ballots),
         paper=paper,
+        count_head=count_head(poll.board_head, [b.tracking_hash for b in paper_ballots]),
     )
 
 
@@ -454,14 +458,17 @@ def finish_count(
         statement = _require_statement(session, poll, manifest)
         cast = ballots_cast(session, poll_id)
         listed = len(manifest.credentials)
-        given = min(listed, max(statement["present"], cast)) if handed_out is None else handed_out
-        problem = slips_problem(listed, cast, given, lost)
+        for_paper = paper_status(session, poll_id).voided  # handed out, then handed back
+        default = max(statement["present"], cast + for_paper)
+        given = min(listed, default) if handed_out is None else handed_out
+        problem = slips_problem(listed, cast, given, lost, for_paper)
         if problem:
+            paper_vi = f" + hủy để bỏ phiếu giấy ({for_paper})" if for_paper else ""
             raise CountError(
                 400,
                 "bad_reconciliation",
-                f"Số thẻ biểu quyết không khớp: đã dùng ({cast}) + bị mất ({lost}) phải không"
-                f" quá số đã phát ({given}), và số đã phát không quá số phiếu trong danh sách"
+                f"Số thẻ biểu quyết không khớp: đã dùng ({cast}){paper_vi} + bị mất ({lost}) phải"
+                f" không quá số đã phát ({given}), và số đã phát không quá số phiếu trong danh sách"
                 f" ({listed}). Xin nhập lại số phiếu đã phát và số bị mất.",
                 f"{problem[0].upper()}{problem[1:]}: enter the slips handed out and lost again.",
             )
@@ -570,6 +577,7 @@ def published_files(session: Session, poll_id: int) -> TrusteeFiles:
         board_head=poll.board_head,
         ballot_count=int(parse_json(row.aggregate)["ballot_count"]),
         paper=paper_files(session, poll_id),
+        count_head=paper_status(session, poll_id).head or poll.board_head,
     )
 
 

@@ -23,19 +23,21 @@ from sqlalchemy.orm import Session
 
 from ballot.models import Credential, PaperBallot, Poll, PollCount, SlipVoid
 from ballot.services import audit
-from ballot.services.attendance import ballots_cast, paper_ballots
+from ballot.services.attendance import ballots_cast
 from ballot.services.casting import poll_manifest, refuse_unusable, slip_row
 from ballot.services.errors import ServiceError
 from ballot.services.polls import get_poll
-from tally.ballots import VerifiedBallot
+from tally.ballots import VerifiedBallot, tracking_code
 from tally.canonical import CanonicalError, canonical_json, parse_json
 from tally.manifest import Manifest
 from tally.paper import (
     PaperError,
     check_papers,
     check_voids,
+    count_head,
     paper_jsonl,
     paper_problems,
+    paper_tracking_hash,
     parse_paper_ballot,
     parse_void,
 )
@@ -50,6 +52,10 @@ class PaperStatus:
     entered: int  # paper ballots entered
     electronic: int  # ballots on the board
     present: int
+    # The entered paper ballots' tracking codes, sorted (the committee wrote each on its paper
+    # ballot), and, once the poll is closed, the count head the trustees type (13.3).
+    codes: tuple[str, ...] = ()
+    head: str | None = None
 
     @property
     def room(self) -> int:
@@ -59,13 +65,15 @@ class PaperStatus:
             0, min(self.voided - self.entered, self.present - self.electronic - self.entered)
         )
 
-    def to_json(self) -> dict[str, int]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "voided_for_paper": self.voided,
             "paper_ballots": self.entered,
             "electronic_ballots": self.electronic,
             "present": self.present,
             "room": self.room,
+            "tracking_codes": list(self.codes),
+            "count_head": self.head,
         }
 
 
@@ -76,8 +84,21 @@ def paper_status(session: Session, poll_id: int) -> PaperStatus:
 
 def _status(session: Session, poll: Poll) -> PaperStatus:
     voided = session.scalar(select(func.count()).where(SlipVoid.poll_id == poll.id)) or 0
-    entered = paper_ballots(session, poll.id)
-    return PaperStatus(int(voided), entered, ballots_cast(session, poll.id), poll.present)
+    statements = session.scalars(
+        select(PaperBallot.statement).where(PaperBallot.poll_id == poll.id)
+    ).all()
+    hashes = [paper_tracking_hash(parse_json(text)) for text in statements]
+    head = None
+    if poll.state == "closed" and poll.board_head is not None:
+        head = count_head(poll.board_head, hashes)
+    return PaperStatus(
+        int(voided),
+        len(hashes),
+        ballots_cast(session, poll.id),
+        poll.present,
+        tuple(sorted(tracking_code(h) for h in hashes)),
+        head,
+    )
 
 
 def parse_upload(data: bytes | str, limit: int, what_vi: str, what_en: str) -> Any:

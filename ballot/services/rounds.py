@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ballot.models import Poll, PollCount, Subject, Trustee
+from ballot.models import Poll, PollCount, PollRound, Subject, Trustee
 from ballot.services import audit
 from ballot.services.conferences import lock_conference_of
 from ballot.services.errors import ServiceError
@@ -35,10 +35,14 @@ def round_number(poll: Poll) -> int:
 
 def next_round_of(session: Session, poll_id: int) -> Poll | None:
     """The later round that votes again after this poll, if one was started."""
-    return session.scalars(select(Poll).where(Poll.previous_round_id == poll_id)).first()
+    return session.scalars(
+        select(Poll)
+        .join(PollRound, PollRound.poll_id == Poll.id)
+        .where(PollRound.previous_id == poll_id)
+    ).first()
 
 
-def _counted_record(session: Session, poll: Poll) -> tuple[dict[str, Any], bytes]:
+def _counted_files(session: Session, poll: Poll) -> dict[str, bytes]:
     bundle = session.scalar(select(PollCount.bundle).where(PollCount.poll_id == poll.id))
     if bundle is None:
         raise ServiceError(
@@ -49,8 +53,7 @@ def _counted_record(session: Session, poll: Poll) -> tuple[dict[str, Any], bytes
             f"Poll {poll.id} ({poll.title}) is not counted yet: a later round follows only a"
             " signed counting record. Nothing was created.",
         )
-    files = read_bundle(bundle)
-    return parse_json(files["record.json"]), files["record.json"]
+    return read_bundle(bundle)
 
 
 def round_link(session: Session, poll: Poll) -> dict[str, Any] | None:
@@ -66,13 +69,33 @@ def round_link(session: Session, poll: Poll) -> dict[str, Any] | None:
             f"Cuộc biểu quyết số {earlier.id} không thuộc hội nghị này.",
             f"Poll {earlier.id} is not of this conference.",
         )
-    _, record_bytes = _counted_record(session, earlier)
+    files = _counted_files(session, earlier)
+    record = parse_json(files["record.json"])
+    # The subjects voted again are the earlier round's, as they were (tally verify --linked
+    # checks the same): undetermined there (or all, if void), their data unchanged.
+    before = {s["key"]: s for s in parse_json(files["manifest.json"])["election"]["subjects"]}
+    grades = {row["key"]: row["grade"] for row in record["subjects"]}
+    changed = [
+        s.key
+        for s in poll.subjects
+        if s.info().to_dict(2) != before.get(s.key)
+        or (grades.get(s.key) is not None and not record.get("void"))
+    ]
+    if changed:
+        raise ServiceError(
+            409,
+            "round_subjects_changed",
+            "Vòng sau chỉ biểu quyết lại đúng các đối tượng chưa xác định của cuộc số"
+            f" {earlier.id}, dữ liệu như cũ: {', '.join(changed)} khác. Chưa mở.",
+            f"A later round votes again only on poll {earlier.id}'s undetermined subjects, their"
+            f" data unchanged: {', '.join(changed)} differ. Not opened.",
+        )
     return {
         "number": round_number(poll),
         "previous": {
             "poll_uid": earlier.uid,
             "title": earlier.title,
-            "record": sha256_hex(record_bytes),
+            "record": sha256_hex(files["record.json"]),
         },
     }
 
@@ -85,7 +108,7 @@ def start_next_round(
     not counted, a later round already started, an unknown subject or one already graded, no
     subject left to vote on."""
     conference, earlier = lock_conference_of(session, poll_id)
-    record, _ = _counted_record(session, earlier)
+    record = parse_json(_counted_files(session, earlier)["record.json"])
     later = next_round_of(session, poll_id)
     if later is not None:
         raise ServiceError(

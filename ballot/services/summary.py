@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ballot.models import Conference, Poll, PollCount
+from ballot.models import Conference, Poll, PollCount, PollRound
 from ballot.services.counting import conference_checks
 from ballot.services.errors import NotFound, ServiceError
 from tally.bundle import read_bundle
@@ -100,10 +100,19 @@ def conference_summary(session: Session, conference_id: int) -> Summary:
         raise _nothing_counted("của hội nghị", "of the conference")
     rows: list[Row] = []
     grades: dict[str, str] = {}
-    later = {p.previous_round_id: p for p in polls if p.previous_round_id is not None}
+    rounds = dict(
+        session.execute(
+            select(PollRound.previous_id, PollRound.poll_id).where(
+                PollRound.poll_id.in_([p.id for p in polls])
+            )
+        ).all()
+    )
+    by_id = {p.id: p for p in polls}
+    later = {earlier: by_id[poll_id] for earlier, poll_id in rounds.items()}
+    is_later = set(rounds.values())
     not_counted = []
     for poll in polls:
-        if poll.previous_round_id is not None:
+        if poll.id in is_later:
             continue  # a later round: its rows replace its first round's, below
         data = bundles.get(poll.id)
         if data is None:

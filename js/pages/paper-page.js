@@ -8,7 +8,15 @@
 // POSTed. After each ballot the marks are cleared. No inline script (a strict CSP); the texts come
 // from the page (`#messages [data-msg]`, translated there by Flask-Babel).
 
-import { canonicalJsonText, makePaperBallot, openTrusteeKey, parseJson, pollContext } from "../trustee.js";
+import {
+  canonicalJsonText,
+  makePaperBallot,
+  openTrusteeKey,
+  parseJson,
+  pollContext,
+  trackingCode,
+  trackingHash,
+} from "../trustee.js";
 
 const section = document.getElementById("in-browser");
 const keyInput = document.getElementById("key-file");
@@ -115,6 +123,9 @@ async function enter() {
   step(text("encrypting"));
   await paint();
   const document_ = makePaperBallot(ctx, key, choices);
+  // Computed here, not taken from the server: the code the committee writes on the paper ballot
+  // and later finds in the list the count head is read with (13.3).
+  const code = trackingCode(trackingHash(document_.ballot));
   choices.fill(null);
   form.reset(); // the marks are gone before anything is sent
   const response = await fetch(section.dataset.paperUrl, {
@@ -131,6 +142,7 @@ async function enter() {
   }
   if (response.status === 201 && body) {
     step(`${text("accepted")} ${body.paper_ballots} / ${body.voided_for_paper}`, "ok");
+    step(`${text("write-code")} ${code}`, "ok code");
     setFact("paper-entered", body.paper_ballots);
     setFact("paper-room", body.room);
   } else {

@@ -154,7 +154,14 @@ export {
   verifyShare,
 } from "./trustees.js";
 export { aggregateFromBallots } from "./counting.js";
-export { PAPER_FORMAT, VOID_FORMAT, makePaperBallot, makeVoid, readPaper } from "./paper.js";
+export {
+  PAPER_FORMAT,
+  VOID_FORMAT,
+  countHead,
+  makePaperBallot,
+  makeVoid,
+  readPaper,
+} from "./paper.js";
 export { parseSlipPayload, SLIP_PREFIX, SlipError } from "./slip.js";
 export {
   CEREMONY_FORMAT,

@@ -3,8 +3,11 @@
 // encrypted ballot under a one-time credential, signed by the trustee), and the checks of both
 // files that the trustee page makes before it signs or decrypts anything.
 
+import { sha256 } from "@noble/hashes/sha2.js";
+
 import { canonicalJson, canonicalJsonText, isPlainObject, parseJson } from "./canonical.js";
 import { Credential, verifySignature } from "./credentials.js";
+import { isValidEd25519Key } from "./trustee-public.js";
 import { asContext } from "./manifest.js";
 import { encryptWithCredential, exactKeys, verifyBallot } from "./ballots.js";
 import { trusteeSign } from "./trustees.js";
@@ -14,6 +17,7 @@ export const VOID_FORMAT = "tally-void/1";
 export const PAPER_FORMAT = "tally-paper-ballot/1";
 const VOID_TAG = utf8("tally/v2/void-for-paper\0");
 const PAPER_TAG = utf8("tally/v2/paper-ballot\0");
+const COUNT_HEAD_TAG = utf8("tally/v2/count-head\0");
 const VOID_FIELDS = ["format", "poll", "poll_uid", "credential", "reason", "signature"];
 const PAPER_FIELDS = [
   "format",
@@ -35,6 +39,22 @@ function signedBytes(tag, document) {
 
 function requireV2(ctx) {
   if (ctx.version !== 2 || !ctx.pollUid) fail("paper", "paper ballots need a version-2 manifest");
+}
+
+function compareBytes(x, y) {
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}
+
+/**
+ * The count head (13.3) a trustee types before decrypting: the board head (hex) when there is no
+ * paper ballot, else hex(SHA256("tally/v2/count-head\0" ‖ board head ‖ h_1 ‖ … ‖ h_P)) over the
+ * paper ballots' tracking hashes (Uint8Array) in ascending order.
+ */
+export function countHead(boardHeadHex, paperHashes) {
+  if (paperHashes.length === 0) return boardHeadHex;
+  const sorted = [...paperHashes].sort(compareBytes);
+  return toHex(sha256(concatBytes(COUNT_HEAD_TAG, fromHex(boardHeadHex, 32), ...sorted)));
 }
 
 /** The void statement of the slip `code`, signed with the slip's own key (13.3). */
@@ -85,12 +105,7 @@ function lines(text, name) {
   if (text === "") return [];
   if (!text.endsWith("\n")) fail("paper", `${name}: the last line does not end in a newline`);
   const raw = text.slice(0, -1).split("\n");
-  const sorted = [...raw].sort((a, b) => {
-    const x = utf8(a);
-    const y = utf8(b);
-    for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
-    return x.length - y.length;
-  });
+  const sorted = [...raw].sort((a, b) => compareBytes(utf8(a), utf8(b)));
   if (sorted.some((line, k) => line !== raw[k]) || new Set(raw).size !== raw.length)
     fail("paper", `${name}: the lines are not in ascending byte order, each once`);
   return raw.map((line, k) => {
@@ -112,6 +127,7 @@ function lines(text, name) {
  * no more paper ballots than slips voided. Returns {voided, ballots: [verified ballot]}.
  */
 export function readPaper(manifestOrContext, voidsText, paperText, boardCredentials) {
+  if (voidsText === "" && paperText === "") return { voided: 0, ballots: [] }; // no paper: any version
   const ctx = asContext(manifestOrContext);
   requireV2(ctx);
   const listed = new Set(ctx.credentials);
@@ -144,6 +160,7 @@ export function readPaper(manifestOrContext, voidsText, paperText, boardCredenti
       fail("paper", `${where}: the trustee's signature does not verify`);
     const key = isPlainObject(d.ballot) ? d.ballot.credential : null;
     if (typeof key !== "string" || !HEX32.test(key)) fail("paper", `${where}: no one-time credential`);
+    if (!isValidEd25519Key(key)) fail("paper", `${where}: the one-time credential is not a valid key`);
     if (listed.has(key)) fail("paper", `${where}: a slip's key; a paper ballot has its own one-time key`);
     try {
       return verifyBallot(ctx, d.ballot);

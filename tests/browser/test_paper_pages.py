@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 
 from ballot import db
 from ballot.models import PaperBallot, SlipVoid
-from tally.ballots import encrypt_ballot
+from tally.ballots import encrypt_ballot, tracking_code, tracking_hash
+from tally.paper import count_head
 from tests.service.conftest import run
 from tests.service.test_public import finish
 
@@ -112,12 +113,22 @@ def test_a_slip_is_voided_and_its_paper_ballot_entered_in_the_browser(
         rows.nth(i).locator("input[type=radio]").nth(mark).check()
     trustee.screenshot(path=str(SHOTS / "trustee-paper-800x1280.png"), full_page=True)
     trustee.click("#enter-paper")
-    trustee.locator("#progress li.ok").wait_for()
+    trustee.locator("#progress li.code").wait_for()
     assert trustee.locator("#paper-entered").inner_text().strip() == "1"
     assert _count(served, PaperBallot) == 1
     # Only the signed statement went out: ciphertexts, proofs, signatures; no mark.
     assert len(sent) == 1
     document = json.loads(sent[0])
+    # The tracking code to write on the paper ballot, computed in the browser, is the one the
+    # paper page lists beside the count head the trustees will type (13.3).
+    code = tracking_code(tracking_hash(document["ballot"]))
+    assert code in trustee.locator("#progress li.code").inner_text()
+    trustee.goto(served.url("/trustee/polls/1/paper"))
+    assert trustee.locator("#paper-codes").inner_text().split() == [code]
+    head = trustee.locator("#count-head").inner_text().replace(" ", "").replace("\n", "")
+    assert head.replace(":", "") == count_head(
+        poll.board()["head"], [tracking_hash(document["ballot"])]
+    )
     assert set(document) == {
         "format",
         "poll",

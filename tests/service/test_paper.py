@@ -19,9 +19,11 @@ from sqlalchemy import func, select
 from ballot import db
 from ballot.models import AuditEvent, Credential, PaperBallot, Poll, SlipVoid
 from tally import cli as tally_cli
-from tally.ballots import encrypt_ballot
+from tally.ballots import encrypt_ballot, verify_ballot
 from tally.bundle import read_bundle
 from tally.canonical import canonical_json, parse_json
+from tally.counting import board_aggregate
+from tally.manifest import parse_manifest
 from tally.paper import make_paper_ballot, make_void
 from tally.trustees import TrusteeKey
 from tally.verify import verify_bundle
@@ -133,11 +135,35 @@ def test_members_vote_on_paper_end_to_end(
     statement = poll.attest()
     assert (statement["electronic_ballots"], statement["paper_ballots"]) == (3, 2)
     out = tmp_path / "count"
-    assert "5" in run(app, "count", "start", "1", "--out-dir", str(out))
+    started = run(app, "count", "start", "1", "--out-dir", str(out))
+    assert "5" in started
     assert {"voids.jsonl", "paper.jsonl"} <= {p.name for p in out.iterdir()}
     aggregate = parse_json((out / "aggregate.json").read_bytes())
     assert aggregate["ballot_count"] == 5
-    head = aggregate["board_head"]
+    # The trustees type the count head read out after the paper ballots were entered (13.3);
+    # the board head alone (what the server could hand out without the paper ballots) is refused.
+    status = run(app, "paper", "status", "1")
+    head = re.search(r"count head[^:]*: ([0-9a-f]{64})", status).group(1)  # type: ignore[union-attr]
+    assert head != aggregate["board_head"] and f"--expected-head {head}" in started
+    # A server that hands a trustee the board alone (or leaves a paper ballot out) to decrypt a
+    # part and subtract it from the whole is refused: the typed count head does not match.
+    manifest_obj = parse_manifest(json.loads((out / "manifest.json").read_bytes()))
+    board_only = board_aggregate(
+        manifest_obj,
+        [
+            verify_ballot(manifest_obj.context, json.loads(line)["ballot"])
+            for line in (out / "ballots.jsonl").read_bytes().splitlines()
+        ],
+    )
+    partial = tmp_path / "board-only.json"
+    partial.write_text(json.dumps(board_only), encoding="utf-8")
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    probe = ["trustee", "decrypt", "--key", str(key_file), "--aggregate", str(partial)]
+    probe += ["--manifest", str(out / "manifest.json"), "--ballots", str(out / "ballots.jsonl")]
+    assert tally_cli.main([*probe, "--expected-head", head, "--out", str(tmp_path / "x")]) != 0
+    with_voids = ["--voids", str(out / "voids.jsonl"), "--paper", str(tmp_path / "empty.jsonl")]
+    assert tally_cli.main([*probe, *with_voids, "--expected-head", head, "--out", "x"]) != 0
+    assert not (tmp_path / "x").exists()
     for k, trustee in enumerate(poll.trustees):
         keyfile = tmp_path / f"k{k}.key"
         trustee.save(keyfile, PASSPHRASE)
@@ -156,7 +182,7 @@ def test_members_vote_on_paper_end_to_end(
     assert "ATTESTED BY THE COUNTING COMMITTEE" in attested.detail_en
     files = read_bundle(bundle)
     record = parse_json(files["record.json"])
-    assert record["paper"] == {"voided_slips": 2, "ballots": 2, "electronic": 3}
+    assert record["paper"] == {"voided_slips": 2, "ballots": 2, "electronic": 3, "head": head}
     assert record["credentials"]["used"] == 3 and record["ballots_cast"] == 5
     tally = parse_json(files["tally.json"])
     rows = [*electronic, lone, [1] * ctx.subjects]

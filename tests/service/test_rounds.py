@@ -15,7 +15,8 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from ballot import db
-from ballot.models import AuditEvent, Poll
+from ballot.models import AuditEvent, Poll, PollRound
+from ballot.services.rounds import next_round_of
 from ballot.services.summary import conference_summary
 from tally.ballots import encrypt_ballot
 from tally.bundle import bundle_bytes, read_bundle
@@ -110,7 +111,8 @@ def test_a_second_round_votes_again_on_the_undetermined_subject(app: Flask, tmp_
     )
     output = run(app, "poll", "next-round", "2")
     with app.app_context():
-        later = db.get_session().scalars(select(Poll).where(Poll.previous_round_id == 2)).one()
+        later = next_round_of(db.get_session(), 2)
+        assert later is not None
         later_id = later.id
         assert [s.key for s in later.subjects] == [subjects[1]]
         assert later.title.endswith("vòng 2") and later.state == "draft"
@@ -185,10 +187,7 @@ def test_the_operator_starts_a_later_round_on_the_poll_page(app: Flask, tmp_path
     assert refused.status_code == 409
     assert "chưa kiểm phiếu xong" in refused.get_data(as_text=True)
     with app.app_context():
-        assert (
-            db.get_session().scalar(select(func.count()).where(Poll.previous_round_id.is_not(None)))
-            == 0
-        )
+        assert db.get_session().scalar(select(func.count()).select_from(PollRound)) == 0
     # Poll 2 voted with the second member left blank, counted: the button, then the round.
     codes = CODE_RE.findall((out / "slips-poll-2.html").read_text(encoding="utf-8"))
     manifest = parse_manifest(client.get("/api/polls/2/manifest").get_json())
@@ -204,3 +203,62 @@ def test_the_operator_starts_a_later_round_on_the_poll_page(app: Flask, tmp_path
     later = client.get(made.headers["Location"]).get_data(as_text=True)
     assert "vòng 2" in later and 'id="round"' in later
     assert 'id="next-round"' in client.get("/operator/polls/2").get_data(as_text=True)
+
+
+def test_a_later_round_with_changed_subjects_is_refused_and_caught(
+    app: Flask, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The attacker's review of issue 18: a later round relabels its subject (another name, no
+    peer group) or claims another round number. The service refuses to open it; a server that
+    opens it anyway is caught by tally verify --linked."""
+    from ballot.services import polls as polls_service
+
+    out = tmp_path / "demo"
+    demo(app, out)
+    keys = _keys(out)
+    client = app.test_client()
+    n = len(parse_manifest(client.get("/api/polls/2/manifest").get_json()).subjects)
+    codes = CODE_RE.findall((out / "slips-poll-2.html").read_text(encoding="utf-8"))
+    _vote(app, 2, codes, [[None if i == 1 else 0 for i in range(n)] for _ in range(8)])
+    _count(app, 2, keys, tmp_path)
+    run(app, "poll", "next-round", "2")
+    with app.app_context():
+        later = next_round_of(db.get_session(), 2)
+        assert later is not None
+        later_id, key = later.id, later.subjects[0].key
+    run(app, "subject", "edit", str(later_id), key, "--name", "Một người khác")
+    new_codes, _ = board_mint(app, tmp_path, later_id, 8)
+    result = app.test_cli_runner().invoke(
+        args=["poll", "open", str(later_id), "--acknowledge-unconfirmed-rules"]
+    )
+    assert result.exit_code == 1
+    assert "dữ liệu như cũ" in result.output and "Not opened" in result.output
+    # A dishonest server opens it anyway, and says it is round 3.
+    honest = polls_service.round_link
+
+    def forged(session: Any, poll: Poll) -> Any:
+        with monkeypatch.context() as m:
+            m.setattr("ballot.services.rounds.parse_json", lambda data: _relabelled(data, key))
+            link = honest(session, poll)
+        return None if link is None else {**link, "number": 3}
+
+    monkeypatch.setattr(polls_service, "round_link", forged)
+    run(app, "poll", "open", str(later_id), "--acknowledge-unconfirmed-rules")
+    monkeypatch.undo()
+    _vote(app, later_id, new_codes, [[1]] * 8)
+    _count(app, later_id, keys, tmp_path)
+    report = verify_bundle(bundle(app, later_id), workers=1, linked=[bundle(app, 2)])
+    failed = {c.name: c.detail_en for c in report.checks if not c.ok}
+    assert "round 3 follows round 1" in failed["manifest.round"]
+    assert f"{key}: its data differ" in failed["manifest.round"]
+
+
+def _relabelled(data: Any, key: str) -> Any:
+    """The earlier manifest as the forged check reads it: the subject under its new name."""
+    import json as json_module
+
+    value = json_module.loads(data)
+    for s in value.get("election", {}).get("subjects", []):
+        if s.get("key") == key:
+            s["name"] = "Một người khác"
+    return value

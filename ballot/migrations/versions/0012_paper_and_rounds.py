@@ -1,6 +1,7 @@
 """The paper fallback and the second round (issue 18): the slips voided for paper (the slip's
 signed statement), the paper ballots the counting committee entered (encrypted, signed by a
-trustee) and, on a poll, the earlier round it votes again.
+trustee) and, in poll_round, the earlier round a poll votes again (a table of its own: the poll
+table is never rebuilt, which SQLite cannot do under the rows that reference it).
 
 Revision ID: 0012
 Revises: 0011
@@ -33,14 +34,14 @@ def upgrade() -> None:
         sa.Column("credential", sa.String(64), nullable=False, unique=True),
         sa.Column("statement", sa.Text, nullable=False),
     )
-    with op.batch_alter_table("poll") as batch:
-        batch.add_column(sa.Column("previous_round_id", sa.Integer, nullable=True))
-        batch.create_foreign_key("fk_poll_previous_round", "poll", ["previous_round_id"], ["id"])
+    op.create_table(
+        "poll_round",
+        sa.Column("poll_id", sa.Integer, sa.ForeignKey("poll.id"), primary_key=True),
+        sa.Column("previous_id", sa.Integer, sa.ForeignKey("poll.id"), nullable=False, unique=True),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("poll") as batch:
-        batch.drop_constraint("fk_poll_previous_round", type_="foreignkey")
-        batch.drop_column("previous_round_id")
+    op.drop_table("poll_round")
     op.drop_table("paper_ballot")
     op.drop_table("slip_void")

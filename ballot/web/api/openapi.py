@@ -219,6 +219,8 @@ SCHEMAS: dict[str, Any] = {
             "electronic_ballots": {"type": "integer", "minimum": 0},
             "present": {"type": "integer", "minimum": 0},
             "room": {"type": "integer", "minimum": 0},
+            "tracking_codes": {"type": "array", "items": TRACKING_CODE},
+            "count_head": {"oneOf": [HEX32, {"type": "null"}]},
         }
     ),
     "ShareAccepted": _obj(

@@ -46,6 +46,7 @@ from ballot.services.counting import (
 )
 from ballot.services.counting_status import CountStatus, count_status
 from ballot.services.errors import ServiceError
+from ballot.services.paper import paper_status
 from ballot.web.auth import actor, login_required
 from ballot.web.forms import ShareForm, read_share_upload
 
@@ -57,6 +58,8 @@ MIMETYPES = {
     "manifest.json": "application/json",
     "ballots.jsonl": "application/jsonl",
     "attendance.jsonl": "application/jsonl",
+    "voids.jsonl": "application/jsonl",
+    "paper.jsonl": "application/jsonl",
 }
 
 
@@ -84,13 +87,17 @@ def _status(poll_id: int) -> CountStatus:
 
 def _operator_page(poll_id: int, error: ServiceError | None = None) -> tuple[str, int]:
     status = _status(poll_id)
+    paper = paper_status(db.get_session(), poll_id)
+    closed = closed_files(db.get_session(), poll_id) if status.poll.state == "closed" else {}
     page = render_template(
         "counting/count.html",
         status=status,
         poll=status.poll,
         share_form=ShareForm(),
         statement_form=StatementForm(formdata=None),
-        files=list(MIMETYPES),
+        files=[n for n in MIMETYPES if n in closed or not n.startswith(("voids", "paper"))],
+        paper=paper,
+        head=paper.head or status.poll.board_head,
         error=error,
     )
     return page, error.status if error else 200
@@ -114,9 +121,9 @@ def start(poll_id: int) -> Redirect | tuple[str, int]:
         return _operator_page(poll_id, exc)
     flash(
         _(
-            "Đã bắt đầu kiểm phiếu: %(count)d phiếu. Đầu chuỗi bảng tin: %(head)s",
+            "Đã bắt đầu kiểm phiếu: %(count)d phiếu. Đầu chuỗi Ban kiểm phiếu gõ: %(head)s",
             count=published.ballot_count,
-            head=published.board_head,
+            head=published.count_head,
         ),
         "success",
     )
