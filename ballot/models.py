@@ -214,8 +214,9 @@ class SlipVoid(Base):
 
 class PaperBallot(Base):
     """A paper ballot the counting committee entered after close (13.3): encrypted under the
-    poll's key with a one-time credential, signed by a trustee. No choice, no time, no order
-    of entry (the bundle sorts them)."""
+    poll's key with a one-time credential, signed by a trustee. No choice and no time; the row
+    ids follow the order of entry (the pile's order, not the voters'), which the bundle drops:
+    its paper.jsonl is sorted."""
 
     __tablename__ = "paper_ballot"
 
