@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 MEMBERS = (
@@ -37,13 +37,13 @@ def _members(names: Iterable[str]) -> tuple[str, ...]:
     return MEMBERS_V2 if present & set(ATTENDANCE_MEMBERS) else MEMBERS
 
 
-def members_of(files: dict[str, bytes]) -> tuple[str, ...]:
+def members_of(files: Mapping[str, object]) -> tuple[str, ...]:
     """The member list a set of files follows: version 2's when it has the attendance files,
     with the paper fallback's when it has either paper file."""
     return _members(files)
 
 
-def hashed_members(files: dict[str, bytes]) -> tuple[str, ...]:
+def hashed_members(files: Mapping[str, object]) -> tuple[str, ...]:
     members = members_of(files)
     return members[: len(members) - 2]  # all but record.json and record.sig
 
@@ -76,7 +76,35 @@ def write_bundle(path: Path, files: dict[str, bytes]) -> None:
     path.write_bytes(bundle_bytes(files))
 
 
-def read_bundle(source: Path | bytes) -> dict[str, bytes]:
+STREAMED = "ballots.jsonl"  # the one member that grows with the poll: read piece by piece
+PIECE = 1 << 20
+
+
+def read_bundle_streamed(source: Path | bytes) -> tuple[dict[str, bytes], Iterator[bytes]]:
+    """Every member but ``ballots.jsonl`` read as ``read_bundle`` reads them (the same checks of
+    the member list and sizes), and ``ballots.jsonl`` as pieces of at most 1 MiB read from the
+    ZIP as they are consumed, so that memory does not grow with the number of ballots."""
+    files = read_bundle(source, skip=STREAMED)
+
+    def pieces() -> Iterator[bytes]:
+        with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as zf:
+            total = 0
+            try:
+                with zf.open(STREAMED) as fh:
+                    while piece := fh.read(PIECE):
+                        total += len(piece)
+                        if total > MAX_MEMBER_BYTES:
+                            raise BundleError(f"{STREAMED} is larger than {MAX_MEMBER_BYTES} bytes")
+                        yield piece
+            except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError) as exc:
+                raise BundleError(f"{STREAMED} is damaged inside the ZIP ({exc})") from None
+
+    for _ in pieces():  # a first pass, kept nowhere: a damaged or oversized member is refused now
+        pass
+    return files, pieces()
+
+
+def read_bundle(source: Path | bytes, *, skip: str | None = None) -> dict[str, bytes]:
     """Read every member; refuse missing, extra, duplicated or oversized members. A bundle has
     exactly version 1's seven members, or those and the two attendance files (nine), or those
     and the two paper files (eleven)."""
@@ -102,6 +130,8 @@ def read_bundle(source: Path | bytes) -> dict[str, bytes]:
         for info in zf.infolist():
             if info.file_size > MAX_MEMBER_BYTES:
                 raise BundleError(f"{info.filename} is larger than {MAX_MEMBER_BYTES} bytes")
+            if info.filename == skip:
+                continue
             try:
                 with zf.open(info) as fh:
                     data = fh.read(MAX_MEMBER_BYTES + 1)

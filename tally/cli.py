@@ -19,10 +19,11 @@ from tally import bench
 from tally.attendance import AttendanceError, check_attendance, sign_statement
 from tally.authority import MAX_CREDENTIALS, AuthorityError, AuthorityKey, is_poll_uid, mint
 from tally.ballots import VerifiedBallot, tracking_code
+from tally.board_check import Board
 from tally.bundle import BundleError, bundle_bytes, read_bundle
 from tally.canonical import canonical_json, parse_json
 from tally.challenge import ChallengeError, check_challenge_file, parse_challenge_text
-from tally.counting import CountingError, board_aggregate
+from tally.counting import CountingError
 from tally.credentials import Credential, CredentialError
 from tally.dkg import (
     Ceremony,
@@ -512,7 +513,7 @@ def cmd_attest(args: argparse.Namespace) -> int:
             "BẢNG TIN KHÔNG HỢP LỆ, không ký: " + "; ".join(c.detail_vi for c in failed),
             "THE BOARD DOES NOT VERIFY, not signing: " + "; ".join(c.detail_en for c in failed),
         )
-    head = str(board_aggregate(manifest, verified)["board_head"])
+    head = verified.head
     paper = _paper_files(args, manifest, verified)
     _require_head(
         count_head(head, [p.tracking_hash for p in paper]),
@@ -548,7 +549,7 @@ def cmd_attest(args: argparse.Namespace) -> int:
             poll_uid=manifest.poll_uid,
             attendance=chain,
             board_head=head,
-            electronic_ballots=len(verified),
+            electronic_ballots=verified.count,
             paper_ballots=len(paper),
             present=args.present,
         )
@@ -556,17 +557,17 @@ def cmd_attest(args: argparse.Namespace) -> int:
         raise UsageError(f"không ký được: {exc}", f"cannot sign: {exc}") from None
     out = Path(args.out)
     out.write_text(json.dumps(statement, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if len(verified) + len(paper) > args.present:
+    if verified.count + len(paper) > args.present:
         print(
-            f"CHÚ Ý: {len(verified) + len(paper)} phiếu, nhiều hơn số có mặt {args.present}: kết"
-            f" quả sẽ không có giá trị / WARNING: {len(verified) + len(paper)} ballots, more than"
+            f"CHÚ Ý: {verified.count + len(paper)} phiếu, nhiều hơn số có mặt {args.present}: kết"
+            f" quả sẽ không có giá trị / WARNING: {verified.count + len(paper)} ballots, more than"
             " the"
             f" {args.present} present: the result will be void",
             file=sys.stderr,
         )
     print(
-        f"Có mặt {args.present}, {len(verified)} phiếu điện tử, {len(paper)} phiếu giấy, đầu chuỗi"
-        f" bảng tin {head} / present {args.present}, {len(verified)} electronic ballots,"
+        f"Có mặt {args.present}, {verified.count} phiếu điện tử, {len(paper)} phiếu giấy, đầu chuỗi"
+        f" bảng tin {head} / present {args.present}, {verified.count} electronic ballots,"
         f" {len(paper)} paper ballots, board head {head}"
     )
     print(f"Xác nhận số có mặt (đã ký) / signed attendance statement: {out}")
@@ -574,7 +575,7 @@ def cmd_attest(args: argparse.Namespace) -> int:
 
 
 def _paper_files(
-    args: argparse.Namespace, manifest: Manifest, verified: list[VerifiedBallot]
+    args: argparse.Namespace, manifest: Manifest, verified: Board
 ) -> list[VerifiedBallot]:
     """The paper ballots of ``--voids`` and ``--paper`` (both or neither), every check of 13.3
     made; refused, with nothing signed or decrypted, if any fails."""
@@ -590,7 +591,7 @@ def _paper_files(
         papers = check_papers(Path(paper_path).read_bytes(), manifest=manifest)
     except (PaperError, OSError) as exc:
         raise UsageError(f"PHIẾU GIẤY KHÔNG HỢP LỆ: {exc}", f"PAPER BALLOTS: {exc}") from None
-    problems = paper_problems(voided, papers, frozenset(b.credential for b in verified))
+    problems = paper_problems(voided, papers, verified.credentials)
     if problems:
         raise UsageError(
             "PHIẾU GIẤY KHÔNG KHỚP: " + "; ".join(problems),
@@ -609,8 +610,8 @@ def _require_head(head: str, typed: str, refusal_vi: str, refusal_en: str) -> No
         raise UsageError(
             "đầu chuỗi khác đầu chuỗi đã công bố trong hội trường (đầu chuỗi bảng tin khi đóng;"
             f" có phiếu giấy: đầu chuỗi kiểm phiếu sau khi nhập phiếu giấy): {refusal_vi}",
-            "the head differs from the one read out in the room (the board head at close; with"
-            f" paper ballots, the count head after they were entered): {refusal_en}",
+            "the head differs from the published head read out in the room (the board head at"
+            f" close; with paper ballots, the count head after they were entered): {refusal_en}",
         )
 
 
@@ -635,7 +636,7 @@ def _check_aggregate_against_board(
             "THE BOARD DOES NOT VERIFY, not decrypting: " + "; ".join(c.detail_en for c in failed),
         )
     paper = _paper_files(args, manifest, verified)
-    expected = board_aggregate(manifest, verified, paper)
+    expected = verified.aggregate(manifest, paper)
     if canonical_json(expected) != canonical_json(aggregate):
         raise UsageError(
             "TỔNG KHÔNG KHỚP BẢNG TIN: không giải mã",

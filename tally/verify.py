@@ -26,14 +26,13 @@ from tally.attendance import (
 )
 from tally.audit import AuditCheck, audit_chain, check_jsonl
 from tally.ballots import BallotError, PollContext, VerifiedBallot, verify_ballot
-from tally.board import genesis, next_head
-from tally.bundle import BundleError, hashed_members, read_bundle
+from tally.board_check import Board, Lines, scan_board
+from tally.bundle import BundleError, hashed_members, read_bundle, read_bundle_streamed
 from tally.canonical import CanonicalError, canonical_json, parse_json, sha256_hex
 from tally.counting import (
     TALLY_FIELDS,
     TALLY_FORMAT,
     CountingError,
-    board_aggregate,
     decrypt_counts,
     decryption_summary,
     poll_result,
@@ -150,11 +149,11 @@ def verify_bundle(
     polls, to check the grades this result took from them (``result.linked``)."""
     report = Report()
     try:
-        files = read_bundle(source)
+        files, pieces = read_bundle_streamed(source)
     except BundleError as exc:
         report.add("bundle.members", False, f"gói kiểm toán không đọc được: {exc}", str(exc))
         return report
-    n = len(files)
+    n = len(files) + 1  # and ballots.jsonl, read as the board is checked
     report.add(
         "bundle.members", True, f"gói có đủ {n} tệp", f"the bundle has exactly its {n} files"
     )
@@ -180,11 +179,12 @@ def verify_bundle(
         )
         return report
 
-    board_report, verified = check_board(manifest, files["ballots.jsonl"], workers)
+    board_report, scanned, board_ok = _board_checks(manifest, Lines(pieces), workers)
     report.checks += board_report.checks
+    verified = scanned if board_ok else None  # the board's figures once every check passed
     paper: PaperCheck | None = None
     if "paper.jsonl" in files:
-        paper = check_paper(report, manifest, files, verified)
+        paper = check_paper(report, manifest, files, verified, scanned)
         if paper is None:
             verified = None  # the paper ballots are part of the one aggregate
     audit = check_jsonl(files["audit.jsonl"], audit_chain(manifest.data))
@@ -201,7 +201,7 @@ def verify_bundle(
     )
     statement, chain_present = None, None
     if manifest.version >= 2:
-        statement, chain_present = _check_attendance(report, manifest, files)
+        statement, chain_present = _check_attendance(report, manifest, files, scanned)
 
     tally_doc = _load_json(report, "tally.json", files["tally.json"])
     if tally_doc is _NOT_JSON:
@@ -279,6 +279,7 @@ def verify_bundle(
         statement,
         chain_present,
         paper,
+        scanned,
     )
     return report
 
@@ -297,7 +298,8 @@ def check_paper(
     report: Report,
     manifest: Manifest,
     files: dict[str, bytes],
-    verified: list[VerifiedBallot] | None,
+    verified: Board | None,
+    scanned: Board,
 ) -> PaperCheck | None:
     """``paper.voids`` and ``paper.ballots`` (13.3, 18): every void signed by its listed slip,
     every paper ballot valid and signed by a trustee of the manifest, no voided slip on the
@@ -323,7 +325,7 @@ def check_paper(
     if verified is None:
         report.skip("paper.ballots", "ballots.jsonl")
         return None
-    problems = paper_problems(voided, papers, frozenset(b.credential for b in verified))
+    problems = paper_problems(voided, papers, verified.credentials)
     signers = tuple(sorted({p.trustee.name for p in papers}))
     who = ", ".join(signers) or "—"
     report.add(
@@ -342,9 +344,8 @@ def check_paper(
     )
     if problems:
         return None
-    board_head = _board_as_published(manifest, files["ballots.jsonl"])
-    assert board_head is not None  # the board verified
-    head = count_head(board_head[0], [p.ballot.tracking_hash for p in papers])
+    assert scanned.published_head is not None  # the board verified
+    head = count_head(scanned.published_head, [p.ballot.tracking_hash for p in papers])
     return PaperCheck(len(voided), tuple(p.ballot for p in papers), signers, head)
 
 
@@ -352,6 +353,7 @@ def _check_attendance(
     report: Report,
     manifest: Manifest,
     files: dict[str, bytes],
+    scanned: Board,
 ) -> tuple[Statement | None, int | None]:
     """``attendance.chain`` and ``attendance.statement`` (§13.1, §13.2, §18). Returns the
     statement when it parses and its signature verifies, even if its figures differ (reported
@@ -383,7 +385,7 @@ def _check_attendance(
     except (AttendanceError, ValueError, CanonicalError, UnicodeDecodeError) as exc:
         report.add("attendance.statement", False, f"attendance.json: {exc}", str(exc))
         return None, chain.present if chain else None
-    board = _board_as_published(manifest, files["ballots.jsonl"])
+    board = None if scanned.published_head is None else (scanned.published_head, scanned.lines)
     if chain is None or board is None:
         report.skip("attendance.statement", "attendance.jsonl / ballots.jsonl")
         return statement, chain.present if chain else None
@@ -418,18 +420,6 @@ def _check_attendance(
         else "attendance.json: " + "; ".join(problems),
     )
     return statement, chain.present
-
-
-def _board_as_published(manifest: Manifest, data: bytes) -> tuple[str, int] | None:
-    """The board's head and number of lines as ``ballots.jsonl`` states them (its last line's
-    ``chain``; genesis when empty), or None when the lines do not parse; ``ballots.chain``
-    checks that the chain itself is right."""
-    try:
-        lines = [parse_json(line) for line in data.split(b"\n")[:-1]] if data else []
-        head = lines[-1]["chain"] if lines else genesis(manifest.fingerprint).hex()
-    except (ValueError, CanonicalError, UnicodeDecodeError, KeyError, TypeError):
-        return None
-    return (head, len(lines)) if isinstance(head, str) else None
 
 
 def _check_linked(
@@ -626,17 +616,16 @@ def _linked_grades(result: Any) -> dict[str, str] | None:
 
 
 def check_board(
-    manifest: Manifest, ballots_jsonl: bytes, workers: int | None = None
-) -> tuple[Report, list[VerifiedBallot] | None]:
+    manifest: Manifest, ballots_jsonl: bytes | Lines, workers: int | None = None
+) -> tuple[Report, Board | None]:
     """The board alone: every ballot valid, committed credentials each used once, chain intact.
 
     A trustee runs this before decrypting, so a server cannot slip in ballots of its own making.
-    """
-    report = Report()
-    entries = _load_lines(report, ballots_jsonl)
-    if entries is None:
-        return report, None
-    return report, _check_ballots(report, manifest, entries, workers)
+    Returns the board's figures (``Board``: the heads, the credentials, the sums) when every check
+    passed."""
+    lines = ballots_jsonl if isinstance(ballots_jsonl, Lines) else Lines.of(ballots_jsonl)
+    report, board, ok = _board_checks(manifest, lines, workers)
+    return report, board if ok else None
 
 
 def _check_manifest(report: Report, data: Any) -> Manifest | None:
@@ -780,18 +769,17 @@ def _line_problems(data: bytes, *, audit_line: bool = False) -> list[str]:
     return problems
 
 
-def _load_lines(report: Report, data: bytes) -> list[dict[str, Any]] | None:
-    problems = _line_problems(data)
-    entries = []
-    for n, line in enumerate(data.split(b"\n")[:-1] if data else [], start=1):
-        try:
-            entry = parse_json(line)
-        except ValueError:
-            entry = None
-        if not isinstance(entry, dict) or set(entry) != BOARD_LINE_FIELDS:
-            problems.insert(0, f"line {n} is malformed")
-            break
-        entries.append(entry)
+def _board_checks(
+    manifest: Manifest, lines: Lines, workers: int | None
+) -> tuple[Report, Board, bool]:
+    """Checks 3-6 of §18 on a streamed board (``tally.board_check``): ``ballots.format``
+    (reported only on failure, and then nothing else of the board), ``ballots.proofs``,
+    ``ballots.credentials``, ``ballots.chain``. Returns the report, the board's figures and
+    whether every check passed."""
+    report = Report()
+    board, order, problems = scan_board(manifest, lines, workers)
+    if order.malformed_at is not None:
+        problems.insert(0, f"line {order.malformed_at} is malformed")
     if problems:
         report.add(
             "ballots.format",
@@ -799,35 +787,18 @@ def _load_lines(report: Report, data: bytes) -> list[dict[str, Any]] | None:
             "ballots.jsonl không đúng định dạng: " + "; ".join(problems),
             "ballots.jsonl: " + "; ".join(problems),
         )
-        return None
-    return entries
-
-
-def _check_ballots(
-    report: Report, manifest: Manifest, entries: list[dict[str, Any]], workers: int | None
-) -> list[VerifiedBallot] | None:
-    results = verify_ballots(manifest.context, [e["ballot"] for e in entries], workers)
-    bad = [(n, err) for n, (vb, err) in enumerate(results, start=1) if vb is None]
+        return report, board, False
+    bad, unknown, twice = order.bad, order.unknown, order.twice
     report.add(
         "ballots.proofs",
         not bad,
-        f"cả {len(entries)} phiếu: chứng minh và chữ ký hợp lệ"
+        f"cả {board.lines} phiếu: chứng minh và chữ ký hợp lệ"
         if not bad
         else f"ballots.jsonl: {len(bad)} phiếu không hợp lệ, đầu tiên #{bad[0][0]}: {bad[0][1]}",
-        f"all {len(entries)} ballots: proofs and signatures valid"
+        f"all {board.lines} ballots: proofs and signatures valid"
         if not bad
         else f"ballots.jsonl: {len(bad)} invalid ballots, first #{bad[0][0]}: {bad[0][1]}",
     )
-
-    # Positions are board indexes (1-based), counting invalid ballots too.
-    valid = [(n, vb) for n, (vb, _) in enumerate(results, start=1) if vb is not None]
-    unknown = [n for n, vb in valid if vb.credential not in manifest.credentials]
-    seen: set[bytes] = set()
-    twice = []
-    for n, vb in valid:
-        if vb.credential in seen:
-            twice.append(n)
-        seen.add(vb.credential)
     report.add(
         "ballots.credentials",
         not unknown and not twice,
@@ -838,53 +809,30 @@ def _check_ballots(
         if not unknown and not twice
         else f"ballots.jsonl: uncommitted credentials at {unknown[:5]}, reused at {twice[:5]}",
     )
-
-    head = genesis(manifest.fingerprint)
-    chain_error = ""
-    for n, (entry, (checked, _)) in enumerate(zip(entries, results, strict=True), start=1):
-        tracking = checked.tracking_hash.hex() if checked is not None else None
-        if type(entry["index"]) is not int or entry["index"] != n:
-            chain_error = f"entry {n} has index {entry['index']} (dropped or reordered ballots)"
-            break
-        if tracking is not None and entry["tracking_hash"] != tracking:
-            chain_error = f"entry {n}: tracking hash does not match the ballot"
-            break
-        try:
-            listed = bytes.fromhex(entry["tracking_hash"])
-        except (TypeError, ValueError):
-            listed = b""
-        if len(listed) != 32:
-            chain_error = f"entry {n}: the tracking hash is not 32 bytes of hex"
-            break
-        head = next_head(head, listed)
-        if entry["chain"] != head.hex():
-            chain_error = f"entry {n}: chain hash breaks (a ballot was dropped, added or reordered)"
-            break
+    chain_error = order.chain_error
     report.add(
         "ballots.chain",
         not chain_error,
-        f"chuỗi băm của bảng tin liền mạch, đầu chuỗi {head.hex()}"
+        f"chuỗi băm của bảng tin liền mạch, đầu chuỗi {board.head}"
         if not chain_error
         else f"ballots.jsonl: chuỗi băm bị đứt ({chain_error})",
-        f"board hash chain intact, head {head.hex()}"
+        f"board hash chain intact, head {board.head}"
         if not chain_error
         else f"ballots.jsonl: {chain_error}",
     )
-    if bad or unknown or twice or chain_error:
-        return None
-    return [vb for _, vb in valid]
+    return report, board, not (bad or unknown or twice or chain_error)
 
 
 def _check_tally(
     report: Report,
     manifest: Manifest,
-    verified: list[VerifiedBallot],
+    verified: Board,
     tally_doc: Any,
     paper: Sequence[VerifiedBallot] = (),
 ) -> bool:
     try:
         aggregate = tally_doc["aggregate"]
-        expected = board_aggregate(manifest, verified, paper)
+        expected = verified.aggregate(manifest, paper)
         same = canonical_json(expected) == canonical_json(aggregate)
     except (KeyError, TypeError) as exc:
         report.add(
@@ -964,16 +912,20 @@ def _check_record(
     statement: Statement | None = None,
     chain_present: int | None = None,
     paper: PaperCheck | None = None,
+    scanned: Board | None = None,
 ) -> None:
     record = _load_json(report, "record.json", files["record.json"])
+    digests = {name: sha256_hex(data) for name, data in files.items()}
+    if scanned is not None:
+        digests["ballots.jsonl"] = scanned.sha256
     if not isinstance(record, dict):
         report.skip("record", "record.json")
         return
     listed = record.get("files")
     if not isinstance(listed, dict):
         listed = {}
-    hashed = hashed_members(files)
-    wrong = [n for n in hashed if listed.get(n) != sha256_hex(files[n])]
+    hashed = hashed_members(digests)
+    wrong = [n for n in hashed if listed.get(n) != digests[n]]
     report.add(
         "record.files",
         not wrong,
@@ -1002,7 +954,7 @@ def _check_record(
                 board_head=str(tally_doc["aggregate"]["board_head"]),
                 ballots_cast=int(tally_doc["aggregate"]["ballot_count"]),
                 voided=int(credentials.get("voided", -1)),
-                files={n: sha256_hex(files[n]) for n in hashed},
+                files={n: digests[n] for n in hashed},
                 audit={"entries": audit.entries, "head": audit.head},
                 created_at=str(record.get("created_at")),
                 protocol=protocol,
