@@ -63,11 +63,14 @@ async function run(req) {
       return { ok: checkChallenge(req.manifest, req.ballot, req.choices, req.randomness) };
     case "aggregate": {
       let paper = [];
-      if (req.paper !== undefined)
-        paper = readPaper(req.manifest, req.voids, req.paper, req.ballots.map((b) => b.credential))
-          .ballots;
+      let voided = 0;
+      if (req.paper !== undefined) {
+        const read = readPaper(req.manifest, req.voids, req.paper, req.ballots.map((b) => b.credential));
+        paper = read.ballots;
+        voided = read.voided;
+      }
       const aggregate = aggregateFromBallots(req.manifest, req.ballots, { paper });
-      const head = countHead(aggregate.board_head, paper.map((b) => b.trackingHash));
+      const head = countHead(aggregate.board_head, paper.map((b) => b.trackingHash), voided);
       return { aggregate, count_head: head };
     }
     case "void":

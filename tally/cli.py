@@ -39,6 +39,7 @@ from tally.paper import (
     PaperError,
     check_papers,
     check_voids,
+    code_bytes,
     count_head,
     make_paper_ballot,
     make_void,
@@ -385,6 +386,27 @@ def cmd_paper_ballot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_count_head(args: argparse.Namespace) -> int:
+    """The count head (13.3) from the board head read out at close and the tracking codes written
+    on the paper ballots: what the committee reads out, computed on its own computer."""
+    board_head = args.board_head.strip().lower().replace(":", "").replace(" ", "")
+    if len(board_head) != 64 or any(c not in "0123456789abcdef" for c in board_head):
+        raise UsageError("--board-head: 64 chữ số hex", "--board-head: 64 hexadecimal digits")
+    try:
+        codes = [code_bytes(c) for c in args.codes]
+    except PaperError as exc:
+        raise UsageError(f"mã theo dõi không đúng: {exc}", f"bad tracking code: {exc}") from None
+    if len(set(codes)) != len(codes):
+        raise UsageError("một mã theo dõi ghi hai lần", "a tracking code is given twice")
+    voided = args.voided if args.voided is not None else len(codes)
+    head = count_head(board_head, codes, voided)
+    print(
+        f"Đầu chuỗi kiểm phiếu ({len(codes)} phiếu giấy, {voided} thẻ hủy) / count head"
+        f" ({len(codes)} paper ballots, {voided} slips voided): {head}"
+    )
+    return 0
+
+
 def cmd_credentials_void(args: argparse.Namespace) -> int:
     try:
         manifest = parse_manifest(
@@ -514,9 +536,9 @@ def cmd_attest(args: argparse.Namespace) -> int:
             "THE BOARD DOES NOT VERIFY, not signing: " + "; ".join(c.detail_en for c in failed),
         )
     head = verified.head
-    paper = _paper_files(args, manifest, verified)
+    paper, voided = _paper_files(args, manifest, verified)
     _require_head(
-        count_head(head, [p.tracking_hash for p in paper]),
+        count_head(head, [p.tracking_hash for p in paper], voided),
         args.expected_head,
         "không ký",
         "not signing",
@@ -576,12 +598,14 @@ def cmd_attest(args: argparse.Namespace) -> int:
 
 def _paper_files(
     args: argparse.Namespace, manifest: Manifest, verified: Board
-) -> list[VerifiedBallot]:
+) -> tuple[list[VerifiedBallot], int]:
     """The paper ballots of ``--voids`` and ``--paper`` (both or neither), every check of 13.3
-    made; refused, with nothing signed or decrypted, if any fails."""
+    made, and the number of slips voided for paper; refused, with nothing signed or decrypted, if
+    any check fails. Prints the paper ballots' tracking codes, to compare with those written on
+    the paper ballots."""
     voids_path, paper_path = getattr(args, "voids", None), getattr(args, "paper", None)
     if voids_path is None and paper_path is None:
-        return []
+        return [], 0
     if voids_path is None or paper_path is None:
         raise UsageError(
             "phiếu giấy cần cả --voids và --paper", "paper ballots need both --voids and --paper"
@@ -599,9 +623,12 @@ def _paper_files(
         )
     print(
         f"{len(papers)} phiếu giấy hợp lệ ({len(voided)} thẻ hủy để bỏ phiếu giấy) / {len(papers)}"
-        f" valid paper ballots ({len(voided)} slips voided for paper)"
+        f" valid paper ballots ({len(voided)} slips voided for paper); mã theo dõi, đối chiếu với"
+        " mã ghi trên phiếu giấy / tracking codes, compare with those on the paper ballots:"
     )
-    return [p.ballot for p in papers]
+    for code in sorted(tracking_code(p.ballot.tracking_hash) for p in papers):
+        print(f"  {code}")
+    return [p.ballot for p in papers], len(voided)
 
 
 def _require_head(head: str, typed: str, refusal_vi: str, refusal_en: str) -> None:
@@ -635,14 +662,15 @@ def _check_aggregate_against_board(
             "BẢNG TIN KHÔNG HỢP LỆ, không giải mã: " + "; ".join(c.detail_vi for c in failed),
             "THE BOARD DOES NOT VERIFY, not decrypting: " + "; ".join(c.detail_en for c in failed),
         )
-    paper = _paper_files(args, manifest, verified)
+    paper, voided = _paper_files(args, manifest, verified)
     expected = verified.aggregate(manifest, paper)
     if canonical_json(expected) != canonical_json(aggregate):
         raise UsageError(
             "TỔNG KHÔNG KHỚP BẢNG TIN: không giải mã",
             "THE AGGREGATE DOES NOT MATCH THE BOARD: not decrypting",
         )
-    return manifest, count_head(str(expected["board_head"]), [p.tracking_hash for p in paper])
+    head = count_head(str(expected["board_head"]), [p.tracking_hash for p in paper], voided)
+    return manifest, head
 
 
 CHALLENGE_DIFFERS = {
@@ -1103,6 +1131,20 @@ def build_parser() -> argparse.ArgumentParser:
     pb.add_argument("--passphrase-file")
     pb.set_defaults(func=cmd_paper_ballot)
 
+    ch = sub.add_parser(
+        "count-head",
+        help="đầu chuỗi kiểm phiếu từ đầu chuỗi bảng tin và mã ghi trên phiếu giấy / the count"
+        " head from the board head and the codes written on the paper ballots",
+    )
+    ch.add_argument("--board-head", required=True, help="đầu chuỗi bảng tin khi đóng")
+    ch.add_argument(
+        "--voided",
+        type=int,
+        help="số thẻ hủy để bỏ phiếu giấy (mặc định: số mã) / slips voided for paper (default:"
+        " the number of codes)",
+    )
+    ch.add_argument("codes", nargs="*", metavar="MÃ", help="mã theo dõi của từng phiếu giấy")
+    ch.set_defaults(func=cmd_count_head)
     cr = sub.add_parser(
         "credentials",
         help="thẻ biểu quyết, trên máy của Ban Tổ chức / the Board's slips, on its own laptop",

@@ -429,7 +429,7 @@ def _paper_reconciliation(
     if problems:
         raise CountingError("the paper ballots do not reconcile: " + "; ".join(problems))
     board_head = lines[-1]["chain"] if lines else genesis(manifest.fingerprint).hex()
-    head = count_head(board_head, [p.ballot.tracking_hash for p in papers])
+    head = count_head(board_head, [p.ballot.tracking_hash for p in papers], len(voided))
     return {"voided_slips": len(voided), "ballots": len(papers), "head": head}
 
 

@@ -213,16 +213,36 @@ def paper_problems(
     return problems
 
 
-def count_head(board_head: str, paper_hashes: Sequence[bytes]) -> str:
+CODE_BYTES = 10  # a tracking code is the first 80 bits of the tracking hash (12.5)
+
+
+def count_head(board_head: str, paper_hashes: Sequence[bytes], voided: int = 0) -> str:
     """The **count head** (13.3) a trustee types before signing the statement or decrypting:
-    the board head when there is no paper ballot, else
-    ``hex(SHA256(COUNT_HEAD_TAG ‖ board_head ‖ h_1 ‖ … ‖ h_P))`` over the paper ballots'
-    tracking hashes in ascending order. It pins the whole set of paper ballots as the board head
-    pins the board: a server that hands out a subset gets a different head, and is refused."""
-    if not paper_hashes:
+    the board head when no slip was voided for paper and there is no paper ballot, else
+    ``hex(SHA256(COUNT_HEAD_TAG ‖ board_head ‖ c_1 ‖ … ‖ c_P))`` over the paper ballots'
+    tracking codes as bytes (the first 10 bytes of each tracking hash) in ascending order. It
+    pins the whole set of paper ballots as the board head pins the board, and anyone can compute
+    it again from the board head and the codes written on the paper ballots (``tally
+    count-head``): so a server that hands out a subset, or shows a head over another set, is
+    found out."""
+    if not paper_hashes and not voided:
         return board_head
-    joined = b"".join(sorted(paper_hashes))
-    return hashlib.sha256(COUNT_HEAD_TAG + bytes.fromhex(board_head) + joined).hexdigest()
+    codes = sorted(h[:CODE_BYTES] for h in paper_hashes)
+    return hashlib.sha256(COUNT_HEAD_TAG + bytes.fromhex(board_head) + b"".join(codes)).hexdigest()
+
+
+def code_bytes(code: str) -> bytes:
+    """A typed tracking code (``XXXX-XXXX-XXXX-XXXX``, case and separators free) as its 10
+    bytes; PaperError if it is not one."""
+    import base64
+
+    text = "".join(ch for ch in code.upper() if ch.isalnum())
+    if len(text) != 16:
+        raise PaperError(f"{code!r}: a tracking code has 16 letters and digits")
+    try:
+        return base64.b32decode(text)
+    except ValueError:
+        raise PaperError(f"{code!r}: not a tracking code (A-Z, 2-7)") from None
 
 
 def paper_tracking_hash(document: dict[str, Any]) -> bytes:

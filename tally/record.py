@@ -309,7 +309,7 @@ def make_record(
             "voided_slips": paper["voided_slips"],
             "ballots": paper["ballots"],
             "electronic": used,
-            "head": paper["head"],  # the count head the trustees typed (13.3)
+            "head": paper["head"],  # the count head (13.3), recomputed by the verifier
         }
     if decryption is not None:
         record["decryption"] = decryption

@@ -25,7 +25,7 @@ from tally.attendance import (
     statement_problems,
 )
 from tally.audit import AuditCheck, audit_chain, check_jsonl
-from tally.ballots import BallotError, PollContext, VerifiedBallot, verify_ballot
+from tally.ballots import BallotError, PollContext, VerifiedBallot, tracking_code, verify_ballot
 from tally.board_check import Board, Lines, scan_board
 from tally.bundle import BundleError, hashed_members, read_bundle, read_bundle_streamed
 from tally.canonical import CanonicalError, canonical_json, parse_json, sha256_hex
@@ -328,24 +328,30 @@ def check_paper(
     problems = paper_problems(voided, papers, verified.credentials)
     signers = tuple(sorted({p.trustee.name for p in papers}))
     who = ", ".join(signers) or "—"
+    head = ""
+    if scanned.published_head is not None:
+        head = count_head(
+            scanned.published_head, [p.ballot.tracking_hash for p in papers], len(voided)
+        )
+    codes = ", ".join(sorted(tracking_code(p.ballot.tracking_hash) for p in papers)) or "—"
     report.add(
         "paper.ballots",
         not problems,
         f"{len(papers)} phiếu giấy ({len(voided)} thẻ hủy để bỏ phiếu giấy): chứng minh đúng,"
         f" do thành viên Ban kiểm phiếu ký ({who}). NỘI DUNG CÁC PHIẾU GIẤY DO BAN KIỂM PHIẾU"
-        " XÁC NHẬN khi nhập; đối chiếu với phiếu giấy được niêm phong"
+        " XÁC NHẬN khi nhập; đối chiếu mã theo dõi với các mã ghi trên phiếu giấy được niêm"
+        f" phong: {codes}; đầu chuỗi kiểm phiếu {head}"
         if not problems
         else "phiếu giấy: " + "; ".join(problems),
         f"{len(papers)} paper ballots ({len(voided)} slips voided for paper): proofs valid,"
         f" signed by trustees ({who}). THEIR CONTENT IS ATTESTED BY THE COUNTING COMMITTEE, who"
-        " entered them; compare with the sealed paper ballots"
+        " entered them; compare these tracking codes with those written on the sealed paper"
+        f" ballots: {codes}; count head {head}"
         if not problems
         else "paper ballots: " + "; ".join(problems),
     )
     if problems:
         return None
-    assert scanned.published_head is not None  # the board verified
-    head = count_head(scanned.published_head, [p.ballot.tracking_hash for p in papers])
     return PaperCheck(len(voided), tuple(p.ballot for p in papers), signers, head)
 
 

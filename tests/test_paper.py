@@ -68,7 +68,7 @@ def test_a_paper_ballot_is_counted_in_the_one_aggregate_and_the_record_reconcile
     assert "DO BAN KIỂM PHIẾU XÁC NHẬN" in names["paper.ballots"].detail_vi
     record = parse_json(paper_files["record.json"])
     paper_doc = parse_json(paper_files["paper.jsonl"].rstrip(b"\n"))
-    head = count_head(record["board_head"], [paper_tracking_hash(paper_doc)])
+    head = count_head(record["board_head"], [paper_tracking_hash(paper_doc)], 1)
     assert record["paper"] == {"voided_slips": 1, "ballots": 1, "electronic": 5, "head": head}
     assert head != record["board_head"]
     assert record["ballots_cast"] == 6

@@ -237,7 +237,11 @@ def start_count(session: Session, poll_id: int, actor: str = "cli") -> TrusteeFi
         board_head=poll.board_head,
         ballot_count=len(verified) + len(paper_ballots),
         paper=paper,
-        count_head=count_head(poll.board_head, [b.tracking_hash for b in paper_ballots]),
+        count_head=count_head(
+            poll.board_head,
+            [b.tracking_hash for b in paper_ballots],
+            paper_status(session, poll_id).voided,
+        ),
     )
 
 

@@ -90,7 +90,7 @@ def _status(session: Session, poll: Poll) -> PaperStatus:
     hashes = [paper_tracking_hash(parse_json(text)) for text in statements]
     head = None
     if poll.state == "closed" and poll.board_head is not None:
-        head = count_head(poll.board_head, hashes)
+        head = count_head(poll.board_head, hashes, int(voided))
     return PaperStatus(
         int(voided),
         len(hashes),

@@ -24,6 +24,7 @@ import {
   readBoard,
   readPaper,
   thresholdKey,
+  trackingCode,
 } from "../trustee.js";
 
 const section = document.getElementById("in-browser");
@@ -139,6 +140,7 @@ async function computeAndSend() {
   let board;
   let aggregate;
   let head;
+  let codes = [];
   try {
     board = readBoard(manifest, ballotsText);
     const paper = readPaper(
@@ -150,12 +152,16 @@ async function computeAndSend() {
     aggregate = aggregateFromBallots(manifest, board.ballots, { paper: paper.ballots });
     // The head typed from the room: the board head at close, or with paper ballots the count
     // head read out once they were entered (13.3): a subset of them gives another head.
-    head = countHead(board.head, paper.ballots.map((b) => b.trackingHash));
+    head = countHead(board.head, paper.ballots.map((b) => b.trackingHash), paper.voided);
+    // The paper ballots summed here, by their tracking codes, to compare with those written on
+    // the paper ballots (computed here, not taken from the server).
+    codes = paper.ballots.map((b) => trackingCode(b.trackingHash)).sort();
   } catch (err) {
     throw new PageError(`${text("board-invalid")} (${err.message})`);
   }
+  if (codes.length) step(`${text("paper-codes")} ${codes.join(", ")}`);
   if (head !== expected || aggregate.board_head !== board.head) {
-    throw new PageError(`${text("head-mismatch")} (${head})`);
+    throw new PageError(text("head-mismatch"));
   }
   if (canonicalJsonText(aggregate) !== canonicalJsonText(published)) {
     throw new PageError(text("aggregate-mismatch"));

@@ -47,14 +47,15 @@ function compareBytes(x, y) {
 }
 
 /**
- * The count head (13.3) a trustee types before decrypting: the board head (hex) when there is no
- * paper ballot, else hex(SHA256("tally/v2/count-head\0" ‖ board head ‖ h_1 ‖ … ‖ h_P)) over the
- * paper ballots' tracking hashes (Uint8Array) in ascending order.
+ * The count head (13.3) a trustee types before decrypting, as tally.paper.count_head: the board
+ * head (hex) when no slip was voided for paper and there is no paper ballot, else
+ * hex(SHA256("tally/v2/count-head\0" ‖ board head ‖ c_1 ‖ … ‖ c_P)) over the paper ballots'
+ * tracking codes as bytes (the first 10 bytes of each tracking hash) in ascending order.
  */
-export function countHead(boardHeadHex, paperHashes) {
-  if (paperHashes.length === 0) return boardHeadHex;
-  const sorted = [...paperHashes].sort(compareBytes);
-  return toHex(sha256(concatBytes(COUNT_HEAD_TAG, fromHex(boardHeadHex, 32), ...sorted)));
+export function countHead(boardHeadHex, paperHashes, voided = 0) {
+  if (paperHashes.length === 0 && !voided) return boardHeadHex;
+  const codes = paperHashes.map((h) => h.subarray(0, 10)).sort(compareBytes);
+  return toHex(sha256(concatBytes(COUNT_HEAD_TAG, fromHex(boardHeadHex, 32), ...codes)));
 }
 
 /** The void statement of the slip `code`, signed with the slip's own key (13.3). */

@@ -77,7 +77,11 @@ def _void_on_page(client: FlaskClient, statement: dict[str, Any]) -> Any:
 
 
 def test_members_vote_on_paper_end_to_end(
-    poll: OpenPoll, operator_client: FlaskClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    poll: OpenPoll,
+    operator_client: FlaskClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     app, ctx = poll.app, poll.manifest.context
     electronic = [[0] * ctx.subjects, [1] * ctx.subjects, [2] * ctx.subjects]
@@ -163,7 +167,17 @@ def test_members_vote_on_paper_end_to_end(
     assert tally_cli.main([*probe, "--expected-head", head, "--out", str(tmp_path / "x")]) != 0
     with_voids = ["--voids", str(out / "voids.jsonl"), "--paper", str(tmp_path / "empty.jsonl")]
     assert tally_cli.main([*probe, *with_voids, "--expected-head", head, "--out", "x"]) != 0
+    # With slips voided for paper, the board head alone is never the head to type (13.3).
+    board_head = aggregate["board_head"]
+    assert tally_cli.main([*probe, *with_voids, "--expected-head", board_head, "--out", "x"]) != 0
     assert not (tmp_path / "x").exists()
+    # The committee computes the count head on its own computer from the board head read out at
+    # close and the codes written on the paper ballots: the same as the server's and the record's.
+    codes = re.findall(r"^  ([A-Z2-7]{4}(?:-[A-Z2-7]{4}){3})$", status, flags=re.M)
+    assert len(codes) == 2
+    capsys.readouterr()
+    assert tally_cli.main(["count-head", "--board-head", board_head, *codes]) == 0
+    assert head in capsys.readouterr().out
     for k, trustee in enumerate(poll.trustees):
         keyfile = tmp_path / f"k{k}.key"
         trustee.save(keyfile, PASSPHRASE)
