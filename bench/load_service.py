@@ -402,7 +402,7 @@ def audit(tmp: Path, database_url: str, board: dict[str, Any]) -> tuple[list[str
     return problems, {
         "check_board": "OK" if report.ok else "FAILED",
         "checks": [c.name for c in report.checks],
-        "ballots_checked": len(verified or []),
+        "ballots_checked": verified.count if verified is not None else 0,
         "credentials_used": n_used,
         "export_s": round(export_s, 1),
         "check_board_s": round(check_s, 1),

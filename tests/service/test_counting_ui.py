@@ -20,7 +20,6 @@ from ballot.models import AuditEvent, Poll
 from tally.attendance import check_attendance, sign_statement
 from tally.bundle import read_bundle
 from tally.canonical import canonical_json, parse_json
-from tally.counting import board_aggregate
 from tally.manifest import parse_manifest
 from tally.verify import check_board, verify_bundle
 from tests.support.pages import shown_hex
@@ -202,7 +201,7 @@ def test_count_through_the_web_forms(
     manifest = parse_manifest(parse_json(files["manifest.json"]))
     report, verified = check_board(manifest, files["ballots.jsonl"])
     assert verified is not None, report.checks
-    recomputed = board_aggregate(manifest, verified)
+    recomputed = verified.aggregate(manifest)
     assert canonical_json(recomputed) == files["aggregate.json"]
     assert recomputed["board_head"] == head
     # The same files on the public API.

@@ -140,7 +140,7 @@ def _assert_auditor_accepts(app: Flask, manifest: Manifest, board: dict[str, Any
     )
     report, verified = check_board(manifest, data, workers=1)
     assert report.ok, [c.to_json() for c in report.checks if not c.ok]
-    assert verified is not None and len(verified) == board["count"]
+    assert verified is not None and verified.count == board["count"]
     assert head == board["head"]
 
 
