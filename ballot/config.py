@@ -81,6 +81,14 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "VERIFY_PROCESSES",
+        "BALLOT_VERIFY_PROCESSES",
+        lambda _instance: os.cpu_count() or 1,
+        "ballot serve: processes that verify cast ballots outside the serving threads (0: the"
+        " threads verify them)",
+        int,
+    ),
+    Setting(
         "TIMEZONE",
         "BALLOT_TIMEZONE",
         lambda _instance: "Asia/Ho_Chi_Minh",

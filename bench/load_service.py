@@ -176,8 +176,13 @@ def pre_encrypt(manifest_json: Any, codes: list[str]) -> list[bytes]:
 # --- HTTP -----------------------------------------------------------------------------------
 
 
+VERIFY_PROCESSES: str | None = None  # --verify-processes: BALLOT_VERIFY_PROCESSES of the servers
+
+
 def start(tmp: Path, database_url: str, threads: int, index: int) -> Server:
     env = server_env(tmp / "instance", database_url, tmp / "keys")
+    if VERIFY_PROCESSES is not None:
+        env["BALLOT_VERIFY_PROCESSES"] = VERIFY_PROCESSES
     return start_server(env, tmp / f"server-{index}.log", threads=threads, wait=False)
 
 
@@ -427,8 +432,14 @@ def main() -> int:
     parser.add_argument("--subjects", type=int, default=15)
     parser.add_argument("--seed", type=int, default=2023, help="arrival times and grades")
     parser.add_argument("--no-audit", action="store_true", help="skip close/export/check_board")
+    parser.add_argument(
+        "--verify-processes",
+        help="BALLOT_VERIFY_PROCESSES of each server (default: its default, one per core)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
+    global VERIFY_PROCESSES
+    VERIFY_PROCESSES = args.verify_processes
     if min(args.ballots, args.clients, args.subjects, args.servers, args.threads) < 1:
         parser.error("--ballots, --clients, --subjects, --servers and --threads must be >= 1")
     if not 0 < args.spread <= MAX_SPREAD:

@@ -15,6 +15,7 @@ from ballot import db
 from ballot.cli.common import fail, url_host
 from ballot.config import ACCESS_LOGGER
 from ballot.keys import create_signing_key, signing_key_path
+from ballot.services import verifier
 from ballot.startup import startup_problem
 from tally.record import KeyFileError
 
@@ -90,9 +91,16 @@ def serve_command(host: str, port: int, threads: int) -> None:
             f" --port khác / cannot listen on {host}:{port} ({exc.strerror}): is the port in"
             " use? Choose another --port"
         ) from None
+    # Verifying a ballot is ~75 ms of libsodium calls that release and retake the GIL: in
+    # processes of their own, not in the serving threads (ballot.services.verifier).
+    processes = int(app.config["VERIFY_PROCESSES"])
+    verifier.start(processes)
     actual_port = getattr(server, "effective_port", port)
     base = f"http://{url_host(host)}:{actual_port}"
-    click.echo(f"Máy chủ bỏ phiếu đang chạy / ballot server running ({threads} luồng / threads)")
+    click.echo(
+        f"Máy chủ bỏ phiếu đang chạy / ballot server running ({threads} luồng / threads,"
+        f" {processes} tiến trình kiểm phiếu / verifier processes)"
+    )
     click.echo(f"  Trạm bỏ phiếu / booth: {base}/booth/<poll>")
     click.echo(f"  API: {base}/api/polls/<poll>/manifest")
     if host in ("0.0.0.0", "::"):
@@ -114,6 +122,7 @@ def serve_command(host: str, port: int, threads: int) -> None:
         pass
     finally:
         server.close()
+        verifier.stop()
         db.engine().dispose()
     # The successful requests, counted by route: totals once, never a line per cast.
     for route, count in sorted(app.extensions.get("ballot.accepted", {}).items()):

@@ -24,14 +24,13 @@ from sqlalchemy.orm import Session
 
 from ballot.db import write_lock
 from ballot.models import Ballot, ChallengedCiphertext, Credential, Poll
-from ballot.services import errors
+from ballot.services import errors, verifier
 from ballot.services.errors import CastError, NotFound
 from tally.ballots import (
     BallotError,
     commitment_code,
     commitment_hash,
     tracking_code,
-    verify_ballot,
 )
 from tally.board import next_head
 from tally.canonical import CanonicalError, canonical_json, parse_json
@@ -149,7 +148,7 @@ def cast(session: Session, poll_id: int, ballot_json: bytes | str) -> Receipt:
             if refusal is not None:
                 raise refusal
         try:
-            verified = verify_ballot(manifest.context, data)
+            verified = verifier.verify(manifest.context, data)  # in a verifier process if any
         except BallotError as exc:
             raise errors.malformed(str(exc)) from None
         if verified.credential not in manifest.credentials:
