@@ -56,7 +56,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from ballot import db  # noqa: E402
 from ballot.models import Ballot, Credential  # noqa: E402
-from tally.ballots import encrypt_ballot  # noqa: E402
+from tally.ballots import encrypt_ballot, verify_ballot  # noqa: E402
 from tally.board import genesis, next_head  # noqa: E402
 from tally.canonical import parse_json  # noqa: E402
 from tally.credentials import Credential as SlipCredential  # noqa: E402
@@ -138,7 +138,7 @@ def prepare(tmp: Path, database_url: str, count: int, subjects: int) -> tuple[li
             run_cli(app, "trustee", "add", str(POLL_ID), str(pub))
         # The Board's slips, minted off the server (tally.authority), imported as its list.
         codes, _ = board_mint(app, tmp, POLL_ID, count)
-        run_cli(app, "poll", "open", str(POLL_ID))
+        run_cli(app, "poll", "open", str(POLL_ID), "--acknowledge-unconfirmed-rules")
         response = app.test_client().get(f"/api/polls/{POLL_ID}/manifest")
         if response.status_code != 200:
             raise RuntimeError(f"manifest: HTTP {response.status_code}")
@@ -206,6 +206,24 @@ def process_cpu_seconds(pid: int) -> float:
         return 0.0
     fields = raw[raw.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def _descendants(pid: int) -> list[int]:
+    """The process's children, grandchildren, … (Linux /proc/<pid>/task/*/children)."""
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text(encoding="ascii").split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            out += [child, *_descendants(child)]
+    return out
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """CPU of a ``ballot serve`` and its verifier processes (a forkserver and its workers)."""
+    return sum(process_cpu_seconds(p) for p in [pid, *_descendants(pid)])
 
 
 def backend_cpu(admin: Any, db_name: str | None) -> dict[int, float]:
@@ -478,6 +496,15 @@ def main() -> int:
             t0 = time.perf_counter()
             bodies = pre_encrypt(manifest_json, codes)
             encrypt_s = time.perf_counter() - t0
+            # The same run's yardstick: one thread verifying one ballot (issue 19's ratio).
+            context = parse_manifest(manifest_json).context
+            sample = json.loads(bodies[0])
+            spent = []
+            for _ in range(11):
+                t1 = time.perf_counter()
+                verify_ballot(context, sample)
+                spent.append(time.perf_counter() - t1)
+            verify_ms = statistics.median(spent) * 1000
             log(
                 f"pre-encrypted {len(bodies)} ballots in {encrypt_s:.1f} s, before the timed run:"
                 " on a real conference the tablets encrypt, not this machine"
@@ -490,7 +517,7 @@ def main() -> int:
             where = ", ".join(s.base for s in servers)
             log(f"{args.servers} server(s) up ({args.threads} waitress threads each): {where}")
 
-            cpu_before = [process_cpu_seconds(s.process.pid) for s in servers]
+            cpu_before = [server_cpu_seconds(s.process.pid) for s in servers]
             backends_before = backend_cpu(admin, db_name)
             client_before = resource.getrusage(resource.RUSAGE_SELF)
             machine_before = machine_cpu()
@@ -512,7 +539,7 @@ def main() -> int:
                 client_before.ru_utime + client_before.ru_stime
             )
             server_cpu = sum(
-                process_cpu_seconds(s.process.pid) - b
+                server_cpu_seconds(s.process.pid) - b
                 for s, b in zip(servers, cpu_before, strict=True)
             )
             backends_after = backend_cpu(admin, db_name)
@@ -581,6 +608,10 @@ def main() -> int:
                 "errors": {k: v for k, v in sorted(statuses.items()) if k != "201"},
                 "not_sent": not_sent,
                 "server_cpu_ms_per_ballot": round(server_cpu * 1000 / accepted, 1)
+                if accepted
+                else None,
+                "verify_ballot_ms": round(verify_ms, 1),
+                "server_cpu_over_verify": round(server_cpu * 1000 / accepted / verify_ms, 2)
                 if accepted
                 else None,
                 "machine_busy_pct": round(100 * busy / total, 1) if total > 0 else None,
@@ -662,8 +693,12 @@ def print_summary(s: dict[str, Any]) -> None:
     )
     print(
         f"   CPU          servers {s['server_cpu_ms_per_ballot']} ms per ballot"
-        f" ({s['server_cpu_s']} s in all){database}; load client {s['client_cpu_s']} s;"
-        f" client send lag max {s['client_send_lag_max_ms']} ms"
+        f" ({s['server_cpu_s']} s in all, verifier processes included){database}; load client"
+        f" {s['client_cpu_s']} s; client send lag max {s['client_send_lag_max_ms']} ms"
+    )
+    print(
+        f"   vs verify    single-thread verify_ballot {s['verify_ballot_ms']} ms in this run:"
+        f" servers' CPU per ballot / verify_ballot = {s['server_cpu_over_verify']}"
     )
     others = s["others_busy_pct"]
     print(
