@@ -289,6 +289,7 @@ def test_a_flood_of_unknown_credentials_costs_no_proof_and_stores_nothing(
     stored, no answer is a 5xx, and afterwards a listed slip still votes."""
     import os
 
+    from ballot.services import verifier
     from tally.ballots import new_seed, rebuild_ciphertexts
     from tally.challenge import Notice, make_notice
 
@@ -297,13 +298,13 @@ def test_a_flood_of_unknown_credentials_costs_no_proof_and_stores_nothing(
     poll.app.config.update(UNLIMITED)
     ctx = poll.manifest.context
     calls = {"proofs": 0, "signatures": 0}
-    real_verify = casting.verify_ballot
+    real_verify = verifier.verify  # the cast path's proof check (in a process or the thread)
 
     def counting_verify(*args: Any, **kwargs: Any) -> Any:
         calls["proofs"] += 1
         return real_verify(*args, **kwargs)
 
-    monkeypatch.setattr(casting, "verify_ballot", counting_verify)
+    monkeypatch.setattr(verifier, "verify", counting_verify)
     real_signature = Notice.signature_verifies
 
     def counting_signature(self: Any) -> bool:
