@@ -507,14 +507,11 @@ def _check_adopts(
         )
         return
     other, files = found
-    problems = []
-    if not verify_bundle(other, signer_key=signer_key, workers=workers).ok:
-        problems.append("the adopted poll's bundle does not verify")
-    elif sha256_hex(files["record.json"]) != adopts["record"]:
-        problems.append("the adopted poll's record is not the one the manifest names")
-    elif parse_json(files["manifest.json"])["conference"] != manifest.data["conference"]:
-        problems.append("the adopted poll is of another conference")
-    else:
+    first = _linked_poll_problem(
+        manifest, other, files, adopts["record"], "the adopted poll", signer_key, workers
+    )
+    problems = [first] if first else []
+    if not problems:
         record = parse_json(files["record.json"])
         grades = {row["key"]: row["grade"] for row in record["subjects"]}
         for s in manifest.subjects:
@@ -551,6 +548,27 @@ def _bundle_of(
     return None
 
 
+def _linked_poll_problem(
+    manifest: Manifest,
+    other: Path | bytes,
+    files: dict[str, bytes],
+    record_sha256: str,
+    noun: str,
+    signer_key: bytes | None,
+    workers: int | None,
+) -> str | None:
+    """The first of the checks that the poll a manifest names (the adopted poll, 12b; the
+    earlier round, 12d) makes of that poll's bundle: it verifies, its record.json has the SHA-256
+    named, it is of the same conference. None when all hold."""
+    if not verify_bundle(other, signer_key=signer_key, workers=workers).ok:
+        return f"{noun}'s bundle does not verify"
+    if sha256_hex(files["record.json"]) != record_sha256:
+        return f"{noun}'s record is not the one the manifest names"
+    if parse_json(files["manifest.json"])["conference"] != manifest.data["conference"]:
+        return f"{noun} is of another conference"
+    return None
+
+
 def _check_round(
     report: Report,
     manifest: Manifest,
@@ -578,14 +596,11 @@ def _check_round(
         )
         return
     other, files = found
-    problems = []
-    if not verify_bundle(other, signer_key=signer_key, workers=workers).ok:
-        problems.append("the earlier round's bundle does not verify")
-    elif sha256_hex(files["record.json"]) != previous["record"]:
-        problems.append("the earlier round's record is not the one the manifest names")
-    elif parse_json(files["manifest.json"])["conference"] != manifest.data["conference"]:
-        problems.append("the earlier round is of another conference")
-    else:
+    first = _linked_poll_problem(
+        manifest, other, files, previous["record"], "the earlier round", signer_key, workers
+    )
+    problems = [first] if first else []
+    if not problems:
         record = parse_json(files["record.json"])
         earlier = parse_json(files["manifest.json"])["election"]
         number = earlier["round"]["number"] if "round" in earlier else 1
