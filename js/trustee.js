@@ -45,6 +45,9 @@ export {
   readPaper,
   countHead,
   Credential,
+  BoardAccumulator,
+  LineSplitter,
+  sumsFromWire,
 } from "./tally/index.js";
 
 import { canonicalJson, pollFingerprint, sha256Hex, toHex } from "./tally/index.js";

@@ -9,23 +9,16 @@
 // choices) and the aggregate the server published. Only the share (public: the d values and their
 // proofs) is POSTed, as JSON, to the page's share URL; the server checks it again.
 //
+// The work is done off the page's thread, so that it answers throughout: the board is verified
+// as it arrives by one worker per core (js/verify-pool.js, js/pages/verify-worker.js), with the
+// ballots checked of those expected and the time left shown; the key is opened and the share
+// computed by another worker (js/pages/share-worker.js).
+//
 // No inline script anywhere (a strict CSP): this is an ES module, and its user-visible texts come
 // from the page (`#messages [data-msg]`, translated there by Flask-Babel).
 
-import {
-  aggregateFromBallots,
-  canonicalJsonText,
-  countHead,
-  decryptShare,
-  decryptThresholdShare,
-  openTrusteeKey,
-  parseJson,
-  pollContext,
-  readBoard,
-  readPaper,
-  thresholdKey,
-  trackingCode,
-} from "../trustee.js";
+import { canonicalJsonText, countHead, parseJson, trackingCode } from "../trustee.js";
+import { verifyInWorkers, workerCount } from "../verify-pool.js";
 
 const section = document.getElementById("in-browser");
 const keyInput = document.getElementById("key-file");
@@ -52,11 +45,6 @@ function step(message, state = "") {
   return li;
 }
 
-// Let the browser show the last progress line before a long computation blocks the page.
-function paint() {
-  return new Promise((resolve) => setTimeout(resolve, 50));
-}
-
 function normaliseHead(value) {
   return value.replace(/[\s:-]/g, "").toLowerCase();
 }
@@ -70,14 +58,19 @@ function serverMessage(body, fallback) {
 }
 
 async function fetchBody(url) {
+  return (await fetchResponse(url)).text();
+}
+
+// The response once it is known to be good; its body is read by the caller (the board as a stream).
+async function fetchResponse(url) {
   let response;
   try {
     response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
   } catch (err) {
     throw new PageError(`${text("fetch-failed")} ${url}: ${err.message}`);
   }
-  const body = await response.text();
   if (!response.ok) {
+    const body = await response.text();
     let parsed = null;
     try {
       parsed = JSON.parse(body);
@@ -88,7 +81,50 @@ async function fetchBody(url) {
       `${text("fetch-failed")} ${url}: ${serverMessage(parsed, `HTTP ${response.status}`)}`,
     );
   }
-  return body;
+  return response;
+}
+
+// One request to a fresh module worker: resolves with its answer ('done' or 'error'), passing
+// its progress messages on; the worker is ended afterwards.
+function inWorker(url, message, onProgress) {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(url, { type: "module" });
+    worker.onerror = (event) => {
+      worker.terminate();
+      reject(new PageError(`${text("failed")} ${(event && event.message) || url}`));
+    };
+    worker.onmessage = (event) => {
+      const data = event.data;
+      if (data.type === "ready") worker.postMessage(message);
+      else if (data.type === "progress") onProgress(data);
+      else {
+        worker.terminate();
+        resolve(data);
+      }
+    };
+  });
+}
+
+function seconds(ms) {
+  return String(Math.max(1, Math.round(ms / 1000)));
+}
+
+// "Checked n of N ballots, about s seconds left", with a progress bar: updated after every piece.
+function progressLine() {
+  const li = step(text("recomputing"));
+  const bar = document.createElement("progress");
+  const label = document.createElement("span");
+  li.replaceChildren(label, document.createElement("br"), bar);
+  label.textContent = text("recomputing");
+  return ({ done, expected, elapsed }) => {
+    const total = Math.max(expected, done);
+    bar.max = Math.max(total, 1);
+    bar.value = done;
+    const left = done > 0 && total > done ? (elapsed / done) * (total - done) : 0;
+    let line = text("checked").replace("{done}", String(done)).replace("{total}", String(total));
+    if (left > 0) line += ` · ${text("time-left").replace("{seconds}", seconds(left))}`;
+    label.textContent = line;
+  };
 }
 
 async function readKeyFile() {
@@ -121,46 +157,49 @@ async function computeAndSend() {
   if (!passInput.value) throw new PageError(text("need-passphrase"));
 
   step(text("fetching"));
-  const [manifestText, aggregateText, ballotsText, voidsText, paperText] = await Promise.all([
+  const [manifestText, aggregateText, voidsText, paperText] = await Promise.all([
     fetchBody(section.dataset.manifestUrl),
     fetchBody(section.dataset.aggregateUrl),
-    fetchBody(section.dataset.ballotsUrl),
     fetchBody(section.dataset.voidsUrl),
     fetchBody(section.dataset.paperUrl),
   ]);
   const manifest = parseJson(manifestText);
   const published = parseJson(aggregateText);
+  const paperLines = paperText.split("\n").filter((l) => l !== "").length;
+  const ballotsResponse = await fetchResponse(section.dataset.ballotsUrl);
 
-  step(text("recomputing"));
-  await paint();
-  // Every board line (index, tracking hash, chain), then every ballot (proofs, credential listed
-  // and used once), the paper ballots the committee entered (13.3: each signed by a trustee, no
-  // more than the slips voided for paper) and their one sum: the head and the aggregate from the
-  // ballots themselves.
-  let board;
-  let aggregate;
+  // Every board line (index, tracking hash, chain), every ballot (proofs, credential listed and
+  // used once), the paper ballots the committee entered (13.3: each signed by a trustee, no more
+  // than the slips voided for paper) and their one sum: the head and the aggregate from the
+  // ballots themselves. The ballots are verified by workers, one per core, as the board arrives.
+  const show = progressLine();
+  let checked;
   let head;
   let codes = [];
   try {
-    board = readBoard(manifest, ballotsText);
-    const paper = readPaper(
+    checked = await verifyInWorkers({
       manifest,
+      response: ballotsResponse,
       voidsText,
       paperText,
-      board.ballots.map((b) => b.credential),
-    );
-    aggregate = aggregateFromBallots(manifest, board.ballots, { paper: paper.ballots });
+      workerUrl: section.dataset.workerUrl,
+      expected: Math.max(0, Number(published.ballot_count) - paperLines) || 0,
+      onProgress: show,
+      workers: workerCount(),
+    });
+    const paper = checked.paper;
     // The head typed from the room: the board head at close, or with paper ballots the count
     // head read out once they were entered (13.3): a subset of them gives another head.
-    head = countHead(board.head, paper.ballots.map((b) => b.trackingHash), paper.voided);
+    head = countHead(checked.head, paper.ballots.map((b) => b.trackingHash), paper.voided);
     // The paper ballots summed here, by their tracking codes, to compare with those written on
     // the paper ballots (computed here, not taken from the server).
     codes = paper.ballots.map((b) => trackingCode(b.trackingHash)).sort();
   } catch (err) {
     throw new PageError(`${text("board-invalid")} (${err.message})`);
   }
+  const aggregate = checked.aggregate;
   if (codes.length) step(`${text("paper-codes")} ${codes.join(", ")}`);
-  if (head !== expected || aggregate.board_head !== board.head) {
+  if (head !== expected || aggregate.board_head !== checked.head) {
     throw new PageError(text("head-mismatch"));
   }
   if (canonicalJsonText(aggregate) !== canonicalJsonText(published)) {
@@ -168,46 +207,32 @@ async function computeAndSend() {
   }
   step(text("board-ok"), "ok");
 
+  // The key is opened and the share computed in a worker (js/pages/share-worker.js), so that
+  // the page answers meanwhile; the worker is ended once it has answered.
   const opening = step(text("opening-key"));
-  await paint();
-  let key;
-  try {
-    key = await openTrusteeKey(keyFile, passInput.value, {
-      onProgress: (fraction) => {
-        opening.textContent = `${text("opening-key")} ${Math.round(fraction * 100)} %`;
-      },
-    });
-  } catch (err) {
-    throw new PageError(`${text("key-failed")} (${err.message})`);
-  } finally {
-    passInput.value = "";
+  let decrypting = null;
+  const passphrase = passInput.value;
+  passInput.value = "";
+  const made = await inWorker(
+    section.dataset.shareWorkerUrl,
+    { type: "share", keyFile, passphrase, manifest, aggregate },
+    (data) => {
+      if (data.stage === "opening") {
+        opening.textContent = `${text("opening-key")} ${Math.round(data.fraction * 100)} %`;
+      } else {
+        if (!decrypting) decrypting = step(text("decrypting"));
+        decrypting.textContent = `${text("decrypting")} ${data.done} / ${data.total}`;
+      }
+    },
+  );
+  if (made.type === "error") {
+    if (made.kind === "key-failed") throw new PageError(`${text("key-failed")} (${made.message})`);
+    if (made.kind === "not-trustee")
+      throw new PageError(`${text("not-trustee")} (${made.message})`);
+    throw new PageError(`${text("failed")} ${made.message}`);
   }
-
-  step(text("decrypting"));
-  await paint();
-  let share;
-  try {
-    const ctx = pollContext(manifest);
-    if (ctx.ceremony) {
-      // Any k of n (docs/protocol.md 14.5): this trustee's share of the poll's secret, from the
-      // ceremony the manifest carries and the key file; the manifest must name this key.
-      const mine = ctx.trustees.find((t) => t.publicKeyHex === key.publicKeyHex);
-      if (!mine || mine.signingKeyHex !== key.signingKeyHex)
-        throw Object.assign(new Error("this key is not one of the poll's trustees"), {
-          code: "trustee-key",
-        });
-      const transcript = manifest.election.ceremony;
-      const held = thresholdKey(ctx.ceremony, transcript.dealings, transcript.checks, key);
-      share = decryptThresholdShare(held, aggregate);
-    } else {
-      share = decryptShare(key, aggregate, manifest);
-    }
-  } catch (err) {
-    // Not one of the poll's trustees, or (version 2) the manifest names another signing key.
-    if (err && err.code === "trustee-key")
-      throw new PageError(`${text("not-trustee")} (${err.message})`);
-    throw err;
-  }
+  const share = made.share;
+  const key = { publicKeyHex: made.publicKeyHex };
 
   step(text("sending"));
   const response = await fetch(section.dataset.shareUrl, {

@@ -279,20 +279,21 @@ export function exactKeys(obj, names) {
 
 /**
  * verify_ballot (12.4), in its order; throws TallyError (code 'ballot') naming the first failure.
- * Returns {credential (hex), ciphertexts [[{a, b}]] (points), trackingHash (bytes)}.
+ * Returns {credential (hex), ciphertexts [[{a, b}]] (points), trackingHash (bytes)}. `tracking`:
+ * the ballot's tracking hash when the caller has computed it already (it is not computed again).
  * @param {object|PollContext} manifestOrContext
  */
-export function verifyBallot(manifestOrContext, ballot) {
+export function verifyBallot(manifestOrContext, ballot, tracking = undefined) {
   const ctx = asContext(manifestOrContext);
   try {
-    return verifyInner(ctx, ballot);
+    return verifyInner(ctx, ballot, tracking);
   } catch (err) {
     if (err instanceof TallyError && err.code === "ballot") throw err;
     throw new TallyError("ballot", err.message);
   }
 }
 
-function verifyInner(ctx, ballot) {
+function verifyInner(ctx, ballot, tracking) {
   if (!isPlainObject(ballot)) fail("ballot", "a ballot must be a JSON object");
   const expected = ["answers", "credential", "format", "poll", "signature"];
   if (!exactKeys(ballot, expected))
@@ -354,7 +355,11 @@ function verifyInner(ctx, ballot) {
     if (!ok) fail("ballot", `${where}: the proof that exactly one grade is chosen does not verify`);
     parsed.push(cts);
   });
-  return { credential: ballot.credential, ciphertexts: parsed, trackingHash: trackingHash(ballot) };
+  return {
+    credential: ballot.credential,
+    ciphertexts: parsed,
+    trackingHash: tracking || trackingHash(ballot),
+  };
 }
 
 /**

@@ -28,6 +28,7 @@ export function aggregateFromBallots(manifest, ballots, { verify = true, paper =
   let head = boardGenesis(ctx.fingerprint);
   ballots.forEach((ballot, n) => {
     let cts;
+    let tracking;
     if (verify) {
       let v;
       try {
@@ -40,12 +41,13 @@ export function aggregateFromBallots(manifest, ballots, { verify = true, paper =
       if (seen.has(v.credential)) fail("board", `ballot ${n + 1}: the credential has voted twice`);
       seen.add(v.credential);
       cts = v.ciphertexts;
+      tracking = v.trackingHash;
     } else {
       cts = ballot.answers.map((answer) => answer.choices.map(ciphertextFromJson));
     }
     for (let i = 0; i < ctx.subjects; i++)
       for (let j = 0; j < ctx.grades; j++) sums[i][j] = addCiphertexts(sums[i][j], cts[i][j]);
-    head = boardNext(head, trackingHash(ballot));
+    head = boardNext(head, verify ? tracking : trackingHash(ballot));
     if (onProgress) onProgress({ done: n + 1, total: ballots.length });
   });
   for (const p of paper)

@@ -194,6 +194,19 @@ export function decodePoint(bytes) {
   return P;
 }
 
+/**
+ * A point's extended coordinates (X, Y, Z, T: bigints), as structured clone carries them between
+ * a worker and its page, and back. Only for points this code made (never for received bytes: they
+ * go through decodePoint).
+ */
+export function pointToCoordinates(P) {
+  return [P.X, P.Y, P.Z, P.T];
+}
+
+export function pointFromCoordinates([X, Y, Z, T]) {
+  return new Pt(X, Y, Z, T);
+}
+
 export function pointFromHex(text) {
   return decodePoint(fromHex(text, 32, "point"));
 }

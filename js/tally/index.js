@@ -155,6 +155,13 @@ export {
 } from "./trustees.js";
 export { aggregateFromBallots } from "./counting.js";
 export {
+  BoardAccumulator,
+  LineSplitter,
+  checkLines,
+  sumsFromWire,
+  sumsToWire,
+} from "./board-check.js";
+export {
   PAPER_FORMAT,
   VOID_FORMAT,
   countHead,
