@@ -22,7 +22,8 @@ Builds a manifest with S one-of-m contests ("subjects") of G selections each
                  `CiphertextTally` and decrypt it with all 3 guardians through a
                  `DecryptionMediator`; the plaintext result is checked against the votes.
 
-Prints ONE JSON object on stdout; everything else goes to stderr.
+Prints ONE JSON object on stdout; everything else goes to stderr. With --interleave it prints a
+ready line, then one JSON line per "round" read on stdin (one encrypt + verify each).
 Imports only electionguard and the standard library.
 """
 
@@ -37,7 +38,7 @@ import random
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from importlib.metadata import version as dist_version
 
 if sys.version_info[:2] != (3, 10):
@@ -166,7 +167,7 @@ def build_manifest(subjects: int, grades: int) -> Manifest:
             )
         )
     style = BallotStyle("bench-style", geopolitical_unit_ids=[gp_unit])
-    now = datetime(2024, 1, 1, tzinfo=UTC)
+    now = datetime(2024, 1, 1, tzinfo=timezone.utc)  # noqa: UP017 (runs on Python 3.10)
     manifest = Manifest(
         election_scope_id="bench-election",
         spec_version=SpecVersion.EG1_0,
@@ -272,6 +273,12 @@ def main() -> int:
         "message, even when filtered out): the library's as-shipped cost",
     )
     ap.add_argument("--seed", type=int, default=1, help="seed for the votes (not the crypto)")
+    ap.add_argument(
+        "--interleave",
+        action="store_true",
+        help="after the warm-up, time one ballot per 'round' line read on stdin and print its "
+        "figures as one JSON line (tally bench runs its own ballots in between)",
+    )
     args = ap.parse_args()
     if args.subjects < 1 or args.grades < 2 or args.repeat < 1 or args.ballots < 0:
         ap.error("need --subjects >= 1, --grades >= 2, --repeat >= 1, --ballots >= 0")
@@ -328,6 +335,23 @@ def main() -> int:
     for _ in range(args.warmup):
         enc, _ = encrypt_one(record=False)
         verify_one(submit_ballot(enc, BallotBoxState.CAST))
+
+    if args.interleave:
+        # One encrypt + verify per "round" line on stdin, one JSON line back each: the caller
+        # (tally bench) alternates these with its own, so that both see the same machine load.
+        print(json.dumps({"ready": True, "version": dist_version("electionguard")}), flush=True)
+        for line in sys.stdin:
+            if line.strip() != "round":
+                break
+            enc, dt = encrypt_one(record=False)
+            submitted = submit_ballot(enc, BallotBoxState.CAST)
+            answer = {
+                "encrypt_ms": ms(dt),
+                "verify_ms": ms(verify_one(submitted)),
+                "ballot_bytes": len(to_raw(submitted).encode("utf-8")),
+            }
+            print(json.dumps(answer), flush=True)
+        return 0
 
     enc_times: list[float] = []
     ver_times: list[float] = []

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from tally.canonical import CanonicalError, canonical_json
 from tally.credentials import Credential, verify_signature
 from tally.elgamal import Ciphertext, add_all, encrypt
-from tally.group import G, GroupError, L, Point, random_scalar, scalar_hex, u32
+from tally.group import G, GroupError, L, Point, hex_bytes, random_scalar, scalar_hex, u32
 from tally.proofs import (
     DleqProof,
     NonceSource,
@@ -305,13 +305,33 @@ def _verify(ctx: PollContext, ballot: Any) -> VerifiedBallot:
         for j, item in enumerate(choices):
             if not isinstance(item, dict) or set(item) != {"a", "b", "proof"}:
                 raise BallotError(f"{where}, grade {j + 1}: fields must be a, b, proof")
-            ct = Ciphertext(Point.from_hex(item["a"]), Point.from_hex(item["b"]))
-            # a = identity means r = 0: b = m·G shows the vote to anyone reading the board.
-            if ct.a.is_identity:
-                raise BallotError(f"{where}, grade {j + 1}: a ciphertext is not encrypted (a = 0)")
-            proof = ZeroOneProof.from_json(item["proof"])
-            if not verify_zero_one(Y, ct, proof, TAG_CHOICE, _context(ctx, cred, i, j)):
+            # a and b are checked (2.2) by the multiplications of the 0/1 proof's check, which
+            # libsodium makes only for valid points: a by c0 and c1 (not both 0, their sum is a
+            # hash), b by c0. Where that is not enough (c0 = 0), and on every failure so that the
+            # first failure is named as 12.4 orders them, they are checked here.
+            a = Point.decode_deferred(hex_bytes(item["a"], 32, "point"))
+            b = Point.decode_deferred(hex_bytes(item["b"], 32, "point"))
+            ct = Ciphertext(a, b)
+            try:
+                # a = identity means r = 0: b = m·G shows the vote to anyone reading the board.
+                if a.is_identity:
+                    b.require()
+                    raise BallotError(
+                        f"{where}, grade {j + 1}: a ciphertext is not encrypted (a = 0)"
+                    )
+                proof = ZeroOneProof.from_json(item["proof"])
+                ok = verify_zero_one(Y, ct, proof, TAG_CHOICE, _context(ctx, cred, i, j))
+            except (GroupError, ProofError, BallotError):
+                a.require()
+                b.require()
+                raise
+            if not ok:
+                a.require()
+                b.require()
                 raise BallotError(f"{where}, grade {j + 1}: the 0/1 proof does not verify")
+            if proof.c0 == 0:  # b's encoding went to no multiplication (never so when honest)
+                a.require()
+                b.require()
             cts.append(ct)
         total = add_all(cts)
         if total.a.is_identity:  # the randomness sums to 0: the sum would be readable

@@ -16,6 +16,7 @@ import re
 import secrets
 
 from nacl import bindings as _sodium
+from nacl.exceptions import RuntimeError as _NaClRuntimeError
 
 # Order of the prime-order subgroup (RFC 8032).
 L = 2**252 + 27742317777372353535851937790883648493
@@ -60,6 +61,28 @@ class Point:
     def from_hex(cls, text: object) -> Point:
         return cls.decode(hex_bytes(text, 32, "point"))
 
+    @classmethod
+    def decode_deferred(cls, data: bytes) -> Point:
+        """Untrusted bytes whose check is left to the libsodium call that multiplies them.
+
+        ``crypto_scalarmult_ed25519_noclamp`` makes exactly the checks of ``is_valid_point``
+        (canonical, on the curve, not of small order, in the prime-order subgroup) before it
+        multiplies, and refuses otherwise: checking first as well doubles the cost of the
+        subgroup check (a multiplication by L). Only for a point that is then multiplied by a
+        non-zero scalar before anything is concluded from it, or checked with :meth:`require`
+        (the ballot's ciphertexts, docs/protocol.md 12.4); every other point uses :meth:`decode`.
+        """
+        if not isinstance(data, bytes) or len(data) != 32:
+            raise GroupError("a point must be 32 bytes")
+        if data == _IDENTITY:
+            return IDENTITY
+        return cls(data)
+
+    def require(self) -> None:
+        """Make the check of :meth:`decode` now (a point from :meth:`decode_deferred`)."""
+        if self._b != _IDENTITY and not _sodium.crypto_core_ed25519_is_valid_point(self._b):
+            raise GroupError("not a canonical point of the prime-order subgroup")
+
     def encode(self) -> bytes:
         return self._b
 
@@ -75,14 +98,20 @@ class Point:
             return other
         if other._b == _IDENTITY:
             return self
-        return Point(_sodium.crypto_core_ed25519_add(self._b, other._b))
+        try:
+            return Point(_sodium.crypto_core_ed25519_add(self._b, other._b))
+        except _NaClRuntimeError:  # only a deferred point can be off the curve
+            raise GroupError("not a canonical point of the prime-order subgroup") from None
 
     def __sub__(self, other: Point) -> Point:
         if other._b == _IDENTITY:
             return self
         if self._b == other._b:
             return IDENTITY
-        return Point(_sodium.crypto_core_ed25519_sub(self._b, other._b))
+        try:
+            return Point(_sodium.crypto_core_ed25519_sub(self._b, other._b))
+        except _NaClRuntimeError:
+            raise GroupError("not a canonical point of the prime-order subgroup") from None
 
     def __neg__(self) -> Point:
         return IDENTITY - self
@@ -93,7 +122,10 @@ class Point:
             return IDENTITY
         if self._b == _BASE:
             return Point(_sodium.crypto_scalarmult_ed25519_base_noclamp(_scalar_bytes(k)))
-        return Point(_sodium.crypto_scalarmult_ed25519_noclamp(_scalar_bytes(k), self._b))
+        try:
+            return Point(_sodium.crypto_scalarmult_ed25519_noclamp(_scalar_bytes(k), self._b))
+        except _NaClRuntimeError:  # a deferred point that is not valid (decode_deferred)
+            raise GroupError("not a canonical point of the prime-order subgroup") from None
 
     __rmul__ = __mul__
 

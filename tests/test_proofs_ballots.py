@@ -8,8 +8,10 @@ device, or a server holding a stolen slip, could do).
 from __future__ import annotations
 
 import copy
+import json
 import re
 import secrets
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,6 +39,7 @@ from tally.elgamal import Ciphertext, add_all, encrypt
 from tally.group import (
     IDENTITY,
     G,
+    GroupError,
     L,
     Point,
     base_mul,
@@ -811,3 +814,67 @@ def test_a_ballot_from_a_nonce_source_is_deterministic_and_verifies(
     assert len(set(asked)) == len(asked)  # no nonce asked for twice
     other = encrypt_ballot(ctx, cred, choices, nonces=labelled("b"))
     assert other != ballot and tracking_hash(other) != tracking_hash(ballot)
+
+
+# --- the ciphertexts' points are checked by the proof's multiplications (issue 19) ---------------
+
+POINT_VECTORS = json.loads(
+    (Path(__file__).parent / "vectors" / "points.json").read_text(encoding="utf-8")
+)
+BAD_POINT = "not a canonical point of the prime-order subgroup"
+
+
+@pytest.mark.parametrize(
+    "vector",
+    [
+        v
+        for v in POINT_VECTORS["invalid_points"]
+        if len(v["hex"]) == 64 and v["hex"] == v["hex"].lower()
+    ],
+    ids=lambda v: v["reason"],
+)
+@pytest.mark.parametrize("part", ["a", "b"])
+@pytest.mark.parametrize("proof_too", [False, True])
+def test_every_invalid_point_is_still_refused_first(
+    joint_key: JointKey, vector: dict[str, str], part: str, proof_too: bool
+) -> None:
+    # The check of a and b is left to libsodium's multiplications; the first failure must still
+    # be the point (12.4), even when the proof object after it is malformed as well.
+    ctx = make_ctx(joint_key, 2, True)
+    cred = Credential.generate()
+    forged = encrypt_ballot(ctx, cred, [1, None])
+    item = forged["answers"][1]["choices"][2]
+    item[part] = vector["hex"]
+    if proof_too:
+        item["proof"] = {"c0": "00"}
+    with pytest.raises(GroupError) as decoding:  # what the strict decoding says of it
+        Point.from_hex(vector["hex"])
+    assert rejected(ctx, resign(forged, cred)) == str(decoding.value)
+
+
+def test_a_proof_with_c0_zero_does_not_let_a_non_canonical_b_through(joint_key: JointKey) -> None:
+    """With c0 = 0, b goes to no multiplication (only b − G does, which libsodium decodes modulo
+    p and whatever its sign bit): a prover who knows log_Y G can encrypt 1 as b = identity, write
+    b non-canonically and make a 0/1 proof over those bytes that checks. It must be refused."""
+    ctx = make_ctx(joint_key, 1, True)
+    cred = Credential.generate()
+    r = (-pow(joint_key.secret, -1, L)) % L  # r·Y = −G, so b = r·Y + G is the identity
+    nonces: NonceSource = lambda name: r if name == "0/0/r" else random_scalar()  # noqa: E731
+    ballot, _ = encrypt_ballot_with_randomness(ctx, cred, [0], nonces=nonces)
+    item = ballot["answers"][0]["choices"][0]
+    assert item["b"] == IDENTITY.hex()
+    a = Point.from_hex(item["a"])
+    for spelling in ("01" + "00" * 30 + "80", "ee" + "ff" * 30 + "7f"):  # x = 0 signed; y = p + 1
+        b = Point(bytes.fromhex(spelling))  # as the verifier would hold it: the bytes given
+        w, s0 = random_scalar(), random_scalar()
+        commits = (base_mul(s0), ctx.public_key * s0, base_mul(w), ctx.public_key * w)
+        context = grade_context(ctx, cred.public_key, 0, 0)
+        c = hash_to_scalar(
+            TAG_CHOICE, context, a.encode(), bytes.fromhex(spelling), *(p.encode() for p in commits)
+        )
+        proof = ZeroOneProof(0, c, s0, (w + c * r) % L)
+        assert verify_zero_one(ctx.public_key, Ciphertext(a, b), proof, TAG_CHOICE, context)
+        forged = copy.deepcopy(ballot)
+        forged["answers"][0]["choices"][0]["b"] = spelling
+        forged["answers"][0]["choices"][0]["proof"] = proof.to_json()
+        assert rejected(ctx, resign(forged, cred)) == BAD_POINT
