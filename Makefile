@@ -73,13 +73,15 @@ translations: $(STAMP)
 	$(BIN)/pybabel update -i ballot/translations/messages.pot -d ballot/translations -l en --no-fuzzy-matching
 
 # Figures, not pass/fail: per-ballot costs, 60- and 500-ballot polls, ElectionGuard 1.4 side by
-# side (in its own Python 3.10 virtualenv, .venv-eg), the booth's encryption in headless Chromium
-# with 4x CPU throttling, the time from count finish to a signed record, and casts through
+# side, interleaved (in its own Python 3.10 virtualenv, .venv-eg), the booth's encryption in
+# headless Chromium with 4x CPU throttling, the trustee page's whole share on a 500-ballot board
+# (DevTools throttling, and a 4x slower device by a CPU cgroup), the time from count finish to a signed record, and casts through
 # `ballot serve` on 127.0.0.1: 300 tablets over 30 s (SQLite; PostgreSQL with two server
 # processes), then 300 ballots from 100 concurrent clients (PostgreSQL).
 bench: $(STAMP) assets bench-electionguard
 	$(BIN)/tally bench
 	$(BIN)/python bench/booth_browser.py
+	timeout -s INT 2400 $(BIN)/python bench/trustee_browser.py --ballots 500
 	$(BIN)/python bench/count_finish.py --ballots 500 --subjects 15
 	$(BIN)/python bench/endpoints.py --repeat 20
 	$(BIN)/python bench/ceremony.py --throttle 4

@@ -2,8 +2,11 @@
 
 Measures, for a 15- and a 50-subject ballot (4 grades, blanks allowed), the time the booth's
 JavaScript takes to derive the credential key, encrypt, prove and sign (docs/protocol.md §12), both
-in the Web Worker the booth uses and on the page's main thread (DevTools' CPU throttling is certain
-to apply there). The produced ballots are then verified by the Python verifier, so the figure is
+in the Web Worker the booth uses and on the page's main thread, twice: with DevTools' CPU
+throttling (Chromium applies it to the page's main thread only and refuses it for workers, so the
+worker's figure there is unthrottled), then with the whole browser in a Linux CPU cgroup of a
+quarter of this machine's cores (root and cgroup v1 needed, else skipped): a device whose every
+core is 4x slower, where the worker's figure is the booth's on a slow tablet. The produced ballots are then verified by the Python verifier, so the figure is
 for real, valid ballots. Pages are served from memory by Playwright's routing; nothing leaves the
 machine.
 
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Route, sync_playwright
+from trustee_browser import slower_device
 
 from tally.ballots import verify_ballot
 from tally.credentials import Credential
@@ -94,6 +98,44 @@ def _serve(route: Route) -> None:
         route.fulfill(status=404, body="")
 
 
+def measure(pw: Any, args: argparse.Namespace, devtools_throttle: float, label: str) -> None:
+    print(f" {label}:")
+    browser = pw.chromium.launch(executable_path=args.chromium, args=ARGS, headless=True)
+    page = browser.new_page()
+    page.route(f"{ORIGIN}/**", _serve)
+    page.goto(f"{ORIGIN}/")
+    page.wait_for_function("window.ready === true")
+    if devtools_throttle != 1:
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": devtools_throttle})
+    for subjects in (15, 50):
+        manifest, credential = _manifest(subjects)
+        ctx = parse_manifest(manifest).context
+        choices = [i % 4 for i in range(subjects)]
+        for where, call in (
+            (
+                "worker",
+                "(a) => window.inWorker({type: 'encrypt', manifest: a[0], code: a[1],"
+                " choices: a[2]})",
+            ),
+            ("main thread", "(a) => window.onMain(a[0], a[1], a[2])"),
+        ):
+            times = []
+            size = 0
+            for _ in range(args.repeat):
+                out = page.evaluate(call, [manifest, credential.code, choices])
+                verify_ballot(ctx, out["ballot"])  # a real, valid ballot, or this raises
+                times.append(out["ms"])
+                size = len(json.dumps(out["ballot"]))
+            print(
+                f"  {subjects:2d} subjects x 4 grades, {where:11s}: median"
+                f" {statistics.median(times):7.1f} ms, max {max(times):7.1f} ms"
+                f" ({args.repeat} runs, {size / 1024:.1f} KB, verified by tally)",
+                flush=True,
+            )
+    browser.close()
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--throttle", type=float, default=4.0)
@@ -105,38 +147,13 @@ def main() -> int:
         return 2
     print(f"Booth encryption in headless Chromium, CPU throttling {args.throttle:g}x")
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=args.chromium, args=ARGS, headless=True)
-        page = browser.new_page()
-        page.route(f"{ORIGIN}/**", _serve)
-        page.goto(f"{ORIGIN}/")
-        page.wait_for_function("window.ready === true")
-        cdp = page.context.new_cdp_session(page)
-        cdp.send("Emulation.setCPUThrottlingRate", {"rate": args.throttle})
-        for subjects in (15, 50):
-            manifest, credential = _manifest(subjects)
-            ctx = parse_manifest(manifest).context
-            choices = [i % 4 for i in range(subjects)]
-            for where, call in (
-                (
-                    "worker",
-                    "(a) => window.inWorker({type: 'encrypt', manifest: a[0], code: a[1],"
-                    " choices: a[2]})",
-                ),
-                ("main thread", "(a) => window.onMain(a[0], a[1], a[2])"),
-            ):
-                times = []
-                size = 0
-                for _ in range(args.repeat):
-                    out = page.evaluate(call, [manifest, credential.code, choices])
-                    verify_ballot(ctx, out["ballot"])  # a real, valid ballot, or this raises
-                    times.append(out["ms"])
-                    size = len(json.dumps(out["ballot"]))
-                print(
-                    f"  {subjects:2d} subjects x 4 grades, {where:11s}: median"
-                    f" {statistics.median(times):7.1f} ms, max {max(times):7.1f} ms"
-                    f" ({args.repeat} runs, {size / 1024:.1f} KB, verified by tally)"
-                )
-        browser.close()
+        measure(pw, args, args.throttle, "DevTools throttling (main thread only)")
+    # A device whose every core is 4x slower: the whole browser (its workers too, which DevTools
+    # cannot throttle) held to a quarter of this machine's cores by a CPU cgroup.
+    with slower_device(1 / args.throttle) as share:
+        if share is not None:
+            with sync_playwright() as pw:
+                measure(pw, args, 1, f"a {args.throttle:g}x slower device (cgroup)")
     return 0
 
 

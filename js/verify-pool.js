@@ -100,7 +100,14 @@ export async function verifyInWorkers({
   const started = performance.now();
   try {
     await pool.ready;
-    const acc = new BoardAccumulator(manifest);
+    // The manifest is checked in a worker (pollContext); the page keeps the figures it needs.
+    const poll = await pool.send({ type: "context", id: -1 }, manifest);
+    const acc = new BoardAccumulator({
+      fingerprint: poll.fingerprint,
+      credentials: poll.credentials,
+      subjects: poll.subjects,
+      grades: poll.grades,
+    });
     let nextId = 0;
     let line = 1;
     const pending = []; // promises of the pieces in flight, in board order

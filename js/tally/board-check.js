@@ -91,6 +91,8 @@ export function checkLines(manifestOrContext, first, lines) {
  * credentials seen (to refuse a second ballot) and the running sum, never the ballots.
  */
 export class BoardAccumulator {
+  /** @param {object} manifestOrContext a manifest, a PollContext, or (from a worker's check of
+   * the manifest) {fingerprint (bytes), credentials (hex), subjects, grades} */
   constructor(manifestOrContext) {
     this.ctx = asContext(manifestOrContext);
     this.listed = new Set(this.ctx.credentials);
