@@ -51,6 +51,7 @@ function show(id) {
 // Back to an empty booth: a fresh page load, replacing this history entry.
 function reset() {
   if (worker) worker.terminate();
+  if (spare) spare.terminate();
   code = null;
   location.replace(cfg.home);
 }
@@ -79,9 +80,19 @@ function serverMessage(body) {
   return lang === "en" ? err.message_en : err.message_vi;
 }
 
+// A worker that has loaded its module and been given nothing yet: the encryption's worker is
+// started while the voter fills the ballot in, so that pressing the button waits for the
+// encryption only, not for the module (issue 19). It has never had a message: as fresh as new.
+let spare = null;
+
+function warmWorker() {
+  if (!spare) spare = new Worker(cfg.worker, { type: "module" });
+}
+
 function startWorker() {
   if (worker) worker.terminate();
-  worker = new Worker(cfg.worker, { type: "module" });
+  worker = spare || new Worker(cfg.worker, { type: "module" });
+  spare = null;
 }
 
 function ask(message, onProgress) {
@@ -212,6 +223,7 @@ async function begin(typed, scannedPoll) {
     if (s.body.status !== "unused") return fail(msg(s.body.status));
     buildBallot();
     show("screen-ballot");
+    warmWorker();
   } catch (e) {
     fail(e.message);
   }
@@ -357,6 +369,8 @@ async function seal() {
     });
   } catch (e) {
     return fail(e.message, { canReturn: true });
+  } finally {
+    warmWorker(); // for the next encryption, if the voter goes back to change a grade
   }
   sealed = { ballot: result.ballot, commitment: result.commitment };
   showCommitment($("sealed-commitment"), result.commitment);
