@@ -63,7 +63,7 @@ from tally.credentials import Credential as SlipCredential  # noqa: E402
 from tally.manifest import parse_manifest  # noqa: E402
 from tally.trustees import TrusteeKey  # noqa: E402
 from tally.verify import check_board  # noqa: E402
-from tests.support.polls import attest, board_mint, make_app  # noqa: E402
+from tests.support.polls import attest, board_mint, conference_toml, make_app  # noqa: E402
 from tests.support.polls import run as run_cli  # noqa: E402
 from tests.support.server import (  # noqa: E402
     Server,
@@ -91,33 +91,6 @@ def log(message: str) -> None:
 
 
 # --- preparing the poll ---------------------------------------------------------------------
-
-
-def conference_toml(subjects: int, electorate: int) -> str:
-    lines = [
-        "[conference]",
-        'title = "Hội nghị đo tải / load benchmark conference"',
-        'body = "Ban Chấp hành (đo tải) / benchmark committee"',
-        "date = 2024-01-25",
-        f"members = {electorate}",
-        f"present = {electorate}",
-        "",
-        "[[polls]]",
-        'title = "Phiếu đo tải / load benchmark poll"',
-        'rules = "qd124-2023"',
-        f"electorate = {{ members = {electorate}, present = {electorate} }}",
-    ]
-    for k in range(1, subjects + 1):
-        lines += [
-            "",
-            "[[polls.subjects]]",
-            f'key = "bench-{k:02d}"',
-            f'name = "Đối tượng {k}"',
-            'role = "Ủy viên"',
-            'kind = "individual"',
-            'peer_group = "bench"',
-        ]
-    return "\n".join(lines) + "\n"
 
 
 def prepare(tmp: Path, database_url: str, count: int, subjects: int) -> tuple[list[str], Any]:

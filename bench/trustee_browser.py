@@ -38,7 +38,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from ballot import db  # noqa: E402
 from tally.ballots import encrypt_ballot  # noqa: E402
-from tests.support.polls import make_app, prepare_poll, run  # noqa: E402
+from tests.support.polls import conference_toml, make_app, prepare_poll, run  # noqa: E402
 from tests.support.server import free_port, server_env, start_server, stop_server  # noqa: E402
 
 PASSPHRASE = "mật khẩu đo tốc độ trang kiểm phiếu"
@@ -51,33 +51,6 @@ new PerformanceObserver((list) => {
   for (const e of list.getEntries()) window.__longTasks.push({start: e.startTime, ms: e.duration});
 }).observe({type: "longtask", buffered: true});
 """
-
-
-def conference_toml(subjects: int, members: int) -> str:
-    lines = [
-        "[conference]",
-        'title = "Hội nghị đo tốc độ / benchmark conference"',
-        'body = "Ban Chấp hành (đo tốc độ)"',
-        "date = 2026-12-20",
-        f"members = {members}",
-        f"present = {members}",
-        "",
-        "[[polls]]",
-        'title = "Phiếu đo tốc độ / benchmark poll"',
-        'rules = "qd124-2023"',
-        f"electorate = {{ members = {members}, present = {members} }}",
-    ]
-    for k in range(1, subjects + 1):
-        lines += [
-            "",
-            "[[polls.subjects]]",
-            f'key = "s-{k:02d}"',
-            f'name = "Đồng chí {k}"',
-            'role = "Ủy viên"',
-            'kind = "individual"',
-            'peer_group = "ubtv"',
-        ]
-    return "\n".join(lines) + "\n"
 
 
 def prepare(tmp: Path, ballots: int, subjects: int) -> tuple[str, Path, list[Any]]:

@@ -31,26 +31,26 @@ EG_SCRIPT = Path("bench/electionguard_bench.py")
 EG_PYTHON = Path(".venv-eg/bin/python")
 
 
+def _tally_round(ctx: PollContext, rng: Random) -> tuple[float, float, int]:
+    credential = Credential.generate()
+    choices = [rng.randrange(ctx.grades) for _ in range(ctx.subjects)]
+    t0 = time.perf_counter()
+    ballot = encrypt_ballot(ctx, credential, choices)
+    t1 = time.perf_counter()
+    verify_ballot(ctx, ballot)
+    t2 = time.perf_counter()
+    return (t1 - t0) * 1000, (t2 - t1) * 1000, len(canonical_json(ballot))
+
+
 def ballot_figures(subjects: int, grades: int, repeat: int) -> dict[str, Any]:
     ctx = PollContext(os.urandom(32), base_mul(random_scalar()), subjects, grades, True)
     rng = Random(1)
-    enc, ver = [], []
-    size = 0
-    for _ in range(repeat + 1):  # the first round warms caches and is not counted
-        credential = Credential.generate()
-        choices = [rng.randrange(grades) for _ in range(subjects)]
-        t0 = time.perf_counter()
-        ballot = encrypt_ballot(ctx, credential, choices)
-        t1 = time.perf_counter()
-        verify_ballot(ctx, ballot)
-        t2 = time.perf_counter()
-        enc.append(t1 - t0)
-        ver.append(t2 - t1)
-        size = len(canonical_json(ballot))
+    # The first round warms caches and is not counted.
+    rounds = [_tally_round(ctx, rng) for _ in range(repeat + 1)][1:]
     return {
-        "encrypt_ms": round(statistics.median(enc[1:]) * 1000, 1),
-        "verify_ms": round(statistics.median(ver[1:]) * 1000, 1),
-        "ballot_bytes": size,
+        "encrypt_ms": round(statistics.median(r[0] for r in rounds), 1),
+        "verify_ms": round(statistics.median(r[1] for r in rounds), 1),
+        "ballot_bytes": rounds[-1][2],
     }
 
 
@@ -68,17 +68,6 @@ def poll_figures(subjects: int, ballots: int, trustees: int) -> dict[str, Any]:
         "verify_s": round(verify_s, 2),
         "bundle_bytes": len(data),
     }
-
-
-def _tally_round(ctx: PollContext, rng: Random) -> tuple[float, float, int]:
-    credential = Credential.generate()
-    choices = [rng.randrange(ctx.grades) for _ in range(ctx.subjects)]
-    t0 = time.perf_counter()
-    ballot = encrypt_ballot(ctx, credential, choices)
-    t1 = time.perf_counter()
-    verify_ballot(ctx, ballot)
-    t2 = time.perf_counter()
-    return (t1 - t0) * 1000, (t2 - t1) * 1000, len(canonical_json(ballot))
 
 
 def interleaved(python: Path, subjects: int, grades: int, rounds: int) -> dict[str, Any]:

@@ -78,3 +78,13 @@ def page(browser: Any) -> Iterator[Any]:
     page.set_default_timeout(20_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def laptop(browser: Any) -> Iterator[Any]:
+    """A trustee's laptop: a page of the session's shared Chromium (tests/conftest.py)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()

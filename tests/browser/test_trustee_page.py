@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tally.ballots import encrypt_ballot
 from tally.bundle import read_bundle
@@ -31,16 +28,6 @@ SHARES_API = "/api/polls/1/shares"
 HEAD_RE = re.compile(r"board head: ([0-9a-f]{64})")
 # Opening the key runs scrypt (64 MiB) in JavaScript, then the share's proofs: a few seconds.
 COMPUTE_MS = 60_000
-
-
-@pytest.fixture
-def laptop(browser: Any) -> Iterator[Any]:
-    """A trustee's laptop: a page of the session's shared Chromium (tests/conftest.py)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
 
 
 def _cast_close_start(served: Served, tmp_path: Path) -> tuple[list[list[int | None]], str]:

@@ -27,7 +27,7 @@ from tally.ballots import encrypt_ballot, signed_bytes
 from tally.board import genesis, next_head
 from tally.canonical import canonical_json
 from tally.credentials import Credential
-from tests.support.polls import OpenPoll, make_app, prepare_poll, run
+from tests.support.polls import OpenPoll, conference_toml, make_app, prepare_poll, run
 from tests.support.server import free_port, server_env, start_server, stop_server
 
 BALLOTS = 16
@@ -42,34 +42,6 @@ new PerformanceObserver((list) => {
   for (const e of list.getEntries()) window.__longTasks.push({start: e.startTime, ms: e.duration});
 }).observe({type: "longtask", buffered: true});
 """
-
-
-def _conference(path: Path) -> Path:
-    lines = [
-        "[conference]",
-        'title = "Hội nghị kiểm thử / test conference"',
-        'body = "Ban Chấp hành (kiểm thử)"',
-        "date = 2026-12-20",
-        f"members = {BALLOTS}",
-        f"present = {BALLOTS}",
-        "",
-        "[[polls]]",
-        'title = "Phiếu kiểm thử / test poll"',
-        'rules = "qd124-2023"',
-        f"electorate = {{ members = {BALLOTS}, present = {BALLOTS} }}",
-    ]
-    for k in range(1, SUBJECTS + 1):
-        lines += [
-            "",
-            "[[polls.subjects]]",
-            f'key = "s-{k:02d}"',
-            f'name = "Đồng chí {k}"',
-            'role = "Ủy viên"',
-            'kind = "individual"',
-            'peer_group = "ubtv"',
-        ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 @dataclass
@@ -89,7 +61,9 @@ def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
     database = tmp_path / "ballot.sqlite3"
     app = make_app(tmp_path, f"sqlite:///{database}")
     run(app, "init")
-    run(app, "conference", "import", str(_conference(tmp_path / "conference.toml")))
+    conference = tmp_path / "conference.toml"
+    conference.write_text(conference_toml(SUBJECTS, BALLOTS), encoding="utf-8")
+    run(app, "conference", "import", str(conference))
     poll = prepare_poll(app, tmp_path, 1, BALLOTS)
     ctx = poll.manifest.context
     for k in range(BALLOTS):
@@ -110,15 +84,6 @@ def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
         yield Board(server.base, poll, match.group(1), key_file, server.log_path)
     finally:
         stop_server(server)
-
-
-@pytest.fixture
-def laptop(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
 
 
 @pytest.fixture

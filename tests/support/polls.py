@@ -48,6 +48,35 @@ def run(app: Flask, *args: str) -> str:
     return result.output
 
 
+def conference_toml(subjects: int, electorate: int) -> str:
+    """A conference of ``electorate`` members with one poll of ``subjects`` individual subjects
+    under ``qd124-2023`` (bench/ and the tests of large boards)."""
+    lines = [
+        "[conference]",
+        'title = "Hội nghị đo tải / load benchmark conference"',
+        'body = "Ban Chấp hành (đo tải) / benchmark committee"',
+        "date = 2024-01-25",
+        f"members = {electorate}",
+        f"present = {electorate}",
+        "",
+        "[[polls]]",
+        'title = "Phiếu đo tải / load benchmark poll"',
+        'rules = "qd124-2023"',
+        f"electorate = {{ members = {electorate}, present = {electorate} }}",
+    ]
+    for k in range(1, subjects + 1):
+        lines += [
+            "",
+            "[[polls.subjects]]",
+            f'key = "bench-{k:02d}"',
+            f'name = "Đối tượng {k}"',
+            'role = "Ủy viên"',
+            'kind = "individual"',
+            'peer_group = "bench"',
+        ]
+    return "\n".join(lines) + "\n"
+
+
 @dataclass
 class OpenPoll:
     app: Flask
