@@ -7,8 +7,8 @@ throttling (Chromium applies it to the page's main thread only and refuses it fo
 worker's figure there is unthrottled), then with the whole browser in a Linux CPU cgroup of a
 quarter of this machine's cores (root and cgroup v1 needed, else skipped): a device whose every
 core is 4x slower, where the worker's figure is the booth's on a slow tablet. The worker is timed
-new (its module loaded after the message) and warm (started 5 s before, as the booth starts it
-while the voter fills the ballot in). The produced ballots are then verified by the Python
+new (its module loaded after the message) and warm (started 5 s before and given the manifest, as
+the booth starts it while the voter fills the ballot in). The produced ballots are then verified by the Python
 verifier, so the figure is for real, valid ballots. Pages are served from memory by Playwright's
 routing; nothing leaves the machine.
 
@@ -61,11 +61,15 @@ window.inWorker = (message) => new Promise((resolve, reject) => {
   };
   worker.postMessage(message);
 });
-// The booth starts the encryption's worker while the voter fills the ballot in (booth.js
-// warmWorker): the voter waits for the encryption, not for the module's loading.
-window.inWarmWorker = async (message) => {
+// The booth starts the encryption's worker while the voter fills the ballot in and gives it the
+// poll's manifest (booth.js warmWorker): the voter waits for the encryption only, not for the
+// module's loading nor the manifest's checks.
+window.inWarmWorker = async (manifest, message) => {
   const worker = new Worker("/build/booth-worker.js", {type: "module"});
+  const ready = new Promise((r) => { worker.onmessage = (e) => r(e.data.type); });
+  worker.postMessage({type: "context", manifest});
   await new Promise((r) => setTimeout(r, 5000));
+  if (await ready !== "context") throw new Error("the worker refused the manifest");
   return new Promise((resolve, reject) => {
     const start = performance.now();
     worker.onmessage = (e) => {
@@ -137,8 +141,7 @@ def measure(pw: Any, args: argparse.Namespace, devtools_throttle: float, label: 
             ),
             (
                 "warm worker",
-                "(a) => window.inWarmWorker({type: 'encrypt', manifest: a[0], code: a[1],"
-                " choices: a[2]})",
+                "(a) => window.inWarmWorker(a[0], {type: 'encrypt', code: a[1], choices: a[2]})",
             ),
             ("main thread", "(a) => window.onMain(a[0], a[1], a[2])"),
         ):

@@ -4,9 +4,16 @@
 //   new Worker('/public-static/build/booth-worker.js', {type: 'module'})
 //
 // Messages in:
-//   {type: 'credential', manifest, code}
+//   {type: 'context', manifest} -> {type: 'context'}: checks the poll's manifest (its trustees'
+//       proofs, the joint key, the authority's list) and keeps its context and the joint key's
+//       table, then warms the engine up (warmUp), so that the encryption that follows does not
+//       wait for them (issue 19). The booth
+//       sends it to the worker it starts while the voter fills the ballot in: the manifest is
+//       public, nothing of the voter is in it.
+//   {type: 'credential', manifest?, code}
 //       -> {type: 'credential', public_key: hex}   (the page asks the server about this slip)
-//   {type: 'encrypt', manifest, code, choices: [grade index | null, ...], verify?: boolean}
+//   {type: 'encrypt', manifest?, code, choices: [grade index | null, ...], verify?: boolean}
+//       (without a manifest, the one of the last 'context' message)
 //       -> {type: 'progress', done, total} (once at the start, then after every subject)
 //       -> {type: 'done', ballot, tracking_code, tracking_hash, commitment}
 //       Every random value of the ballot comes from a fresh 32-byte seed (docs/protocol.md 12.6),
@@ -37,6 +44,8 @@ import {
 
 // The last encryption, kept for a challenge only: its seed, choices and ciphertexts.
 let last = null;
+// The poll context of the last 'context' message (public data only).
+let kept = null;
 
 const MESSAGES = {
   code: ["Mã thẻ không hợp lệ", "Invalid slip code"],
@@ -88,15 +97,36 @@ function kindOf(err) {
  * reported before the code.
  */
 function openSlip(manifest, code) {
-  const ctx = pollContext(manifest);
+  if (manifest === undefined && !kept) throw new TallyError("request", "no poll context yet");
+  const ctx = manifest === undefined ? kept : pollContext(manifest);
   const credential = Credential.fromCode(code);
   if (!ctx.credentials.includes(credential.publicKeyHex))
     throw new TallyError("not-listed", "the credential is not in the manifest");
   return { ctx, credential };
 }
 
+/**
+ * One throwaway encryption, of the first choice for every subject under a throwaway slip of random
+ * bytes and its own fresh seed, discarded at once: it makes the JavaScript engine compile the
+ * encryption's code while the voter is still choosing, so that the voter's encryption runs compiled
+ * code (in a fresh worker that is two thirds of its time, measured by bench/booth_browser.py). No
+ * part of it is kept, sent or reused; the voter's encryption draws its own seed.
+ */
+function warmUp(ctx) {
+  const secret = new Uint8Array(16);
+  crypto.getRandomValues(secret);
+  encryptFromSeed(ctx, new Credential(secret), new Array(ctx.subjects).fill(0), newSeed());
+}
+
 function handle(msg, post) {
   if (!msg || typeof msg !== "object") throw new TallyError("request", "a message is an object");
+  if (msg.type === "context") {
+    kept = null;
+    kept = pollContext(msg.manifest);
+    warmUp(kept);
+    post({ type: "context" });
+    return;
+  }
   if (msg.type === "credential") {
     const { credential } = openSlip(msg.manifest, msg.code);
     post({ type: "credential", public_key: credential.publicKeyHex });

@@ -51,7 +51,7 @@ function show(id) {
 // Back to an empty booth: a fresh page load, replacing this history entry.
 function reset() {
   if (worker) worker.terminate();
-  if (spare) spare.terminate();
+  if (spare) spare.worker.terminate();
   code = null;
   location.replace(cfg.home);
 }
@@ -80,19 +80,43 @@ function serverMessage(body) {
   return lang === "en" ? err.message_en : err.message_vi;
 }
 
-// A worker that has loaded its module and been given nothing yet: the encryption's worker is
-// started while the voter fills the ballot in, so that pressing the button waits for the
-// encryption only, not for the module (issue 19). It has never had a message: as fresh as new.
+// A worker started while the voter fills the ballot in, given only the poll's public manifest: it
+// loads its module and checks the manifest then, so that pressing the button waits for the
+// encryption only (issue 19). It has seen nothing of the voter: as fresh as a new one.
+// {worker, ready: Promise<boolean>} (true once it holds the poll's context).
 let spare = null;
 
 function warmWorker() {
-  if (!spare) spare = new Worker(cfg.worker, { type: "module" });
+  if (spare) return;
+  const w = new Worker(cfg.worker, { type: "module" });
+  const ready = new Promise((resolve) => {
+    w.onmessage = (event) => resolve(Boolean(event.data) && event.data.type === "context");
+    w.onerror = () => resolve(false);
+  });
+  w.postMessage({ type: "context", manifest });
+  spare = { worker: w, ready };
 }
 
 function startWorker() {
   if (worker) worker.terminate();
-  worker = spare || new Worker(cfg.worker, { type: "module" });
+  worker = new Worker(cfg.worker, { type: "module" });
+}
+
+// The encryption's worker: the spare one if it holds the context (the encryption then needs no
+// manifest), else a new one given the manifest with the request. Either way one that has never
+// encrypted, so nothing of an earlier encryption is reused.
+async function encryptionWorker() {
+  if (worker) worker.terminate();
+  worker = null;
+  const s = spare;
   spare = null;
+  if (s && (await s.ready)) {
+    worker = s.worker;
+    return { type: "encrypt", code, choices };
+  }
+  if (s) s.worker.terminate();
+  startWorker();
+  return { type: "encrypt", manifest, code, choices };
 }
 
 function ask(message, onProgress) {
@@ -360,10 +384,10 @@ async function seal() {
   show("screen-working");
   const bar = $("progress");
   bar.value = 0;
-  startWorker(); // a fresh worker and a fresh seed: nothing of an earlier encryption is reused
   let result;
   try {
-    result = await ask({ type: "encrypt", manifest, code, choices }, (done, total) => {
+    const request = await encryptionWorker(); // a fresh worker and a fresh seed
+    result = await ask(request, (done, total) => {
       bar.max = total;
       bar.value = done;
     });

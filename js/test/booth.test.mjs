@@ -273,6 +273,33 @@ test("worker: credential, progress, done, and errors in Vietnamese then English"
   assert.equal(okV1.public_key, CREDS.credentials[0].public_key_hex);
 });
 
+test("worker: a context given ahead serves the encryption; a broken one is refused and dropped", () => {
+  const run = (msg) => {
+    const out = [];
+    respond(msg, (m) => out.push(structuredClone(m)));
+    return out;
+  };
+  const broken = structuredClone(BLANK);
+  broken.election.public_key = T.pointHex(T.mulG(5n)); // not the trustees' joint key
+  assert.equal(run({ type: "context", manifest: broken })[0].kind, "manifest");
+  // Nothing kept from the refused manifest: an encryption without one is refused.
+  const none = run({ type: "encrypt", code: CODES[0], choices: [2, 1] });
+  assert.equal(none.at(-1).kind, "request");
+  assert.deepEqual(run({ type: "context", manifest: BLANK }), [{ type: "context" }]);
+  const done = run({ type: "encrypt", code: CODES[0], choices: [2, 1] }).pop();
+  assert.equal(done.type, "done");
+  T.verifyBallot(BLANK, done.ballot);
+  // A slip of another list is still refused with the kept context.
+  const other = structuredClone(BLANK);
+  other.credential_list = resignedList(other.credential_list, {
+    keys: [CREDS.credentials[1].public_key_hex],
+    count: 1,
+    reserve: 0,
+  });
+  assert.deepEqual(run({ type: "context", manifest: other }), [{ type: "context" }]);
+  assert.equal(run({ type: "encrypt", code: CODES[0], choices: [0, 0] })[0].kind, "not-listed");
+});
+
 test("the committed JavaScript vectors are what js_generate.mjs produces now", () => {
   for (const [name, value] of Object.entries(build())) {
     const stored = fs.readFileSync(
