@@ -199,6 +199,11 @@ def server_cpu_seconds(pid: int) -> float:
     return sum(process_cpu_seconds(p) for p in [pid, *_descendants(pid)])
 
 
+def serving_cpu_seconds(pid: int) -> float:
+    """CPU of the ``ballot serve`` process itself (HTTP, JSON, database), without its verifiers."""
+    return process_cpu_seconds(pid)
+
+
 def backend_cpu(admin: Any, db_name: str | None) -> dict[int, float]:
     """CPU seconds so far of each PostgreSQL backend serving ``db_name`` (same machine only)."""
     if admin is None or db_name is None:
@@ -491,6 +496,7 @@ def main() -> int:
             log(f"{args.servers} server(s) up ({args.threads} waitress threads each): {where}")
 
             cpu_before = [server_cpu_seconds(s.process.pid) for s in servers]
+            serving_before = [serving_cpu_seconds(s.process.pid) for s in servers]
             backends_before = backend_cpu(admin, db_name)
             client_before = resource.getrusage(resource.RUSAGE_SELF)
             machine_before = machine_cpu()
@@ -514,6 +520,10 @@ def main() -> int:
             server_cpu = sum(
                 server_cpu_seconds(s.process.pid) - b
                 for s, b in zip(servers, cpu_before, strict=True)
+            )
+            serving_cpu = sum(
+                serving_cpu_seconds(s.process.pid) - b
+                for s, b in zip(servers, serving_before, strict=True)
             )
             backends_after = backend_cpu(admin, db_name)
             database_cpu = sum(
@@ -581,6 +591,9 @@ def main() -> int:
                 "errors": {k: v for k, v in sorted(statuses.items()) if k != "201"},
                 "not_sent": not_sent,
                 "server_cpu_ms_per_ballot": round(server_cpu * 1000 / accepted, 1)
+                if accepted
+                else None,
+                "serving_cpu_ms_per_ballot": round(serving_cpu * 1000 / accepted, 1)
                 if accepted
                 else None,
                 "verify_ballot_ms": round(verify_ms, 1),
@@ -666,7 +679,8 @@ def print_summary(s: dict[str, Any]) -> None:
     )
     print(
         f"   CPU          servers {s['server_cpu_ms_per_ballot']} ms per ballot"
-        f" ({s['server_cpu_s']} s in all, verifier processes included){database}; load client"
+        f" ({s['server_cpu_s']} s in all; {s['serving_cpu_ms_per_ballot']} ms in the serving"
+        f" process, the rest in its verifier processes){database}; load client"
         f" {s['client_cpu_s']} s; client send lag max {s['client_send_lag_max_ms']} ms"
     )
     print(

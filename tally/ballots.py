@@ -69,6 +69,7 @@ class VerifiedBallot:
     credential: bytes
     ciphertexts: tuple[tuple[Ciphertext, ...], ...]
     tracking_hash: bytes
+    canonical: bytes  # the canonical JSON of the whole ballot, what the board stores
 
 
 def _context(ctx: PollContext, credential: bytes, subject: int, grade: int | None) -> bytes:
@@ -287,7 +288,8 @@ def _verify(ctx: PollContext, ballot: Any) -> VerifiedBallot:
     cred = _hex(ballot["credential"], 32, "credential")
     signature = _hex(ballot["signature"], 64, "signature")
     # The signature is cheap next to the proofs: check it first so forged ballots cost little.
-    if not verify_signature(cred, signature, signed_bytes(ballot)):
+    signed = signed_bytes(ballot)
+    if not verify_signature(cred, signature, signed):
         raise BallotError("the credential's signature does not verify")
     answers = ballot["answers"]
     if not isinstance(answers, list) or len(answers) != ctx.subjects:
@@ -355,7 +357,12 @@ def _verify(ctx: PollContext, ballot: Any) -> VerifiedBallot:
                 f"{where}: the proof that exactly one grade is chosen does not verify"
             )
         parsed.append(tuple(cts))
-    return VerifiedBallot(cred, tuple(parsed), tracking_hash(ballot))
+    # The whole ballot's canonical form from the signed part's, encoded once (issue 19): the keys
+    # are exactly the five above, sorted (1.), so "signature" comes last, and its value is 128
+    # hexadecimal digits, which JSON writes as they are.
+    tail = b',"signature":"' + signature.hex().encode() + b'"}'
+    whole = signed[len(SIGNATURE_PREFIX) : -1] + tail
+    return VerifiedBallot(cred, tuple(parsed), hashlib.sha256(whole).digest(), whole)
 
 
 def check_challenge(
@@ -408,6 +415,9 @@ def _hex(value: Any, size: int, what: str) -> bytes:
     if not isinstance(value, str) or len(value) != 2 * size or value != value.lower():
         raise BallotError(f"the {what} must be {2 * size} lowercase hex characters")
     try:
-        return bytes.fromhex(value)
+        raw = bytes.fromhex(value)
     except ValueError:
         raise BallotError(f"the {what} must be hex") from None
+    if len(raw) != size:  # bytes.fromhex skips spaces between bytes
+        raise BallotError(f"the {what} must be hex")
+    return raw

@@ -34,6 +34,7 @@ from tally.ballots import (
     tracking_hash,
     verify_ballot,
 )
+from tally.canonical import canonical_json
 from tally.credentials import Credential
 from tally.elgamal import Ciphertext, add_all, encrypt
 from tally.group import (
@@ -141,6 +142,8 @@ def test_honest_ballots_verify_and_encrypt_the_choices(
     vb = verify_ballot(ctx, ballot)
     assert vb.credential == cred.public_key
     assert vb.tracking_hash == tracking_hash(ballot)
+    # Encoded once from the signed part, it is the canonical form of the whole ballot.
+    assert vb.canonical == canonical_json(ballot)
     assert len(vb.ciphertexts) == ctx.subjects
     for choice, answer, row in zip(shape[2], ballot["answers"], vb.ciphertexts, strict=True):
         bits = [decrypt_bit(joint_key, item) for item in answer["choices"]]
@@ -341,6 +344,9 @@ def test_signature_and_credential_must_be_lowercase_hex(joint_key: JointKey) -> 
         assert "lowercase hex" in rejected(ctx, upper)
         short = {**ballot, field: ballot[field][:-2]}
         assert "lowercase hex" in rejected(ctx, short)
+        # As long as the hex, but with spaces that bytes.fromhex would skip.
+        spaced = {**ballot, field: ballot[field][:-6] + " " + ballot[field][-4:] + " "}
+        assert "must be hex" in rejected(ctx, spaced)
 
 
 def test_extra_or_missing_fields_fail(joint_key: JointKey) -> None:

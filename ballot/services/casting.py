@@ -20,7 +20,7 @@ from typing import cast as _typing_cast
 
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from ballot.db import write_lock
 from ballot.models import Ballot, ChallengedCiphertext, Credential, Poll
@@ -33,7 +33,7 @@ from tally.ballots import (
     tracking_code,
 )
 from tally.board import next_head
-from tally.canonical import CanonicalError, canonical_json, parse_json
+from tally.canonical import CanonicalError, parse_json
 from tally.challenge import ballot_a_hashes
 from tally.manifest import Manifest, ManifestError, parse_manifest
 
@@ -71,12 +71,19 @@ _MANIFESTS_LOCK = threading.Lock()
 _MANIFESTS_MAX = 64
 
 
-def poll_manifest(fingerprint: str, text: str) -> Manifest:
+def cached_manifest(fingerprint: str) -> Manifest | None:
+    """The parsed manifest of ``fingerprint`` if this process has parsed it already."""
     with _MANIFESTS_LOCK:
         found = _MANIFESTS.get(fingerprint)
         if found is not None:
             _MANIFESTS.move_to_end(fingerprint)
-            return found
+        return found
+
+
+def poll_manifest(fingerprint: str, text: str) -> Manifest:
+    found = cached_manifest(fingerprint)
+    if found is not None:
+        return found
     manifest = parse_manifest(parse_json(text))
     if manifest.fingerprint.hex() != fingerprint:
         raise ManifestError("the stored manifest does not match the poll's fingerprint")
@@ -127,19 +134,22 @@ def cast(session: Session, poll_id: int, ballot_json: bytes | str) -> Receipt:
         # also reads the slip's row, for the cheap checks below.
         refusal: CastError | None = None
         with session.begin():
-            poll = session.get(Poll, poll_id)
+            # Two small columns; the manifest's text (tens of KB) only if not parsed yet.
+            poll = session.get(Poll, poll_id, options=[load_only(Poll.state, Poll.fingerprint)])
             if poll is None:
                 raise NotFound("cuộc biểu quyết", "poll")
-            state, fingerprint, text = poll.state, poll.fingerprint, poll.manifest
+            state, fingerprint = poll.state, poll.fingerprint
+            known = cached_manifest(fingerprint) if fingerprint else None
+            text = poll.manifest if fingerprint and known is None else None
             claimed = _claimed_credential(data, fingerprint) if fingerprint else None
             if claimed is not None:
                 try:
                     refuse_unusable(slip_row(session, poll_id, claimed.hex()))
                 except CastError as refused:
                     refusal = refused
-        if state != "open" or fingerprint is None or text is None:
+        if state != "open" or fingerprint is None or (known is None and text is None):
             raise errors.poll_not_open(state)
-        manifest = poll_manifest(fingerprint, text)
+        manifest = known if known is not None else poll_manifest(fingerprint, text or "")
         # Cheap checks before the proofs (~75 ms): the slip is this poll's and unused. The
         # signature comes next, inside verify_ballot, still before any proof.
         if claimed is not None:
@@ -154,11 +164,11 @@ def cast(session: Session, poll_id: int, ballot_json: bytes | str) -> Receipt:
         if verified.credential not in manifest.credentials:
             raise errors.unknown_credential()
         credential = verified.credential.hex()
-        stored = canonical_json(data).decode("utf-8")
+        stored = verified.canonical.decode("utf-8")  # encoded once, by the verifier
         commitment = commitment_code(commitment_hash(manifest.fingerprint, verified.ciphertexts))
 
         with session.begin():
-            locked = write_lock(session, poll_id)
+            locked = write_lock(session, poll_id, only=(Poll.state, Poll.board_head, Poll.present))
             if locked is None:
                 raise NotFound("cuộc biểu quyết", "poll")
             if locked.state != "open" or locked.board_head is None:
