@@ -415,9 +415,6 @@ def _hex(value: Any, size: int, what: str) -> bytes:
     if not isinstance(value, str) or len(value) != 2 * size or value != value.lower():
         raise BallotError(f"the {what} must be {2 * size} lowercase hex characters")
     try:
-        raw = bytes.fromhex(value)
-    except ValueError:
+        return hex_bytes(value, size, what)  # strict: bytes.fromhex alone would skip spaces
+    except GroupError:
         raise BallotError(f"the {what} must be hex") from None
-    if len(raw) != size:  # bytes.fromhex skips spaces between bytes
-        raise BallotError(f"the {what} must be hex")
-    return raw

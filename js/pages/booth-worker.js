@@ -7,9 +7,8 @@
 //   {type: 'context', manifest} -> {type: 'context'}: checks the poll's manifest (its trustees'
 //       proofs, the joint key, the authority's list) and keeps its context and the joint key's
 //       table, then warms the engine up (warmUp), so that the encryption that follows does not
-//       wait for them (issue 19). The booth
-//       sends it to the worker it starts while the voter fills the ballot in: the manifest is
-//       public, nothing of the voter is in it.
+//       wait for them (issue 19). The booth sends it to the worker it starts while the voter
+//       fills the ballot in: the manifest is public, nothing of the voter is in it.
 //   {type: 'credential', manifest?, code}
 //       -> {type: 'credential', public_key: hex}   (the page asks the server about this slip)
 //   {type: 'encrypt', manifest?, code, choices: [grade index | null, ...], verify?: boolean}
