@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event, select
-from sqlalchemy.orm import Session, load_only, sessionmaker
+from sqlalchemy import Engine, Row, create_engine, event, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from ballot.models import Poll
 
@@ -78,26 +78,33 @@ def _begin_immediate(session: Session) -> None:
     session.info[_IMMEDIATE] = session.get_transaction()
 
 
-def write_lock(session: Session, poll_id: int, *, only: tuple[Any, ...] = ()) -> Poll | None:
+def write_lock(session: Session, poll_id: int) -> Poll | None:
     """Start the session's transaction holding the lock that serialises writes to one poll.
 
     SQLite: the transaction begins with BEGIN IMMEDIATE (one writer at a time, taken before any
     read). PostgreSQL: ``SELECT … FOR UPDATE`` on the poll row. Must be the session's first
     statement in the transaction. Returns the locked poll, or None if there is no such poll.
-    ``only``: the columns to load now (the others, such as the manifest's text, load when read);
-    the cast path reads three small ones, not the poll's large texts (issue 19).
     """
-    options = [load_only(*only)] if only else []
     if session.get_bind().dialect.name == "sqlite":
         _begin_immediate(session)
-        return session.get(Poll, poll_id, populate_existing=True, options=options)
+        return session.get(Poll, poll_id, populate_existing=True)
     return session.scalars(
         select(Poll)
         .where(Poll.id == poll_id)
-        .options(*options)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one_or_none()
+
+
+def lock_poll_row(session: Session, poll_id: int, *columns: Any) -> Row[Any] | None:
+    """:func:`write_lock` for the cast path (issue 19): the same lock, taken by one Core
+    statement that reads only ``columns`` of the poll's table and builds no ORM object."""
+    if session.get_bind().dialect.name == "sqlite":
+        _begin_immediate(session)
+        query = select(*columns).where(Poll.__table__.c.id == poll_id)
+    else:
+        query = select(*columns).where(Poll.__table__.c.id == poll_id).with_for_update()
+    return session.connection().execute(query).one_or_none()
 
 
 def migrate(engine: Engine) -> None:

@@ -16,13 +16,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from typing import cast as _typing_cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import Row, and_, exists, func, insert, null, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session
 
-from ballot.db import write_lock
+from ballot.db import lock_poll_row
 from ballot.models import Ballot, ChallengedCiphertext, Credential, Poll
 from ballot.services import errors, verifier
 from ballot.services.errors import CastError, NotFound
@@ -110,15 +109,43 @@ def parse_body(
         raise malformed(f"JSON: {exc}") from None
 
 
-def _claimed_credential(data: Any, fingerprint: str) -> bytes | None:
-    """The credential a ballot of this poll names, if it is well formed (else verify_ballot
+def _claimed_credential(data: Any) -> str | None:
+    """The credential (lowercase hex) a ballot names, if it is well formed (else verify_ballot
     says what is wrong, as cheaply: its structure and poll come before the signature)."""
-    if not isinstance(data, dict) or data.get("poll") != fingerprint:
-        return None
-    value = data.get("credential")
+    value = data.get("credential") if isinstance(data, dict) else None
     if not isinstance(value, str) or not _HEX64.fullmatch(value):
         return None
-    return bytes.fromhex(value)
+    return value
+
+
+# The cast path's statements, in SQLAlchemy Core on the tables (issue 19): each is one round trip
+# that builds no ORM object and goes through no unit of work. What they do is the ORM's.
+_POLL = Poll.__table__.c
+_SLIP = Credential.__table__.c
+_BALLOT = Ballot.__table__
+_CHALLENGED = ChallengedCiphertext.__table__.c
+
+
+def _read_poll_and_slip(session: Session, poll_id: int, key: str | None) -> Row[Any] | None:
+    """The poll's state and fingerprint and, when ``key`` is given, its slip's row (used,
+    voided, and whether there is one), in one statement."""
+    if key is None:
+        query = select(_POLL.state, _POLL.fingerprint, null(), null(), null())
+        return session.connection().execute(query.where(_POLL.id == poll_id)).one_or_none()
+    query = select(_POLL.state, _POLL.fingerprint, _SLIP.id, _SLIP.used, _SLIP.voided).select_from(
+        Poll.__table__.outerjoin(
+            Credential.__table__, and_(_SLIP.poll_id == _POLL.id, _SLIP.public_key == key)
+        )
+    )
+    return session.connection().execute(query.where(_POLL.id == poll_id)).one_or_none()
+
+
+def _manifest_text(session: Session, poll_id: int) -> str | None:
+    return (
+        session.connection()
+        .execute(select(_POLL.manifest).where(_POLL.id == poll_id))
+        .scalar_one_or_none()
+    )
 
 
 def cast(session: Session, poll_id: int, ballot_json: bytes | str) -> Receipt:
@@ -129,34 +156,27 @@ def cast(session: Session, poll_id: int, ballot_json: bytes | str) -> Receipt:
     if session.in_transaction():
         raise RuntimeError("cast() runs its own transaction; pass a session outside one")
     data = parse_ballot_body(ballot_json)
+    claimed = _claimed_credential(data)
     try:
         # A short read, ended before verifying: no lock is held during the proof checks. It
         # also reads the slip's row, for the cheap checks below.
-        refusal: CastError | None = None
         with session.begin():
-            # Two small columns; the manifest's text (tens of KB) only if not parsed yet.
-            poll = session.get(Poll, poll_id, options=[load_only(Poll.state, Poll.fingerprint)])
-            if poll is None:
+            # Small columns; the manifest's text (tens of KB) only if not parsed yet.
+            found = _read_poll_and_slip(session, poll_id, claimed)
+            if found is None:
                 raise NotFound("cuộc biểu quyết", "poll")
-            state, fingerprint = poll.state, poll.fingerprint
+            state, fingerprint, slip_id, used, voided = tuple(found)
             known = cached_manifest(fingerprint) if fingerprint else None
-            text = poll.manifest if fingerprint and known is None else None
-            claimed = _claimed_credential(data, fingerprint) if fingerprint else None
-            if claimed is not None:
-                try:
-                    refuse_unusable(slip_row(session, poll_id, claimed.hex()))
-                except CastError as refused:
-                    refusal = refused
+            text = _manifest_text(session, poll_id) if fingerprint and known is None else None
         if state != "open" or fingerprint is None or (known is None and text is None):
             raise errors.poll_not_open(state)
         manifest = known if known is not None else poll_manifest(fingerprint, text or "")
-        # Cheap checks before the proofs (~75 ms): the slip is this poll's and unused. The
+        # Cheap checks before the proofs (~60 ms): the slip is this poll's and unused. The
         # signature comes next, inside verify_ballot, still before any proof.
-        if claimed is not None:
-            if claimed not in manifest.credentials:
+        if claimed is not None and data.get("poll") == fingerprint:
+            if bytes.fromhex(claimed) not in manifest.credentials:
                 raise errors.unknown_credential()
-            if refusal is not None:
-                raise refusal
+            refuse_unusable(None if slip_id is None else _Slip(used, voided))
         try:
             verified = verifier.verify(manifest.context, data)  # in a verifier process if any
         except BallotError as exc:
@@ -166,67 +186,74 @@ def cast(session: Session, poll_id: int, ballot_json: bytes | str) -> Receipt:
         credential = verified.credential.hex()
         stored = verified.canonical.decode("utf-8")  # encoded once, by the verifier
         commitment = commitment_code(commitment_hash(manifest.fingerprint, verified.ciphertexts))
+        tracking = verified.tracking_hash.hex()
 
         with session.begin():
-            locked = write_lock(session, poll_id, only=(Poll.state, Poll.board_head, Poll.present))
+            locked = lock_poll_row(session, poll_id, _POLL.state, _POLL.board_head, _POLL.present)
             if locked is None:
                 raise NotFound("cuộc biểu quyết", "poll")
-            if locked.state != "open" or locked.board_head is None:
-                raise errors.poll_not_open(locked.state)
-            challenged = session.scalar(
-                select(ChallengedCiphertext.id)
-                .where(
-                    ChallengedCiphertext.poll_id == poll_id,
-                    ChallengedCiphertext.a_hash.in_(ballot_a_hashes(verified.ciphertexts)),
+            locked_state, board_head, present = tuple(locked)
+            if locked_state != "open" or board_head is None:
+                raise errors.poll_not_open(locked_state)
+            connection = session.connection()
+            # After the lock: the last position, and whether a ciphertext of this ballot was
+            # challenged (12.6), in one statement.
+            last, challenged = connection.execute(
+                select(
+                    select(func.coalesce(func.max(_BALLOT.c.position), 0))
+                    .where(_BALLOT.c.poll_id == poll_id)
+                    .scalar_subquery(),
+                    exists().where(
+                        _CHALLENGED.poll_id == poll_id,
+                        _CHALLENGED.a_hash.in_(ballot_a_hashes(verified.ciphertexts)),
+                    ),
                 )
-                .limit(1)
-            )
-            if challenged is not None:
+            ).one()
+            if challenged:
                 raise errors.challenged_ballot()
-            last = session.scalar(
-                select(func.coalesce(func.max(Ballot.position), 0)).where(Ballot.poll_id == poll_id)
-            )
-            spent = _typing_cast(
-                CursorResult[Any],
-                session.execute(
-                    update(Credential)
-                    .where(
-                        Credential.poll_id == poll_id,
-                        Credential.public_key == credential,
-                        Credential.used.is_(False),
-                        Credential.voided.is_(False),
-                    )
-                    .values(used=True)
-                    .execution_options(synchronize_session=False)
-                ),
+            spent = connection.execute(
+                update(Credential)
+                .where(
+                    _SLIP.poll_id == poll_id,
+                    _SLIP.public_key == credential,
+                    _SLIP.used.is_(False),
+                    _SLIP.voided.is_(False),
+                )
+                .values(used=True)
             )
             if spent.rowcount != 1:
                 raise _why_refused(session, poll_id, credential)
-            if int(last or 0) >= locked.present:
+            if int(last or 0) >= present:
                 # One more ballot than members present: refused, and the rollback leaves the
                 # slip unused.
-                raise errors.over_attendance(locked.present)
+                raise errors.over_attendance(present)
             position = int(last or 0) + 1
-            head = next_head(bytes.fromhex(locked.board_head), verified.tracking_hash).hex()
-            session.add(
-                Ballot(
+            head = next_head(bytes.fromhex(board_head), verified.tracking_hash).hex()
+            connection.execute(
+                insert(Ballot).values(
                     poll_id=poll_id,
                     position=position,
                     credential=credential,
                     ballot=stored,
-                    tracking_hash=verified.tracking_hash.hex(),
+                    tracking_hash=tracking,
                     head=head,
                     commitment=commitment,
                 )
             )
-            locked.board_head = head
-        return Receipt(poll_id, position, verified.tracking_hash.hex(), head, commitment)
+            connection.execute(update(Poll).where(_POLL.id == poll_id).values(board_head=head))
+        return Receipt(poll_id, position, tracking, head, commitment)
     except IntegrityError:
         # The unique (poll, credential) and (poll, position) constraints are the last line of
         # defence; with the lock and the conditional UPDATE above they are never reached.
         raise errors.write_conflict() from None
     except DBAPIError:
         raise errors.database_unavailable() from None
+
+
+@dataclass(frozen=True)
+class _Slip:
+    used: bool
+    voided: bool
 
 
 def slip_row(session: Session, poll_id: int, key: str) -> Credential | None:
@@ -236,7 +263,7 @@ def slip_row(session: Session, poll_id: int, key: str) -> Credential | None:
     ).one_or_none()
 
 
-def refuse_unusable(row: Credential | None) -> None:
+def refuse_unusable(row: Credential | _Slip | None) -> None:
     """Raise the refusal of a slip that is not the poll's, is voided or is used."""
     if row is None:
         raise errors.unknown_credential()
